@@ -1,0 +1,145 @@
+"""RL learners for cpss-sim, behind one registry.
+
+Learners are registered by ``"module:Class"`` strings and imported on first use, so
+``import agents`` stays cheap (no torch network is built, no algorithm module is loaded).
+
+Example:
+    >>> import agents
+    >>> learner = agents.make("dqn", env, seed=0, learning_rate=1e-3)  # doctest: +SKIP
+    >>> learner.learn(10_000)  # doctest: +SKIP
+    >>> learner.save("runs/dqn.pt")  # doctest: +SKIP
+    >>> same = agents.load("runs/dqn.pt", env)  # doctest: +SKIP
+
+``agents`` imports only numpy, torch, gymnasium and pettingzoo: never ``cpss`` or ``scenarios``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from typing import Any
+
+import torch
+
+from agents.base import CHECKPOINT_FORMAT, Capabilities, Learner, check_env_kind, episode_seed
+
+LEARNERS: dict[str, str] = {
+    "explore_only": "agents.bandits:ExploreOnly",
+    "exploit_only": "agents.bandits:ExploitOnly",
+    "epsilon_greedy": "agents.bandits:EpsilonGreedy",
+    "ucb1": "agents.bandits:UCB1",
+    "thompson": "agents.bandits:Thompson",
+    "linucb": "agents.linucb:LinUCB",
+    "q_learning": "agents.q_learning:QLearning",
+    "dqn": "agents.dqn:DQN",
+    "reinforce": "agents.reinforce:Reinforce",
+    "a2c": "agents.a2c:A2C",
+    "ddpg": "agents.ddpg:DDPG",
+    "heuristic": "agents.heuristic:HeuristicLearner",
+    "maddpg": "agents.maddpg:MADDPG",
+    "mappo": "agents.mappo:MAPPO",
+    "ippo": "agents.mappo:IPPO",
+}
+"""Registry name -> ``"module:Class"`` of the learner (imported lazily by :func:`get`)."""
+
+
+def available() -> list[str]:
+    """Names of all registered learners, sorted."""
+    return sorted(LEARNERS)
+
+
+def register(name: str, target: str) -> None:
+    """Add a learner to the registry.
+
+    Args:
+        name: Registry name; must equal the class's ``name`` so checkpoints find it again.
+        target: ``"module:Class"`` of a :class:`~agents.base.Learner` subclass.
+
+    Raises:
+        ValueError: The name is taken or the target is not of the form ``module:Class``.
+    """
+    if name in LEARNERS:
+        raise ValueError(f"learner {name!r} is already registered ({LEARNERS[name]})")
+    if target.count(":") != 1:
+        raise ValueError(f"learner target must look like 'module:Class', got {target!r}")
+    LEARNERS[name] = target
+
+
+def get(name: str) -> type[Learner]:
+    """Import and return the learner class registered as ``name``.
+
+    Raises:
+        ValueError: ``name`` is not registered.
+    """
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; available: {', '.join(available())}")
+    module_name, class_name = LEARNERS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def make(name: str, env: Any, *, seed: int = 0, **hyperparams: Any) -> Learner:
+    """Build learner ``name`` for ``env`` with the given hyperparameters.
+
+    Args:
+        name: A registry name (see :func:`available`).
+        env: A Gymnasium env or PettingZoo ParallelEnv, as the learner's capabilities require.
+        seed: Root seed of every random stream of the learner.
+        **hyperparams: Fields of the learner's config dataclass; the rest keep their defaults.
+
+    Returns:
+        The learner, untrained.
+
+    Raises:
+        ValueError: Unknown name, unknown or invalid hyperparameter, or an env the learner
+            cannot handle (wrong kind or action space).
+    """
+    cls = get(name)
+    fields = [f.name for f in dataclasses.fields(cls.config_cls)]
+    unknown = sorted(set(hyperparams) - set(fields))
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown hyperparameter(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(fields) if fields else '(none)'}"
+        )
+    config = cls.config_cls(**hyperparams)
+    check_env_kind(name, cls.capabilities, env)
+    return cls(env, config, seed=seed)
+
+
+def load(path: str | os.PathLike[str], env: Any) -> Learner:
+    """Rebuild a learner from a checkpoint written by :meth:`Learner.save`.
+
+    The file is read with ``torch.load(weights_only=True)``; the learner is rebuilt with
+    :func:`make` from the saved name, seed and config, then its state is restored, so a
+    following ``learn(total_steps)`` continues exactly where the saved run stopped.
+
+    Args:
+        path: Checkpoint file.
+        env: The env to attach the learner to (same spaces as the one it was trained on).
+
+    Raises:
+        ValueError: The checkpoint has an unknown format version.
+    """
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("format_version") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"{path}: checkpoint format {payload.get('format_version')!r}, "
+            f"expected {CHECKPOINT_FORMAT}"
+        )
+    learner = make(payload["algo"], env, seed=payload["seed"], **payload["config"])
+    learner.load_state_dict(payload["state"])
+    return learner
+
+
+__all__ = [
+    "LEARNERS",
+    "Capabilities",
+    "Learner",
+    "available",
+    "episode_seed",
+    "get",
+    "load",
+    "make",
+    "register",
+]

@@ -1,0 +1,165 @@
+"""Validated configuration: pydantic models, TOML loading and ``--set`` overrides.
+
+Every user-facing config is a :class:`StrictModel` (unknown keys are errors, values are
+range-checked). Errors surface as :class:`ConfigError`, whose message is one line naming the
+file and the field, which the CLI prints before exiting with code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A bad configuration value, file or override; the message is a single line."""
+
+
+class StrictModel(BaseModel):
+    """Base of every config section: unknown keys are rejected, instances are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+Probability = Field(ge=0.0, le=1.0)
+
+
+class FTerms(StrictModel):
+    """Weights of the five terms of the personalisation function ``f``.
+
+    Each weight multiplies one term; 0 switches the term off (ablation). Used both for
+    recommendation acceptance and for the satisfaction a visit yields.
+    """
+
+    user: float = Field(1.0, ge=0.0, description="weight of the user term (interest match)")
+    personaliser: float = Field(1.0, ge=0.0, description="weight of the personaliser term")
+    crowd: float = Field(1.0, ge=0.0, description="weight of the crowd term")
+    context: float = Field(1.0, ge=0.0, description="weight of the context term")
+    environment: float = Field(1.0, ge=0.0, description="weight of the environment term")
+
+
+class SensorConfig(StrictModel):
+    """Occupancy sensors: what personalisers see instead of the ground truth."""
+
+    relative_noise: float = Field(0.1, ge=0.0, le=2.0, description="sd of multiplicative noise")
+    absolute_noise: float = Field(0.5, ge=0.0, description="sd of additive noise (persons)")
+    dropout: float = Field(0.02, ge=0.0, le=1.0, description="chance a reading is stale")
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """Turn a pydantic error into one line: ``source: field.path: message (got value)``."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "<root>"
+    msg = first["msg"]
+    extra = ""
+    if "input" in first and first["type"] != "missing" and not isinstance(first["input"], dict):
+        extra = f" (got {first['input']!r})"
+    more = len(err.errors()) - 1
+    tail = f" [+{more} more]" if more else ""
+    return f"{source}: {loc}: {msg}{extra}{tail}"
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, raising :class:`ConfigError` for missing or malformed files."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``key.sub=value``; the value is read as a TOML literal, else kept as a string.
+
+    Args:
+        text: One override as typed on the command line.
+
+    Returns:
+        The key path and the parsed value.
+    """
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE (e.g. visitors.count=300)")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``data`` with dotted-key overrides applied (``{"a.b": 1}``)."""
+    out = _deep_copy(data)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".") if isinstance(dotted, str) else list(dotted)
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {dotted}: {part} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def _deep_copy(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in data.items()}
+
+
+def build_config(
+    model_cls: type[M],
+    data: dict[str, Any] | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    source: str = "config",
+) -> M:
+    """Validate raw data (plus overrides) into ``model_cls`` or raise :class:`ConfigError`.
+
+    Args:
+        model_cls: The pydantic model to build.
+        data: Raw nested dict, e.g. from TOML.
+        overrides: Dotted-key overrides (``{"visitors.count": 300}``).
+        source: Name used in error messages (a file path or "override").
+
+    Returns:
+        The validated config.
+    """
+    merged = apply_overrides(data or {}, overrides or {})
+    try:
+        return model_cls.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+
+
+def load_config(
+    model_cls: type[M], path: str | Path | None = None, overrides: list[str] | None = None
+) -> M:
+    """Load a TOML file into ``model_cls`` with ``--set``-style overrides.
+
+    Args:
+        model_cls: The pydantic model to build.
+        path: A TOML file, or None for the defaults.
+        overrides: Strings ``key.sub=value``.
+
+    Returns:
+        The validated config.
+    """
+    data = read_toml(path) if path is not None else {}
+    parsed: dict[str, Any] = {}
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        parsed[".".join(keys)] = value
+    return build_config(model_cls, data, overrides=parsed, source=str(path or "config"))
