@@ -266,10 +266,10 @@ class UCB1(BanditLearner):
 
     def select(self, context: np.ndarray | None, mask: np.ndarray | None) -> int:
         """Argmax of ``mean + c * sqrt(2 ln t / n)``; unpulled arms count as infinite."""
-        t = max(self.counts.sum(), 1.0)
-        with np.errstate(divide="ignore"):
-            bonus = self.config.c * np.sqrt(2.0 * np.log(t) / self.counts)
-        return self._argmax(np.where(self.counts > 0, self.values + bonus, np.inf), mask)
+        pulled = self.counts > 0
+        log_t = np.log(max(self.counts.sum(), 1.0))
+        bonus = np.sqrt(2.0 * log_t / np.where(pulled, self.counts, 1.0))
+        return self._argmax(np.where(pulled, self.values + self.config.c * bonus, np.inf), mask)
 
 
 # ==== Thompson sampling =====================================================================

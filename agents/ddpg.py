@@ -89,7 +89,9 @@ class DDPG(Learner):
         hidden = config.hidden
 
         def actor() -> nn.Module:
-            return nn.Sequential(mlp(obs_dim, self.act_dim, hidden, nn.ReLU, out_std=0.01), nn.Tanh())
+            return nn.Sequential(
+                mlp(obs_dim, self.act_dim, hidden, nn.ReLU, out_std=0.01), nn.Tanh()
+            )
 
         def critic() -> nn.Module:
             return mlp(obs_dim + self.act_dim, 1, hidden, nn.ReLU)
@@ -187,7 +189,10 @@ class DDPG(Learner):
                 length += 1
                 self.env_steps += 1
                 done = bool(terminated or truncated)
-                if self.env_steps > cfg.learning_starts and self.env_steps % cfg.train_frequency == 0:
+                if (
+                    self.env_steps > cfg.learning_starts
+                    and self.env_steps % cfg.train_frequency == 0
+                ):
                     losses.append(self._train_step())
             row = {
                 "env_steps": self.env_steps,

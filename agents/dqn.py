@@ -181,7 +181,10 @@ class DQN(Learner):
                 length += 1
                 self.env_steps += 1
                 done = bool(terminated or truncated)
-                if self.env_steps > cfg.learning_starts and self.env_steps % cfg.train_frequency == 0:
+                if (
+                    self.env_steps > cfg.learning_starts
+                    and self.env_steps % cfg.train_frequency == 0
+                ):
                     losses.append(self._train_step())
                 if self.env_steps % cfg.target_update_interval == 0:
                     self._update_target()

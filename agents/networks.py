@@ -199,3 +199,14 @@ class StochasticPolicy(nn.Module):
             return dist.mean
         noise = torch.randn(dist.mean.shape, generator=generator)
         return dist.mean + dist.stddev * noise
+
+
+def stack_masks(masks: Sequence[np.ndarray | None], n: int) -> torch.Tensor | None:
+    """Stack per-step action masks into a ``T x n`` tensor (None when no step had a mask).
+
+    Steps without a mask count as "all actions allowed".
+    """
+    if all(m is None for m in masks):
+        return None
+    ones = np.ones(n, dtype=np.float32)
+    return torch.as_tensor(np.stack([ones if m is None else m for m in masks]), dtype=torch.float32)

@@ -112,7 +112,8 @@ class VenueModel(CPSSModel):
         f = self.config.floor
         if f.file:
             return load_floor(f.file)
-        return generate_floor(self.rng, rooms=f.rooms, items=f.exhibits, topics=f.topics,
+        rng = self.rng if f.layout_seed is None else np.random.default_rng(f.layout_seed)
+        return generate_floor(rng, rooms=f.rooms, items=f.exhibits, topics=f.topics,
                               room_area=f.room_area, comfort_m2=f.comfort_m2, hard_m2=f.hard_m2,
                               extra_door_share=f.extra_doors, n_stars=f.stars,
                               dwell_median_min=f.dwell_median)

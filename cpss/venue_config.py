@@ -32,6 +32,8 @@ class FloorSection(StrictModel):
     """The floor plan: a file, or the generator's parameters."""
 
     file: str | None = Field(None, description="JSON or GraphML floor plan (else generated)")
+    layout_seed: int | None = Field(
+        None, ge=0, description="fixes the generated layout across days; None: from the root seed")
     rooms: int = Field(12, ge=2, le=5000)
     exhibits: int = Field(40, ge=1, le=20000)
     topics: int = Field(6, ge=1, le=64)

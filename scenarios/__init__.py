@@ -1,0 +1,110 @@
+"""Concrete worlds and their registry.
+
+``make(name, **overrides)`` returns a PettingZoo ParallelEnv, ``make_gym(name, **overrides)`` a
+single-agent Gymnasium env; ``load_config(name, config, overrides)`` returns the validated
+config. Configs are TOML files in ``scenarios/configs`` named ``<scenario>-<size>.toml``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from cpss.config import ConfigError, StrictModel, build_config, read_toml
+from cpss.env import CPSSGymEnv, CPSSParallelEnv
+from cpss.scenario import Scenario
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+REGISTRY: dict[str, tuple[str, str, str]] = {
+    "museum": ("scenarios.museum", "MuseumScenario", "museum-small"),
+}
+"""Scenario name -> (module, scenario class, default config name)."""
+
+__all__ = ["CONFIG_DIR", "REGISTRY", "config_names", "load_config", "make", "make_gym",
+           "make_scenario", "names", "scenario_class"]
+
+
+def names() -> list[str]:
+    """Registered scenario names."""
+    return sorted(REGISTRY)
+
+
+def scenario_class(name: str) -> type[Scenario]:
+    """The Scenario subclass registered as ``name``."""
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown scenario {name!r}; choose from {', '.join(names())}")
+    module, cls, _ = REGISTRY[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def config_names(name: str) -> list[str]:
+    """Shipped config names of a scenario (e.g. ``museum-small``)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob(f"{name}-*.toml"))
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+
+
+def load_config(name: str, config: str | Path | None = None,
+                overrides: dict[str, Any] | None = None) -> StrictModel:
+    """Load and validate a scenario config.
+
+    Args:
+        name: Scenario name.
+        config: A shipped config name (``museum-small``), a TOML path, or None (the default).
+        overrides: Dotted keys or nested dicts (``{"visitors.count": 50}``,
+            ``{"visitors": {"count": 50}}``).
+
+    Returns:
+        The validated config.
+    """
+    cls = scenario_class(name).config_cls
+    if config is None:
+        config = REGISTRY[name][2]
+    path = Path(config)
+    if not path.suffix and (CONFIG_DIR / f"{config}.toml").is_file():
+        path = CONFIG_DIR / f"{config}.toml"
+    elif not path.suffix:
+        raise ConfigError(f"unknown config {config!r} for {name}; shipped: "
+                          f"{', '.join(config_names(name))} (or give a .toml path)")
+    flat: dict[str, Any] = {}
+    _flatten("", overrides or {}, flat)
+    return build_config(cls, read_toml(path), overrides=flat, source=str(path))
+
+
+def make_scenario(name: str, config: str | Path | None = None, **overrides: Any) -> Scenario:
+    """The scenario object with its validated config."""
+    return scenario_class(name)(load_config(name, config, overrides))
+
+
+def make(name: str, *, config: str | Path | None = None, render_mode: str | None = None,
+         max_cycles: int | None = None, **overrides: Any) -> CPSSParallelEnv:
+    """A scenario as a PettingZoo ParallelEnv.
+
+    Args:
+        name: Scenario name (see :func:`names`).
+        config: Shipped config name or TOML path (default: the scenario's small config).
+        render_mode: None, "ansi" or "rgb_array".
+        max_cycles: Optional cap on ticks per episode.
+        **overrides: Config overrides as nested dicts (``visitors={"count": 50}``); ``seed``
+            sets ``world.seed``.
+
+    Returns:
+        The env; its live Mesa model is ``env.model`` after ``reset()``.
+    """
+    if "seed" in overrides:
+        overrides.setdefault("world", {})["seed"] = overrides.pop("seed")
+    return CPSSParallelEnv(make_scenario(name, config, **overrides), render_mode=render_mode,
+                           max_cycles=max_cycles)
+
+
+def make_gym(name: str, *, others: str = "crowd_aware", **kwargs: Any) -> CPSSGymEnv:
+    """A single-agent Gymnasium view: agent 0 learns, the others follow ``others``."""
+    return CPSSGymEnv(make(name, **kwargs), others=others)

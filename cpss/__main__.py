@@ -1,0 +1,3 @@
+from cpss.cli import main
+
+main()
