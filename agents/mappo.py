@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from agents.base import Callback, Capabilities, Learner, episode_seed
-from agents.maddpg import masks_NA, multi_agent_spec
+from agents.multi_agent import masks_NA, multi_agent_spec
 from agents.networks import masked_logits, mlp
 
 

@@ -98,16 +98,22 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``data`` with dotted-key overrides applied (``{"a.b": 1}``)."""
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any],
+                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return a copy of ``data`` with dotted-key overrides applied (``{"a.b": 1}``).
+
+    A section that ``data`` lacks is first filled from ``defaults`` (the model's default
+    values), so ``visitors.styles.ant.stop_bias=1`` changes one field of a default style.
+    """
     out = _deep_copy(data)
     for dotted, value in overrides.items():
         parts = dotted.split(".") if isinstance(dotted, str) else list(dotted)
-        node = out
+        node, dnode = out, defaults or {}
         for part in parts[:-1]:
+            dnode = dnode.get(part, {}) if isinstance(dnode, dict) else {}
             child = node.get(part)
             if child is None:
-                child = node[part] = {}
+                child = node[part] = _deep_copy(dnode) if isinstance(dnode, dict) else {}
             if not isinstance(child, dict):
                 raise ConfigError(f"override {dotted}: {part} is not a section")
             node = child
@@ -137,7 +143,11 @@ def build_config(
     Returns:
         The validated config.
     """
-    merged = apply_overrides(data or {}, overrides or {})
+    try:
+        defaults = model_cls().model_dump() if overrides else {}
+    except ValidationError:
+        defaults = {}
+    merged = apply_overrides(data or {}, overrides or {}, defaults)
     try:
         return model_cls.model_validate(merged)
     except ValidationError as err:

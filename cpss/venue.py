@@ -250,7 +250,7 @@ class VenueModel(CPSSModel):
             self._own_choice(rest[~follow & ~leaves])
 
     def _own_choice(self, users: np.ndarray) -> None:
-        """Multinomial logit over unseen open items, 'wander' and 'leave' (Gumbel-max)."""
+        """Logit choice over unseen open items, then stop vs 'wander' vs 'leave'."""
         if users.size == 0:
             return
         p, fl, v = self.pop, self.floor, self.config.visitors
@@ -263,10 +263,17 @@ class VenueModel(CPSSModel):
         items_v = s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (
             s["order_bonus"][st][:, None] * here)
         items_v = np.where(p.visited[users] | ~self.item_open()[None, :], -np.inf, items_v)
+        # Two stages: the best-looking item (Gumbel-max over items), then stop there vs
+        # wander vs leave (a binary-logit stop decision, so that many items do not
+        # crowd out moving on).
+        noisy = items_v + self.rng.gumbel(size=items_v.shape)
+        best = np.argmax(noisy, axis=1)
+        best_v = items_v[np.arange(users.size), best]
         fatigue = 1.0 - self.attention_of(users)
-        extra = np.stack([np.full(users.size, v.browse_bias), v.leave_bias + v.leave_fatigue * fatigue], 1)
-        options = np.concatenate([items_v, extra], axis=1)
-        choice = np.argmax(options + self.rng.gumbel(size=options.shape), axis=1)
+        options = np.stack([best_v, np.full(users.size, v.browse_bias),
+                            v.leave_bias + v.leave_fatigue * fatigue], axis=1)
+        stage = np.argmax(options + self.rng.gumbel(size=options.shape), axis=1)
+        choice = np.where(stage == 0, best, fl.n_items + stage - 1)
         m = fl.n_items
         pick = choice < m
         self._go_to_item(users[pick], choice[pick], guided=False)

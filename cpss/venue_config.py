@@ -59,13 +59,13 @@ class StyleSection(StrictModel):
 DEFAULT_STYLES = {
     # Véron & Levasseur's archetypes; shares and parameters are assumptions tuned toward
     # ~0.35 stops per element and ~30% diligent visitors (calibration-museum.md §1, §9).
-    "ant": StyleSection(share=0.25, stop_bias=0.5, selectivity=3.0, walk_sensitivity=2.0,
+    "ant": StyleSection(share=0.25, stop_bias=2.0, selectivity=3.0, walk_sensitivity=2.0,
                         dwell_mult=1.3, order_bonus=0.6),
-    "butterfly": StyleSection(share=0.30, stop_bias=0.0, selectivity=3.0, walk_sensitivity=0.5,
+    "butterfly": StyleSection(share=0.30, stop_bias=1.5, selectivity=3.0, walk_sensitivity=0.5,
                               dwell_mult=1.0, order_bonus=0.0),
-    "fish": StyleSection(share=0.25, stop_bias=-1.2, selectivity=2.0, walk_sensitivity=1.0,
+    "fish": StyleSection(share=0.25, stop_bias=0.3, selectivity=2.0, walk_sensitivity=1.0,
                          dwell_mult=0.5, order_bonus=0.3),
-    "grasshopper": StyleSection(share=0.20, stop_bias=-0.5, selectivity=8.0,
+    "grasshopper": StyleSection(share=0.20, stop_bias=1.0, selectivity=8.0,
                                 walk_sensitivity=0.3, dwell_mult=2.0, order_bonus=0.0),
 }
 
@@ -84,7 +84,7 @@ class VisitorsSection(StrictModel):
     satiation_n: float = Field(10.0, gt=0.0, description="n_sat (exhibits)")
     group_sizes: list[float] = Field(default_factory=lambda: [0.25, 0.40, 0.15, 0.12, 0.08])
     interest_concentration: float = Field(0.3, gt=0.0)
-    leave_bias: float = Field(-1.0, description="utility of leaving when fresh")
+    leave_bias: float = Field(-1.5, description="utility of leaving when fresh")
     leave_fatigue: float = Field(4.0, ge=0.0, description="added utility of leaving at fatigue 1")
     browse_bias: float = Field(-1.5, description="utility of wandering to a neighbouring room")
 

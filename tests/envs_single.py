@@ -71,7 +71,8 @@ class IdentityEnv(gym.Env):
     """Repeat the symbol you see: obs is a one-hot of a random symbol, reward 1 if matched.
 
     With ``masked=True`` the info carries an action mask allowing the right symbol and one
-    other; with ``heuristic=True`` the env offers rule-based policies ``"copy"`` and ``"zero"``.
+    other, and a masked-out action raises. The env offers the rule-based policies ``"copy"``
+    and ``"zero"`` (the Gymnasium side of the heuristic contract) and an episode summary.
     """
 
     def __init__(self, n: int = 4, length: int = 10, masked: bool = False) -> None:
@@ -81,6 +82,7 @@ class IdentityEnv(gym.Env):
         self.heuristic_policies = ("copy", "zero")
         self.t = 0
         self.symbol = 0
+        self.mask = np.ones(n, np.int8)
 
     def _obs(self) -> tuple[np.ndarray, dict[str, Any]]:
         self.symbol = int(self.np_random.integers(self.n))
@@ -89,7 +91,7 @@ class IdentityEnv(gym.Env):
             other = int((self.symbol + 1 + self.np_random.integers(self.n - 1)) % self.n)
             mask = np.zeros(self.n, np.int8)
             mask[[self.symbol, other]] = 1
-            info["action_mask"] = mask
+            info["action_mask"] = self.mask = mask
         return np.eye(self.n, dtype=np.float32)[self.symbol], info
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -98,6 +100,8 @@ class IdentityEnv(gym.Env):
         return self._obs()
 
     def step(self, action: int):
+        if self.masked and not self.mask[int(action)]:
+            raise ValueError(f"IdentityEnv: action {action} is masked out")
         reward = float(int(action) == self.symbol)
         self.t += 1
         obs, info = self._obs()
@@ -111,17 +115,20 @@ class IdentityEnv(gym.Env):
 
 
 class Reach1DEnv(gym.Env):
-    """Move a point on [-1, 1] to a target: x += 0.25 * a, reward -|x - target| per step."""
+    """Move a point on [-1, 1] to a target: x += 0.25 * a, reward -|x - target| per step.
+
+    The observation is (x, target, fraction of the episode elapsed).
+    """
 
     def __init__(self, length: int = 20, action_scale: float = 1.0) -> None:
         self.length = length
-        self.observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.observation_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
         self.action_space = spaces.Box(-action_scale, action_scale, (1,), np.float32)
         self.action_scale = action_scale
         self.t, self.x, self.target = 0, 0.0, 0.0
 
     def _obs(self) -> np.ndarray:
-        return np.array([self.x, self.target], np.float32)
+        return np.array([self.x, self.target, self.t / self.length], np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
