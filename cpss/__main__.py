@@ -1,3 +1,5 @@
+"""``python -m cpss``: the command line."""
+
 from cpss.cli import main
 
 main()

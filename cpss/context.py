@@ -1,5 +1,6 @@
-"""The context ``cx``: indirect influence through time of day, noise, closures and events,
-and the sensors through which personalisers see the world (the CPS side).
+"""The context ``cx``: time of day, noise, closures, events, and sensors.
+
+Context is indirect influence on users; sensors are how personalisers see the world (the CPS side).
 
 Everything here is a pure function of arrays or a small object whose randomness comes from
 the model's generator.

@@ -8,7 +8,7 @@ learn while the others follow a heuristic. docs/envs.md documents the contract.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +32,7 @@ class CPSSParallelEnv(ParallelEnv):
         model: The live Mesa model of the current day (None before the first reset).
     """
 
-    metadata = {"name": "cpss_v0", "render_modes": ["ansi", "rgb_array"],
+    metadata: ClassVar[dict[str, Any]] = {"name": "cpss_v0", "render_modes": ["ansi", "rgb_array"],
                 "is_parallelizable": True, "render_fps": 4}
 
     def __init__(self, scenario: Scenario, render_mode: str | None = None,

@@ -136,7 +136,7 @@ def generate_floor(
     tree = nx.minimum_spanning_tree(grid, weight="weight")
     extra = [e for e in grid.edges if not tree.has_edge(*e)]
     rng.shuffle(extra)
-    tree.add_edges_from(extra[: int(round(extra_door_share * len(extra)))])
+    tree.add_edges_from(extra[: round(extra_door_share * len(extra))])
     side = float(np.sqrt(room_area))
     graph = nx.Graph()
     for i, cell in enumerate(cells):
@@ -319,7 +319,7 @@ def _graphml_doc(path: Path) -> dict[str, Any]:
     """Translate a GraphML floor plan into the JSON layout read by :func:`load_floor`."""
     try:
         g = nx.read_graphml(path)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
+    except Exception as exc:
         raise ConfigError(f"{path}: invalid GraphML: {exc}") from None
     zones, items, doors = [], [], []
     entrance = None

@@ -38,7 +38,7 @@ class CPSSModel(mesa.Model):
     @property
     def horizon(self) -> int:
         """Number of ticks in a day."""
-        return int(round(self.day_minutes / self.dt))
+        return round(self.day_minutes / self.dt)
 
     def make_space(self, graph: nx.Graph) -> Network:
         """Build the Mesa network space (node ids must be 0..N-1) as ``self.grid``."""

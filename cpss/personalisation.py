@@ -179,7 +179,8 @@ class PersonalisationFunction:
         self.params = params or FParams()
 
     def terms(
-        self, *, match: np.ndarray, attention: np.ndarray, exposure: np.ndarray, trust: np.ndarray, guided: np.ndarray, viewers: np.ndarray,
+        self, *, match: np.ndarray, attention: np.ndarray, exposure: np.ndarray, trust: np.ndarray,
+        guided: np.ndarray, viewers: np.ndarray,
         density: np.ndarray, queue_wait: np.ndarray, noise: np.ndarray, event: np.ndarray,
         attraction: np.ndarray, walk_min: np.ndarray,
     ) -> dict[str, np.ndarray]:

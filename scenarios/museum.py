@@ -1,4 +1,4 @@
-"""# Museum: mobile guides personalising visits against the crowd
+"""Museum: mobile guides personalising visits against the crowd.
 
 The seed's exhibition case, ``pa^Exhib = g(vs, mg, cr^vis, ex)``: a visitor ``vs``, a mobile
 guide ``mg``, the crowd of visitors ``cr^vis`` and the exhibition area ``ex``.

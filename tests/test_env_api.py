@@ -91,7 +91,7 @@ def test_multi_step_determinism(name):
 def test_gymnasium_view_passes_check_env(name):
     env = scenarios.make_gym(name, others=scenarios.scenario_class(name).heuristic_policies[0])
     check_env(env, skip_render_check=True)
-    obs, info = env.reset(seed=1)
+    obs, _ = env.reset(seed=1)
     assert env.observation_space.contains(obs)
     assert env.model is not None
 
@@ -110,12 +110,12 @@ def test_museum_mask_and_invalid_actions():
                 before = infos[a]["invalid_action"]
                 acts = random_actions(env, infos, rng)
                 acts[a] = int(invalid[0])
-                obs, _, _, _, infos = env.step(acts)
+                _, _, _, _, infos = env.step(acts)
                 assert infos[a]["invalid_action"] == before + 1
                 assert env.model.guides.recommendation[int(a.split("_")[1])] == -1
                 checked += 1
                 continue
-        obs, _, _, _, infos = env.step(random_actions(env, infos, rng))
+        _, _, _, _, infos = env.step(random_actions(env, infos, rng))
     assert checked == 5
     # idle slots: mask allows only "no recommendation", their actions are ignored
     idle = [a for a in env.agents if infos[a]["idle"]]
@@ -133,7 +133,7 @@ def test_bad_step_input_is_rejected_without_touching_the_world():
         env.step({"guide_99": 0})
     with pytest.raises(ValueError, match=r"guide_1: action 999 is outside Discrete\(41\)"):
         env.step({"guide_1": 999})
-    with pytest.raises(ValueError, match="guide_2: action 1.5"):
+    with pytest.raises(ValueError, match=r"guide_2: action 1\.5"):
         env.step({"guide_2": 1.5})
     assert env.model.minute == minute and env.t == 0
     env.step({})  # a missing action means "no recommendation" for that agent
@@ -144,8 +144,9 @@ def test_bad_step_input_is_rejected_without_touching_the_world():
 
 
 def test_continuous_actions_reject_nan():
-    name = next((n for n in scenarios.names()
-                 if isinstance(scenarios.make(n).action_space(scenarios.make(n).possible_agents[0]), gym.spaces.Box)), None)
+    boxed = [n for n in scenarios.names()
+             if isinstance(scenarios.make(n).action_space(scenarios.make(n).possible_agents[0]), gym.spaces.Box)]
+    name = boxed[0] if boxed else None
     if name is None:
         pytest.skip("no scenario with continuous actions is registered")
     env = scenarios.make(name)
@@ -160,10 +161,10 @@ def test_cooperation_mixes_in_the_mean_gain():
     rewards = {}
     for c in (0.0, 1.0):
         env = scenarios.make("museum", rewards={"cooperation": c})
-        obs, infos = env.reset(seed=3)
+        env.reset(seed=3)
         total = np.zeros(len(env.possible_agents))
         while env.agents:
-            _, rew, _, _, infos = env.step(env.heuristic_actions("interest"))
+            _, rew, _, _, _ = env.step(env.heuristic_actions("interest"))
             total += [rew[a] for a in env.possible_agents]
         rewards[c] = total
     assert np.ptp(rewards[1.0]) < 1e-9 < np.ptp(rewards[0.0])  # fully cooperative: shared reward

@@ -97,7 +97,8 @@ def test_utility_is_the_weighted_sum_of_terms():
     f = PersonalisationFunction(FTerms(user=2.0, personaliser=1.0, crowd=0.5, context=1.0, environment=1.0))
     terms = f.terms(**_inputs())
     assert set(terms) == set(TERMS)
-    expected = 2 * terms["user"] + terms["personaliser"] + 0.5 * terms["crowd"] + terms["context"] + terms["environment"]
+    expected = (2 * terms["user"] + terms["personaliser"] + 0.5 * terms["crowd"] + terms["context"]
+                + terms["environment"])
     assert f.utility(**_inputs()) == pytest.approx(float(expected))
 
 
