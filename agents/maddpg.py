@@ -11,12 +11,13 @@ training, so every actor learns against a critic that sees what the other agents
   space bounds; exploration adds Gaussian noise in the normalised units.
 * Action masks in ``infos[agent_id]["action_mask"]`` mask the logits; the buffer stores the
   masks of both steps so that target actions respect the next-step masks.
-* One joint replay buffer holds all agents' rows of a transition; a single index set drawn
-  from the learner's seeded generator serves every agent. Agents that have left
-  ``env.agents`` are stored as zeros with ``alive = 0`` and excluded from their losses.
+* One joint replay buffer (:class:`agents.buffers.ReplayBuffer` with ``[N, ...]`` fields)
+  holds all agents' parts of a transition in one row, and one index set drawn from the
+  learner's seeded generator serves every agent. Agents that are not in ``env.agents`` are
+  stored as zeros with ``alive = 0`` and left out of their own losses.
 
-Shape suffixes: B batch, C buffer capacity, N agents, O observation, A action features
-(number of actions for Discrete, action size for Box).
+Shape suffixes: B batch, N agents, O observation, A action features (number of actions for
+Discrete, action size for Box).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import torch
 from torch import nn
 
 from agents.base import Callback, Capabilities, Learner, episode_seed
-from agents.multi_agent import masks_NA, multi_agent_spec
+from agents.buffers import ReplayBuffer
+from agents.multi_agent import joint_obs_NO, masks_NA, multi_agent_spec
 from agents.networks import masked_logits, mlp
 
 
@@ -74,53 +76,7 @@ class MADDPGConfig:
             raise ValueError("MADDPGConfig: sizes and step counts must be >= 1")
 
 
-class JointReplayBuffer:
-    """Ring buffer of joint transitions: row ``t`` holds every agent's part of step ``t``.
-
-    Sampling one index set therefore gives all agents the same transitions (the MADDPG
-    requirement); the caller draws the indices from its own seeded generator.
-    """
-
-    def __init__(self, capacity: int, n_agents: int, obs_dim: int, act_dim: int) -> None:
-        c, n = capacity, n_agents
-        self.capacity, self.ptr, self.size = capacity, 0, 0
-        self.data: dict[str, np.ndarray] = {
-            "obs_CNO": np.zeros((c, n, obs_dim), np.float32),
-            "act_CNA": np.zeros((c, n, act_dim), np.float32),
-            "rew_CN": np.zeros((c, n), np.float32),
-            "next_obs_CNO": np.zeros((c, n, obs_dim), np.float32),
-            "done_CN": np.zeros((c, n), np.float32),
-            "alive_CN": np.zeros((c, n), np.float32),
-            "mask_CNA": np.ones((c, n, act_dim), np.float32),
-            "next_mask_CNA": np.ones((c, n, act_dim), np.float32),
-        }
-
-    def add(self, **row: np.ndarray) -> None:
-        """Store one joint transition; keywords are the field names without ``C``."""
-        for key, array in self.data.items():
-            array[self.ptr] = row[key.replace("_C", "_", 1)]
-        self.ptr = (self.ptr + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-    def sample(self, idx_B: np.ndarray) -> dict[str, torch.Tensor]:
-        """Rows ``idx_B`` of every field as tensors, with ``C`` renamed to ``B``."""
-        return {k.replace("_C", "_B", 1): torch.from_numpy(v[idx_B]) for k, v in self.data.items()}
-
-    def state_dict(self) -> dict[str, Any]:
-        """The stored rows as tensors, plus the write pointer."""
-        rows = {k: torch.from_numpy(v[: self.size].copy()) for k, v in self.data.items()}
-        return {"ptr": self.ptr, "size": self.size, "rows": rows}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved."""
-        self.ptr, self.size = int(state["ptr"]), int(state["size"])
-        for key, rows in state["rows"].items():
-            self.data[key][: self.size] = rows.numpy()
-
-
-def gumbel_softmax_st(
-    logits_BA: torch.Tensor, temperature: float, generator: torch.Generator
-) -> torch.Tensor:
+def gumbel_softmax_st(logits_BA: torch.Tensor, temperature: float, generator: torch.Generator) -> torch.Tensor:
     """One-hot Gumbel-softmax sample with straight-through gradients, from ``generator``."""
     u_BA = torch.rand(logits_BA.shape, generator=generator).clamp_(1e-10, 1.0 - 1e-10)
     soft_BA = torch.softmax((logits_BA - torch.log(-torch.log(u_BA))) / temperature, dim=-1)
@@ -153,7 +109,9 @@ class MADDPG(Learner):
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actors.parameters(), lr=cfg.actor_lr)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr)
-        self.buffer = JointReplayBuffer(cfg.buffer_size, n, o, a)
+        shapes = {"obs": (n, o), "action": (n, a), "reward": (n,), "next_obs": (n, o),
+                  "done": (n,), "alive": (n,), "mask": (n, a), "next_mask": (n, a)}  # fmt: skip
+        self.buffer = ReplayBuffer(cfg.buffer_size, {k: (v, torch.float32) for k, v in shapes.items()})
         self.updates = 0
 
     # ==== Acting ====
@@ -175,16 +133,8 @@ class MADDPG(Learner):
             act_BA = (act_BA + self.config.exploration_noise * noise_BA).clamp(-1.0, 1.0)
         return act_BA, raw_BA
 
-    def _joint_obs(self, observations: dict[str, Any]) -> np.ndarray:
-        """Observations of all agents as ``[N, O]``; zeros for agents not in the dict."""
-        obs_NO = np.zeros((len(self.spec.agent_ids), self.spec.obs_dim), np.float32)
-        for i, agent in enumerate(self.spec.agent_ids):
-            if agent in observations:
-                obs_NO[i] = np.asarray(observations[agent], np.float32).reshape(-1)
-        return obs_NO
-
     @torch.no_grad()
-    def _select(self, live: list[int], obs_NO: np.ndarray, mask_NA: np.ndarray, explore: bool):
+    def _select(self, live: list[int], obs_NO: np.ndarray, mask_NA: np.ndarray, explore: bool) -> np.ndarray:
         """Actions ``[N, A]`` of the agents in ``live`` (zeros for the others)."""
         act_NA = np.zeros((len(self.spec.agent_ids), self.spec.act_dim), np.float32)
         for i in live:
@@ -203,8 +153,8 @@ class MADDPG(Learner):
         if unknown:
             raise ValueError(f"{self.name}: unknown agent ids {sorted(unknown)}")
         live = [i for i, agent in enumerate(self.spec.agent_ids) if agent in observations]
-        mask_NA = masks_NA(infos, self.spec.agent_ids, self.spec.act_dim)
-        act_NA = self._select(live, self._joint_obs(observations), mask_NA, not deterministic)
+        obs_NO, mask_NA = joint_obs_NO(self.spec, observations), masks_NA(self.spec, infos)
+        act_NA = self._select(live, obs_NO, mask_NA, explore=not deterministic)
         return {self.spec.agent_ids[i]: self.spec.to_env(act_NA[i]) for i in live}
 
     # ==== Training ====
@@ -225,21 +175,21 @@ class MADDPG(Learner):
         observations, infos = env.reset(seed=episode_seed(self.seed, self.episodes))
         returns_N, seen_N = np.zeros(len(ids)), np.zeros(len(ids), bool)
         length, losses = 0, []
+        if not env.agents:
+            raise ValueError(f"{self.name}: env.reset() returned no agents")
         while env.agents:
             live = [i for i, agent in enumerate(ids) if agent in env.agents]
-            obs_NO, mask_NA = self._joint_obs(observations), masks_NA(infos, ids, self.spec.act_dim)
-            act_NA = self._select(live, obs_NO, mask_NA, explore=True)
-            observations, rewards, terms, _, infos = env.step(
-                {ids[i]: self.spec.to_env(act_NA[i]) for i in live}
-            )
             alive_N = np.isin(np.arange(len(ids)), live).astype(np.float32)
+            obs_NO = joint_obs_NO(self.spec, observations) * alive_N[:, None]  # zeros if gone
+            mask_NA = masks_NA(self.spec, infos)
+            act_NA = self._select(live, obs_NO, mask_NA, explore=True)
+            observations, rewards, terms, _, infos = env.step({ids[i]: self.spec.to_env(act_NA[i]) for i in live})
             rew_N = np.array([float(rewards.get(a, 0.0)) for a in ids], np.float32) * alive_N
             done_N = np.array([float(bool(terms.get(a, False))) for a in ids], np.float32)
-            next_obs_NO = self._joint_obs(observations)
-            next_mask_NA = masks_NA(infos, ids, self.spec.act_dim)
+            next_obs_NO = joint_obs_NO(self.spec, observations) * alive_N[:, None]
             self.buffer.add(
-                obs_NO=obs_NO, act_NA=act_NA, rew_N=rew_N, next_obs_NO=next_obs_NO, done_N=done_N,
-                alive_N=alive_N, mask_NA=mask_NA, next_mask_NA=next_mask_NA,
+                obs=obs_NO, action=act_NA, reward=rew_N, next_obs=next_obs_NO, done=done_N,
+                alive=alive_N, mask=mask_NA, next_mask=masks_NA(self.spec, infos),
             )  # fmt: skip
             returns_N += rew_N
             seen_N |= alive_N > 0
@@ -263,22 +213,21 @@ class MADDPG(Learner):
     def _update(self) -> tuple[float, float]:
         """One gradient step of every critic and actor on one shared minibatch."""
         cfg, n = self.config, len(self.spec.agent_ids)
-        idx_B = self.rng.integers(0, self.buffer.size, size=cfg.batch_size)
-        b = self.buffer.sample(idx_B)
-        obs_BNO, act_BNA, alive_BN = b["obs_BNO"], b["act_BNA"], b["alive_BN"]
+        b = self.buffer.sample(cfg.batch_size, self.rng)  # one index set for all agents
+        obs_BNO, act_BNA, alive_BN = b["obs"], b["action"], b["alive"]
         weight_B = [alive_BN[:, i] / alive_BN[:, i].sum().clamp(min=1.0) for i in range(n)]
 
         # ---- critics: y_i = r_i + gamma * (1 - done_i) * Q'_i(o', mu'(o')) ----
         with torch.no_grad():
-            next_obs_BNO, next_mask_BNA = b["next_obs_BNO"], b["next_mask_BNA"]
+            next_obs_BNO, next_mask_BNA = b["next_obs"], b["next_mask"]
             next_act_BNA = torch.stack(
                 [self._policy(j, next_obs_BNO[:, j], next_mask_BNA[:, j], False, True)[0]
                  for j in range(n)],
                 dim=1,
             ) * alive_BN.unsqueeze(-1)  # fmt: skip
-            next_in_BI = torch.cat([b["next_obs_BNO"].flatten(1), next_act_BNA.flatten(1)], dim=1)
+            next_in_BI = torch.cat([next_obs_BNO.flatten(1), next_act_BNA.flatten(1)], dim=1)
             q_next_BN = torch.cat([critic(next_in_BI) for critic in self.target_critics], dim=1)
-            y_BN = b["rew_BN"] + cfg.gamma * (1.0 - b["done_BN"]) * q_next_BN
+            y_BN = b["reward"] + cfg.gamma * (1.0 - b["done"]) * q_next_BN
         in_BI = torch.cat([obs_BNO.flatten(1), act_BNA.flatten(1)], dim=1)
         q_BN = torch.cat([critic(in_BI) for critic in self.critics], dim=1)
         critic_loss = sum(((q_BN[:, i] - y_BN[:, i]) ** 2 * weight_B[i]).sum() for i in range(n))
@@ -291,7 +240,7 @@ class MADDPG(Learner):
         self.critics.requires_grad_(False)
         actor_loss = torch.zeros(())
         for i in range(n):
-            act_i_BA, raw_BA = self._policy(i, obs_BNO[:, i], b["mask_BNA"][:, i], True, False)
+            act_i_BA, raw_BA = self._policy(i, obs_BNO[:, i], b["mask"][:, i], True, False)
             joint_BNA = torch.cat([act_BNA[:, :i], act_i_BA.unsqueeze(1), act_BNA[:, i + 1 :]], 1)
             q_B = self.critics[i](torch.cat([obs_BNO.flatten(1), joint_BNA.flatten(1)], 1))[:, 0]
             penalty = cfg.logit_penalty * (raw_BA**2).mean()

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from agents.base import Callback, Capabilities, Learner, episode_seed
-from agents.multi_agent import masks_NA, multi_agent_spec
-from agents.networks import masked_logits, mlp
+from agents.multi_agent import joint_obs_NO, masks_NA, multi_agent_spec
+from agents.networks import StochasticPolicy, mlp
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,14 +90,14 @@ class MAPPO(Learner):
     def __init__(self, env: Any, config: MAPPOConfig | None = None, seed: int = 0) -> None:
         super().__init__(env, config or MAPPOConfig(), seed)
         cfg, self.spec = self.config, multi_agent_spec(env, self.name)
-        n, a = len(self.spec.agent_ids), self.spec.act_dim
+        n = len(self.spec.agent_ids)
         self.eye_NN = torch.eye(n)
         value_dim = self._state_dim() if self.centralised_value else self.spec.obs_dim
-        self.actor = mlp(self.spec.obs_dim + n, a, cfg.hidden, out_std=0.01)
-        self.log_std = nn.Parameter(torch.full((a,), cfg.init_log_std), requires_grad=True)
+        self.actor = StochasticPolicy(
+            self.spec.obs_dim + n, self.spec.action_space, cfg.hidden, init_log_std=cfg.init_log_std
+        )
         self.critic = mlp(value_dim + n, 1, cfg.hidden, out_std=1.0)
-        actor_params = [*self.actor.parameters(), *([] if self.spec.discrete else [self.log_std])]
-        self.actor_opt = torch.optim.Adam(actor_params, lr=cfg.actor_lr, eps=1e-5)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr, eps=1e-5)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, eps=1e-5)
         self.updates = 0
 
@@ -112,61 +112,24 @@ class MAPPO(Learner):
         except NotImplementedError as err:
             raise ValueError(f"{self.name}: env.state() is not implemented; use IPPO") from err
 
-    # ==== Policy ====
+    # ==== Policy inputs ====
 
-    def _inputs(
-        self, agents: list[str], observations: dict[str, Any], value: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Actor inputs ``[B, O + N]`` and value inputs ``[B, S + N]`` (if ``value``).
+    def _actor_in(self, idx: list[int], observations: dict[str, Any]) -> torch.Tensor:
+        """Actor inputs ``[B, O + N]`` (observation + one-hot id) of the agents ``idx``."""
+        obs_BO = torch.as_tensor(joint_obs_NO(self.spec, observations)[idx])
+        return torch.cat([obs_BO, self.eye_NN[idx]], 1)
 
-        MAPPO's value input is ``env.state()`` at the time of the call, so call it right after
-        ``reset`` / ``step`` returned ``observations``.
+    def _value_in(self, idx: list[int], observations: dict[str, Any]) -> torch.Tensor:
+        """Value inputs ``[B, S + N]``: ``env.state()`` (MAPPO) or the observation (IPPO) + id.
+
+        ``env.state()`` is read at call time, so call this right after ``reset``/``step``.
         """
-        ids_BN = self.eye_NN[[self.spec.agent_ids.index(agent) for agent in agents]]
-        obs_BO = torch.as_tensor(
-            np.stack([np.asarray(observations[a], np.float32).reshape(-1) for a in agents])
-        )
-        if not value:
-            return torch.cat([obs_BO, ids_BN], 1), None
         if self.centralised_value:
             state_S = torch.as_tensor(np.asarray(self.env.state(), np.float32).reshape(-1))
-            value_BS = state_S.expand(len(agents), -1)
+            value_BS = state_S.expand(len(idx), -1)
         else:
-            value_BS = obs_BO
-        return torch.cat([obs_BO, ids_BN], 1), torch.cat([value_BS, ids_BN], 1)
-
-    def _dist(self, actor_in_BI: torch.Tensor, mask_BA: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Policy parameters: masked logits (Discrete) or mean and std (Box)."""
-        out_BA = self.actor(actor_in_BI)
-        if self.spec.discrete:
-            return (masked_logits(out_BA, mask_BA),)
-        return out_BA, self.log_std.exp().expand_as(out_BA)
-
-    def _log_prob_entropy(
-        self, params: tuple[torch.Tensor, ...], action_BA: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probability of ``action_BA`` (one-hot or raw Gaussian sample) and entropy."""
-        if self.spec.discrete:
-            logp_BA = torch.log_softmax(params[0], -1)
-            return (logp_BA * action_BA).sum(-1), -(logp_BA.exp() * logp_BA).sum(-1)
-        normal = torch.distributions.Normal(*params)
-        return normal.log_prob(action_BA).sum(-1), normal.entropy().sum(-1)
-
-    @torch.no_grad()
-    def _sample(self, params: tuple[torch.Tensor, ...], deterministic: bool) -> torch.Tensor:
-        """One-hot (Discrete) or raw ``[-1, 1]``-unit (Box) actions, from ``torch_gen``."""
-        if self.spec.discrete:
-            logits_BA = params[0]
-            if deterministic:
-                choice_B = logits_BA.argmax(-1)
-            else:
-                probs_BA = torch.softmax(logits_BA, -1)
-                choice_B = torch.multinomial(probs_BA, 1, generator=self.torch_gen)[:, 0]
-            return nn.functional.one_hot(choice_B, self.spec.act_dim).float()
-        mean_BA, std_BA = params
-        if deterministic:
-            return mean_BA
-        return mean_BA + std_BA * torch.randn(mean_BA.shape, generator=self.torch_gen)
+            value_BS = torch.as_tensor(joint_obs_NO(self.spec, observations)[idx])
+        return torch.cat([value_BS, self.eye_NN[idx]], 1)
 
     def act(
         self,
@@ -178,14 +141,14 @@ class MAPPO(Learner):
         unknown = set(observations) - set(self.spec.agent_ids)
         if unknown:
             raise ValueError(f"{self.name}: unknown agent ids {sorted(unknown)}")
-        agents = [a for a in self.spec.agent_ids if a in observations]
-        if not agents:
+        idx = [i for i, agent in enumerate(self.spec.agent_ids) if agent in observations]
+        if not idx:
             return {}
-        actor_in_BI, _ = self._inputs(agents, observations, value=False)
-        mask_BA = torch.as_tensor(masks_NA(infos, tuple(agents), self.spec.act_dim))
+        mask_BA = torch.as_tensor(masks_NA(self.spec, infos)[idx])
         with torch.no_grad():
-            action_BA = self._sample(self._dist(actor_in_BI, mask_BA), deterministic).numpy()
-        return {a: self.spec.to_env(action_BA[k]) for k, a in enumerate(agents)}
+            dist = self.actor.distribution(self._actor_in(idx, observations), mask_BA)
+            action_B = self.actor.sample(dist, self.torch_gen, deterministic).numpy()
+        return {self.spec.agent_ids[i]: self.spec.to_env(action_B[k]) for k, i in enumerate(idx)}
 
     # ==== Rollouts ====
 
@@ -209,54 +172,52 @@ class MAPPO(Learner):
     @torch.no_grad()
     def _collect(self) -> tuple[dict[str, torch.Tensor], list[float], list[int]]:
         """Play whole episodes until ``rollout_steps`` joint steps; return the flat batch."""
-        env, ids, n_act = self.env, self.spec.agent_ids, self.spec.act_dim
+        env, ids = self.env, self.spec.agent_ids
         fields = ("actor_in", "value_in", "action", "mask", "logp", "value", "adv")
         batch: dict[str, list] = {key: [] for key in fields}
         returns, lengths, steps = [], [], 0
         while steps < self.config.rollout_steps:
             observations, infos = env.reset(seed=episode_seed(self.seed, self.episodes))
-            traj: dict[str, dict[str, list]] = {
-                a: {k: [] for k in (*fields, "reward")} for a in ids
-            }
-            ep_return = dict.fromkeys(ids, 0.0)
+            if not env.agents:
+                raise ValueError(f"{self.name}: env.reset() returned no agents")
+            traj = {a: {key: [] for key in (*fields, "reward")} for a in ids}
             length = 0
             while env.agents:
-                agents = [a for a in ids if a in env.agents]
-                actor_in_BI, value_in_BS = self._inputs(agents, observations)
-                mask_BA = torch.as_tensor(masks_NA(infos, tuple(agents), n_act))
-                params = self._dist(actor_in_BI, mask_BA)
-                action_BA = self._sample(params, deterministic=False)
-                logp_B, _ = self._log_prob_entropy(params, action_BA)
+                idx = [i for i, agent in enumerate(ids) if agent in env.agents]
+                actor_in_BI, value_in_BS = (
+                    self._actor_in(idx, observations), self._value_in(idx, observations)
+                )  # fmt: skip
+                mask_BA = torch.as_tensor(masks_NA(self.spec, infos)[idx])
+                dist = self.actor.distribution(actor_in_BI, mask_BA)
+                action_B = self.actor.sample(dist, self.torch_gen)
+                logp_B = self.actor.log_prob(dist, action_B)
                 value_B = self.critic(value_in_BS)[:, 0]
                 observations, rewards, terms, _, infos = env.step(
-                    {a: self.spec.to_env(action_BA[k].numpy()) for k, a in enumerate(agents)}
+                    {ids[i]: self.spec.to_env(action_B[k].numpy()) for k, i in enumerate(idx)}
                 )
                 length += 1
-                step_values = (actor_in_BI, value_in_BS, action_BA, mask_BA, logp_B, value_B)
-                for k, a in enumerate(agents):
-                    t = traj[a]
+                step_values = (actor_in_BI, value_in_BS, action_B, mask_BA, logp_B, value_B)
+                for k, i in enumerate(idx):
+                    t = traj[ids[i]]
                     for key, values in zip(fields[:-1], step_values, strict=True):
                         t[key].append(values[k])
-                    t["reward"].append(float(rewards.get(a, 0.0)))
-                    ep_return[a] += t["reward"][-1]
-                    if a not in env.agents:  # trajectory ends: bootstrap unless terminated
+                    t["reward"].append(float(rewards.get(ids[i], 0.0)))
+                    if ids[i] not in env.agents:  # trajectory ends: bootstrap unless terminated
                         bootstrap = 0.0
-                        if not terms.get(a, False):
-                            _, last_in_1S = self._inputs([a], observations)
-                            bootstrap = float(self.critic(last_in_1S)[0, 0])
+                        if not terms.get(ids[i], False):
+                            bootstrap = float(self.critic(self._value_in([i], observations))[0, 0])
                         self._gae(t, bootstrap)
             self.episodes += 1
             self.env_steps += length
             steps += length
             lengths.append(length)
             played = [a for a in ids if traj[a]["reward"]]
-            returns.append(float(np.mean([ep_return[a] for a in played])) if played else 0.0)
+            ep_returns = [sum(traj[a]["reward"]) for a in played]
+            returns.append(float(np.mean(ep_returns)) if played else 0.0)
             for a in played:
                 for key in fields:
                     batch[key] += traj[a][key]
-        stacked = {
-            key: torch.stack([torch.as_tensor(v) for v in vals]) for key, vals in batch.items()
-        }
+        stacked = {key: torch.stack([torch.as_tensor(v) for v in vals]) for key, vals in batch.items()}
         return stacked, returns, lengths
 
     def _gae(self, traj: dict[str, list], bootstrap: float) -> None:
@@ -283,8 +244,9 @@ class MAPPO(Learner):
             perm = torch.randperm(size, generator=self.torch_gen)
             for start in range(0, size, mb_size):
                 mb = perm[start : start + mb_size]
-                params = self._dist(batch["actor_in"][mb], batch["mask"][mb])
-                logp_B, entropy_B = self._log_prob_entropy(params, batch["action"][mb])
+                dist = self.actor.distribution(batch["actor_in"][mb], batch["mask"][mb])
+                logp_B = self.actor.log_prob(dist, batch["action"][mb])
+                entropy_B = self.actor.entropy(dist)
                 adv_B = batch["adv"][mb]
                 adv_B = (adv_B - adv_B.mean()) / (adv_B.std(unbiased=False) + 1e-8)
                 ratio_B = (logp_B - batch["logp"][mb]).exp()
@@ -293,9 +255,7 @@ class MAPPO(Learner):
                 actor_loss = policy_loss - cfg.ent_coef * entropy_B.mean()
                 self.actor_opt.zero_grad()
                 actor_loss.backward()
-                nn.utils.clip_grad_norm_(
-                    self.actor_opt.param_groups[0]["params"], cfg.max_grad_norm
-                )
+                nn.utils.clip_grad_norm_(self.actor.parameters(), cfg.max_grad_norm)
                 self.actor_opt.step()
 
                 value_B = self.critic(batch["value_in"][mb])[:, 0]
@@ -323,7 +283,6 @@ class MAPPO(Learner):
             **self.base_state(),
             "updates": self.updates,
             "actor": self.actor.state_dict(),
-            "log_std": self.log_std.detach().clone(),
             "critic": self.critic.state_dict(),
             "actor_opt": self.actor_opt.state_dict(),
             "critic_opt": self.critic_opt.state_dict(),
@@ -334,8 +293,6 @@ class MAPPO(Learner):
         self.load_base_state(state)
         self.updates = int(state["updates"])
         self.actor.load_state_dict(state["actor"])
-        with torch.no_grad():
-            self.log_std.copy_(state["log_std"])
         self.critic.load_state_dict(state["critic"])
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])

@@ -16,7 +16,7 @@ earns about 0.33 per step on average, meeting at the cue earns 1.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -28,7 +28,11 @@ AGENTS = ["agent_0", "agent_1"]
 class MeetEnv(ParallelEnv):
     """Two agents must meet at the cued target (see module docstring)."""
 
-    metadata = {"name": "meet_v0", "render_modes": [], "is_parallelizable": True}
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "meet_v0",
+        "render_modes": [],
+        "is_parallelizable": True,
+    }
 
     def __init__(
         self, n_targets: int = 4, max_cycles: int = 4, masked: bool = False, leave_at: int = 0
@@ -41,11 +45,11 @@ class MeetEnv(ParallelEnv):
         self.state_space = spaces.Box(0.0, 1.0, (4 * n_targets + 1,), np.float32)
         self.np_random = np.random.default_rng()
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - spaces must be the same object every call
+    @functools.cache  # noqa: B019 - spaces must be the same object every call
     def observation_space(self, agent: str) -> spaces.Box:
         return spaces.Box(0.0, 1.0, (3 * self.n_targets + 1,), np.float32)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Discrete:
         return spaces.Discrete(self.n_targets)
 
@@ -105,7 +109,11 @@ class MeetEnv(ParallelEnv):
 class ContinuousMeetEnv(ParallelEnv):
     """Two agents with Box actions must meet at a cued point (see module docstring)."""
 
-    metadata = {"name": "continuous_meet_v0", "render_modes": [], "is_parallelizable": True}
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "continuous_meet_v0",
+        "render_modes": [],
+        "is_parallelizable": True,
+    }
 
     def __init__(self, max_cycles: int = 5) -> None:
         self.possible_agents = list(AGENTS)
@@ -114,11 +122,11 @@ class ContinuousMeetEnv(ParallelEnv):
         self.state_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.np_random = np.random.default_rng()
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def observation_space(self, agent: str) -> spaces.Box:
         return spaces.Box(-1.0, 1.0, (2,), np.float32)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Box:
         return spaces.Box(0.0, 2.0, (1,), np.float32)
 
@@ -144,9 +152,13 @@ class ContinuousMeetEnv(ParallelEnv):
         truncs = {a: self.t >= self.max_cycles for a in acting}
         self.agents = [a for a in acting if not truncs[a]]
         obs = {a: self._obs() for a in acting}
-        return obs, {a: reward for a in acting}, {a: False for a in acting}, truncs, {
-            a: {} for a in acting
-        }
+        return (
+            obs,
+            {a: reward for a in acting},
+            {a: False for a in acting},
+            truncs,
+            {a: {} for a in acting},
+        )
 
 
 def random_return(env: ParallelEnv, episodes: int = 200, seed: int = 0) -> float:

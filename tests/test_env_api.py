@@ -98,7 +98,7 @@ def test_gymnasium_view_passes_check_env(name):
 
 def test_museum_mask_and_invalid_actions():
     env = scenarios.make("museum")
-    obs, infos = env.reset(seed=2)
+    _, infos = env.reset(seed=2)
     rng = np.random.default_rng(1)
     checked = 0
     while env.agents and checked < 5:
