@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -147,6 +148,123 @@ def demo(
         (tmp / "comparison.csv").write_text(table.to_csv(index_label="metric"))
     console.print(_summary_table(summaries, f"museum-small, seed {root}: crowd-blind vs crowd-aware guides"))
     console.print(f"run folder: {out}")
+
+
+def _hyperparams(items: list[str] | None) -> dict[str, Any]:
+    from cpss.config import parse_override
+
+    out: dict[str, Any] = {}
+    for text in items or []:
+        keys, value = parse_override(text)
+        out[".".join(keys)] = value
+    return out
+
+
+@app.command()
+@user_errors
+def train(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
+    algo: Annotated[str, typer.Option("--algo", help="learner name (see agents.available())")],
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="total env steps")] = None,
+    seed: SeedOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    hp: Annotated[list[str] | None, typer.Option("--hp", help="hyperparameter NAME=VALUE (repeatable)")] = None,
+    out: OutOpt = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
+    resume: Annotated[Path | None, typer.Option("--resume", help="run folder to continue")] = None,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=0, help="env steps between evaluations")] = 0,
+    eval_episodes: Annotated[int, typer.Option("--eval-episodes", min=1)] = 3,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also log to TensorBoard")] = False,
+) -> None:
+    """Train a learner on a scenario; checkpoints, metrics and a learning curve go to a run folder."""
+    import json
+
+    import agents
+    from cpss.runio import check_out, default_out
+    from cpss.training import TrainSettings
+    from cpss.training import train as run_training
+
+    hyper = _hyperparams(hp)
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device: must be cpu or cuda (got {device!r})")
+    cls = agents.get(algo)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+    if "device" in {f.name for f in __import__("dataclasses").fields(cls.config_cls)}:
+        hyper.setdefault("device", device)
+    if resume is not None:
+        saved = json.loads((resume / "config.json").read_text()) if (resume / "config.json").is_file() else None
+        if saved is None:
+            raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
+        scen, _ = _scenario(saved["scenario"], None, None, None)
+        scen = type(scen)(type(scen.config).model_validate(saved["config"]))
+        settings = TrainSettings(algo=saved["algo"], steps=steps or saved["steps"], seed=saved["seed"],
+                                 hyperparams=saved["hyperparams"], eval_every=eval_every,
+                                 eval_episodes=eval_episodes, tensorboard=tensorboard)
+        folder = resume
+    else:
+        scen, root = _scenario(scenario, config, set_, seed)
+        settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper,
+                                 eval_every=eval_every, eval_episodes=eval_episodes, tensorboard=tensorboard)
+        folder = out or default_out("train", f"{scenario}-{algo}")
+        check_out(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+    t0 = __import__("time").perf_counter()
+    recent: list[float] = []
+    with _progress() as bar:
+        task = bar.add_task(f"{settings.algo} on {scen.name}", total=settings.steps)
+
+        def progress(done: int, row: dict) -> None:
+            recent.append(float(row.get("return", 0.0)))
+            rate = done / max(1e-9, __import__("time").perf_counter() - t0)
+            bar.update(task, completed=min(done, settings.steps),
+                       description=f"{settings.algo} on {scen.name}  {rate:,.0f} steps/s  "
+                                   f"return {np.mean(recent[-20:]):.3f}")
+
+        summary = run_training(scen, settings, folder, resume=resume is not None, on_progress=progress)
+    console.print(f"trained {settings.algo} for {summary['env_steps']} env steps in "
+                  f"{summary['wall_seconds']:.1f} s; last evaluation return: {summary['last_eval_return']}")
+    console.print(f"run folder: {folder}")
+
+
+@app.command("eval")
+@user_errors
+def evaluate_cmd(
+    target: Annotated[Path, typer.Argument(help="training run folder or checkpoint file")],
+    episodes: Annotated[int, typer.Option("--episodes", min=1)] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 100_000,
+) -> None:
+    """Evaluate a trained learner against every heuristic: mean and 95% CI of each metric."""
+    import agents
+    from cpss.runio import atomic_write_text
+    from cpss.training import ci_table, evaluate_policies, locate_checkpoint, make_env
+
+    ckpt, saved = locate_checkpoint(target)
+    scen, _ = _scenario(saved["scenario"], None, None, None)
+    scen = type(scen)(type(scen.config).model_validate(saved["config"]))
+    env = make_env(scen, saved["multi_agent"], saved.get("others"))
+    learner = agents.load(ckpt, env)
+    with err_console.status(f"evaluating {learner.name} and {len(scen.heuristic_policies)} heuristics"):
+        results = evaluate_policies(scen, env, learner, episodes, seed, scen.heuristic_policies)
+    table = ci_table(results)
+    atomic_write_text(ckpt.parent.parent / "evaluation.csv", table.to_csv(index=False))
+    metrics = ["return", *scen.headline_metrics]
+    wide = Table(title=f"{scen.name}: {episodes} evaluation days from seed {seed} (mean ± 95% CI)")
+    wide.add_column("policy")
+    for metric in metrics:
+        wide.add_column(metric.replace("_", " "), justify="right")
+    for policy in results:
+        cells = []
+        for metric in metrics:
+            row = table[(table.policy == policy) & (table.metric == metric)]
+            cells.append(f"{row['mean'].iloc[0]:.3f} ± {row['ci95'].iloc[0]:.3f}" if len(row) else "-")
+        wide.add_row(policy.replace("heuristic:", ""), *cells)
+    console.print(wide)
+    console.print(f"all metrics: {ckpt.parent.parent / 'evaluation.csv'}")
 
 
 def main() -> None:

@@ -106,6 +106,8 @@ class Scenario(abc.ABC):
 
     plot_metrics: ClassVar[tuple[str, ...]] = ()
     """Metric columns that run folders plot over time."""
+    headline_metrics: ClassVar[tuple[str, ...]] = ()
+    """Summary metrics shown in comparison tables (``cpss eval``)."""
 
     def metrics_frame(self, model: CPSSModel) -> pd.DataFrame:
         """Per-tick metrics (the model's DataCollector table)."""

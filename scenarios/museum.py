@@ -96,6 +96,8 @@ class MuseumScenario(Scenario):
     agent_prefix = "guide"
     heuristic_policies = POLICIES
     plot_metrics = ("mean_satisfaction", "occupancy_ratio", "mean_wait", "acceptance_rate")
+    headline_metrics = ("mean_satisfaction", "peak_occupancy_ratio", "congestion_minutes", "mean_wait",
+                        "acceptance_rate", "top_interest_coverage")
 
     def build_world(self, seed: int) -> VenueModel:
         """A fresh museum day."""
