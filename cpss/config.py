@@ -32,8 +32,8 @@ Probability = Field(ge=0.0, le=1.0)
 class FTerms(StrictModel):
     """Weights of the five terms of the personalisation function ``f``.
 
-    Each weight multiplies one term; 0 switches the term off (ablation). Used both for
-    recommendation acceptance and for the satisfaction a visit yields.
+    Each weight multiplies one term; 0 switches the term off (ablation). Used for
+    recommendation acceptance, for users' own choices and for the satisfaction a visit yields.
     """
 
     user: float = Field(1.0, ge=0.0, description="weight of the user term (interest match)")

@@ -14,9 +14,9 @@ import numpy as np
 
 from cpss.config import SensorConfig
 
-MUSEUM_HOURLY_PROFILE = (0.08, 0.13, 0.17, 0.22, 0.16, 0.12, 0.08, 0.04)
-"""Share of daily arrivals per opening hour from 10:00 (peak 12:00-13:00 = 0.22, Dexibit
-via calibration-museum.md §9; the other hours are an assumption shaped like a midday peak)."""
+MUSEUM_HOURLY_PROFILE = (0.10, 0.16, 0.22, 0.17, 0.13, 0.10, 0.08, 0.04)
+"""Share of daily arrivals per opening hour from 10:00: the third hour (12:00-13:00) is the
+peak with 0.22 (Dexibit via calibration-museum.md §9); the other hours are an assumption."""
 
 
 def sample_arrivals(

@@ -1,8 +1,9 @@
 """The crowd ``cr``: direct influence of users on each other, as array kernels.
 
-Occupancy per zone and item, admission under hard capacities, first-come-first-served queues
-at full items, and companions who follow their group leader. Social proof and congestion
-discomfort enter the utilities through :func:`cpss.personalisation.crowd_term`.
+Occupancy per zone and item, admission under hard capacities and first-come-first-served
+queues at full items, expected queueing time, and the companions graph (the following itself
+happens in :meth:`cpss.venue.VenueModel._decide`). Social proof and congestion discomfort enter
+the utilities through :func:`cpss.personalisation.crowd_term`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class Activity(IntEnum):
     DECIDING = 1
     """At a decision point: chooses the next item, wanders, or leaves."""
     WALKING = 2
-    """Walking to the target item's zone (or to the exit when leaving)."""
+    """Walking to the target item's zone, to a neighbouring room (wandering) or to the exit."""
     QUEUING = 3
     """Waiting for a free viewing place at a full item."""
     VIEWING = 4

@@ -3,8 +3,9 @@
 One tick (``minutes_per_step`` minutes) runs these array kernels over all users at once:
 
 1. **decide** — users at a decision point either follow their guide's recommendation (accepted
-   with probability ``f.acceptance``), follow their group leader, or choose by a multinomial
-   logit over reachable unseen items plus "wander" and "leave" options;
+   with probability ``f.acceptance``), follow their group leader, or choose themselves in two
+   stages: the best-looking unseen open item by a logit over items (Gumbel-max), then a
+   three-way logit between stopping there, wandering to a neighbouring room, and leaving;
 2. **arrive** — users whose arrival time has come enter at the entrance (capacity allowing);
 3. **walk** — walkers advance and enter their target zone if its hard capacity allows;
 4. **queue** — users at a full item wait first-come-first-served, or give up;
@@ -263,9 +264,9 @@ class VenueModel(CPSSModel):
         items_v = s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (
             s["order_bonus"][st][:, None] * here)
         items_v = np.where(p.visited[users] | ~self.item_open()[None, :], -np.inf, items_v)
-        # Two stages: the best-looking item (Gumbel-max over items), then stop there vs
-        # wander vs leave (a binary-logit stop decision, so that many items do not
-        # crowd out moving on).
+        # Two stages: the best-looking item (Gumbel-max over items), then a three-way logit
+        # between stopping there (its plain utility), wandering and leaving, so that many
+        # items do not crowd out moving on.
         noisy = items_v + self.rng.gumbel(size=items_v.shape)
         best = np.argmax(noisy, axis=1)
         best_v = items_v[np.arange(users.size), best]
@@ -331,6 +332,8 @@ class VenueModel(CPSSModel):
         p.zone[ok] = p.target_zone[ok]
         blocked = np.setdiff1d(moving, ok, assume_unique=True)
         p.trip_wait[blocked] += self.dt
+        give_up = blocked[p.trip_wait[blocked] > self.config.crowd.queue_patience]
+        p.state[give_up] = A.DECIDING  # waited too long at a full door: choose again
         entered = np.setdiff1d(there, blocked, assume_unique=True)
         to_item = entered[p.target_item[entered] >= 0]
         p.state[to_item], p.queue_since[to_item] = A.QUEUING, self.minute

@@ -30,10 +30,10 @@ guide ``mg``, the crowd of visitors ``cr^vis`` and the exhibition area ``ex``.
 ## Visiting styles (defaults; shares are an assumption, see docs/model.md)
 | style | share | stop bias | selectivity | walk sensitivity | dwell × | stays in room |
 |---|---|---|---|---|---|---|
-| ant | 0.25 | +0.5 | 3 | 2.0 | 1.3 | +0.6 |
-| butterfly | 0.30 | 0 | 3 | 0.5 | 1.0 | 0 |
-| fish | 0.25 | −1.2 | 2 | 1.0 | 0.5 | +0.3 |
-| grasshopper | 0.20 | −0.5 | 8 | 0.3 | 2.0 | 0 |
+| ant | 0.25 | +2.0 | 3 | 2.0 | 1.3 | +0.6 |
+| butterfly | 0.30 | +1.5 | 3 | 0.5 | 1.0 | 0 |
+| fish | 0.25 | +0.3 | 2 | 1.0 | 0.5 | +0.3 |
+| grasshopper | 0.20 | +1.0 | 8 | 0.3 | 2.0 | 0 |
 
 ## Observation layout (N rooms, T topics, M exhibits), all in [0, 1]
 | slice | content |
