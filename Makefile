@@ -29,7 +29,7 @@ lint: setup
 	$(BIN)/ruff format --check cpss agents scenarios tests
 
 bench: setup
-	$(BIN)/python -m cpss.bench
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache build *.egg-info

@@ -1,7 +1,8 @@
 """RL learners for cpss-sim, behind one registry.
 
 Learners are registered by ``"module:Class"`` strings and imported on first use, so
-``import agents`` stays cheap (no torch network is built, no algorithm module is loaded).
+``import agents`` stays cheap: it imports neither torch nor any algorithm module until a
+learner is requested (``Learner``, ``Capabilities`` and ``episode_seed`` load on first access).
 
 Example:
     >>> import agents
@@ -18,11 +19,12 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    from agents.base import Capabilities, Learner, episode_seed
 
-from agents.base import CHECKPOINT_FORMAT, Capabilities, Learner, check_env_kind, episode_seed
+_FROM_BASE = ("Capabilities", "Learner", "episode_seed")
 
 LEARNERS: dict[str, str] = {
     "explore_only": "agents.bandits:ExploreOnly",
@@ -94,6 +96,8 @@ def make(name: str, env: Any, *, seed: int = 0, **hyperparams: Any) -> Learner:
         ValueError: Unknown name, unknown or invalid hyperparameter, or an env the learner
             cannot handle (wrong kind or action space).
     """
+    from agents.base import check_env_kind
+
     cls = get(name)
     fields = [f.name for f in dataclasses.fields(cls.config_cls)]
     unknown = sorted(set(hyperparams) - set(fields))
@@ -121,15 +125,23 @@ def load(path: str | os.PathLike[str], env: Any) -> Learner:
     Raises:
         ValueError: The checkpoint has an unknown format version.
     """
+    import torch
+
+    from agents.base import CHECKPOINT_FORMAT
+
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if payload.get("format_version") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"{path}: checkpoint format {payload.get('format_version')!r}, "
-            f"expected {CHECKPOINT_FORMAT}"
-        )
+        raise ValueError(f"{path}: checkpoint format {payload.get('format_version')!r}, expected {CHECKPOINT_FORMAT}")
     learner = make(payload["algo"], env, seed=payload["seed"], **payload["config"])
     learner.load_state_dict(payload["state"])
     return learner
+
+
+def __getattr__(name: str) -> Any:
+    """Load the names re-exported from :mod:`agents.base` on first access (keeps import cheap)."""
+    if name in _FROM_BASE:
+        return getattr(importlib.import_module("agents.base"), name)
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")
 
 
 __all__ = [

@@ -18,7 +18,8 @@ truncation), and takes one gradient step on
 Rollouts never span two episodes, so every episode boundary is also an update boundary and a
 checkpoint taken there holds no half-filled rollout. Discrete actions honour
 ``info["action_mask"]``; Gaussian actions are sampled in normalised units and mapped onto the
-``Box`` bounds with :func:`agents.networks.scale_action`.
+``Box`` bounds with :func:`agents.networks.scale_action`; with finite bounds the mean is
+squashed by ``tanh`` into the action range (see :class:`agents.networks.StochasticPolicy`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from agents.base import Callback, Capabilities, Learner, episode_seed
 from agents.networks import (
     StochasticPolicy,
     flatten_obs,
+    has_finite_bounds,
     info_action_mask,
     mlp,
     scale_action,
@@ -86,7 +88,12 @@ class A2C(Learner):
             raise ValueError(f"a2c needs a Discrete or Box action space, got {space}")
         obs_dim = spaces.flatdim(env.observation_space)
         self.actor = StochasticPolicy(
-            obs_dim, space, config.hidden, config.state_dependent_std, config.init_log_std
+            obs_dim,
+            space,
+            config.hidden,
+            config.state_dependent_std,
+            config.init_log_std,
+            bounded_mean=has_finite_bounds(space),
         )
         self.critic = mlp(obs_dim, 1, config.hidden)
         self.params = [*self.actor.parameters(), *self.critic.parameters()]

@@ -20,6 +20,7 @@ learned recommendation); ``deterministic=False`` runs the learner's behaviour ru
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any, ClassVar, Literal
 
@@ -58,9 +59,9 @@ class BanditLearner(Learner):
         self.cumulative_regret = 0.0
 
     # ---- the parts subclasses change ------------------------------------------------------
+    @abc.abstractmethod
     def select(self, context: np.ndarray | None, mask: np.ndarray | None) -> int:
         """Behaviour rule: the arm to pull while learning."""
-        raise NotImplementedError
 
     def greedy(self, context: np.ndarray | None, mask: np.ndarray | None) -> int:
         """The best arm under the current estimates (ties -> lowest index)."""
@@ -292,9 +293,7 @@ class ThompsonConfig:
 
     def __post_init__(self) -> None:
         if self.likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(
-                f"thompson: likelihood must be 'bernoulli' or 'gaussian', got {self.likelihood!r}"
-            )
+            raise ValueError(f"thompson: likelihood must be 'bernoulli' or 'gaussian', got {self.likelihood!r}")
         if min(self.prior_alpha, self.prior_beta, self.prior_std, self.noise_std) <= 0:
             raise ValueError("thompson: prior_alpha, prior_beta, prior_std, noise_std must be > 0")
 
@@ -343,8 +342,7 @@ class Thompson(BanditLearner):
         """Add the reward to the arm's sufficient statistics."""
         if self.config.likelihood == "bernoulli" and not 0.0 <= reward <= 1.0:
             raise ValueError(
-                f"thompson: Bernoulli likelihood needs rewards in [0, 1], got "
-                f"{reward}; use likelihood='gaussian'"
+                f"thompson: Bernoulli likelihood needs rewards in [0, 1], got {reward}; use likelihood='gaussian'"
             )
         super().update(context, arm, reward)
         self.sums[arm] += reward

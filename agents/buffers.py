@@ -45,8 +45,7 @@ class ReplayBuffer:
         self.capacity = int(capacity)
         self.fields = {name: (tuple(shape), dtype) for name, (shape, dtype) in fields.items()}
         self.storage = {
-            name: torch.zeros((self.capacity, *shape), dtype=dtype)
-            for name, (shape, dtype) in self.fields.items()
+            name: torch.zeros((self.capacity, *shape), dtype=dtype) for name, (shape, dtype) in self.fields.items()
         }
         self.pos = 0
         """Index the next transition is written to."""
@@ -67,9 +66,7 @@ class ReplayBuffer:
             unknown = sorted(transition.keys() - self.fields.keys())
             raise ValueError(f"ReplayBuffer.add: missing fields {missing}, unknown {unknown}")
         for name, value in transition.items():
-            self.storage[name][self.pos] = torch.as_tensor(
-                np.asarray(value), dtype=self.fields[name][1]
-            )
+            self.storage[name][self.pos] = torch.as_tensor(np.asarray(value), dtype=self.fields[name][1])
         self.pos = (self.pos + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -104,14 +101,9 @@ class ReplayBuffer:
             ValueError: The saved buffer has another capacity or other fields.
         """
         if int(state["capacity"]) != self.capacity:
-            raise ValueError(
-                f"ReplayBuffer: checkpoint capacity {state['capacity']} != {self.capacity}"
-            )
+            raise ValueError(f"ReplayBuffer: checkpoint capacity {state['capacity']} != {self.capacity}")
         if state["storage"].keys() != self.storage.keys():
-            raise ValueError(
-                f"ReplayBuffer: checkpoint fields {sorted(state['storage'])} != "
-                f"{sorted(self.storage)}"
-            )
+            raise ValueError(f"ReplayBuffer: checkpoint fields {sorted(state['storage'])} != {sorted(self.storage)}")
         self.pos, self.size = int(state["pos"]), int(state["size"])
         for name, saved in state["storage"].items():
             self.storage[name].zero_()

@@ -29,7 +29,7 @@ from torch import nn
 
 from agents.base import Callback, Capabilities, Learner, episode_seed
 from agents.buffers import ReplayBuffer
-from agents.networks import flatten_obs, mlp, scale_action
+from agents.networks import flatten_obs, has_finite_bounds, mlp, scale_action
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -82,16 +82,14 @@ class DDPG(Learner):
         space = env.action_space
         if not isinstance(space, spaces.Box):
             raise ValueError(f"ddpg needs a Box action space, got {space}")
-        if not (np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))):
+        if not has_finite_bounds(space):
             raise ValueError(f"ddpg needs finite action bounds, got {space}")
         obs_dim = spaces.flatdim(env.observation_space)
         self.act_dim = int(np.prod(space.shape))
         hidden = config.hidden
 
         def actor() -> nn.Module:
-            return nn.Sequential(
-                mlp(obs_dim, self.act_dim, hidden, nn.ReLU, out_std=0.01), nn.Tanh()
-            )
+            return nn.Sequential(mlp(obs_dim, self.act_dim, hidden, nn.ReLU, out_std=0.01), nn.Tanh())
 
         def critic() -> nn.Module:
             return mlp(obs_dim + self.act_dim, 1, hidden, nn.ReLU)
@@ -129,9 +127,7 @@ class DDPG(Learner):
         if self.env_steps < cfg.learning_starts:
             return self.rng.uniform(-1.0, 1.0, self.act_dim)
         if cfg.noise == "ou":
-            self.ou_state += -cfg.ou_theta * self.ou_state + cfg.noise_std * self.rng.normal(
-                size=self.act_dim
-            )
+            self.ou_state += -cfg.ou_theta * self.ou_state + cfg.noise_std * self.rng.normal(size=self.act_dim)
             noise = self.ou_state
         else:
             noise = self.rng.normal(0.0, cfg.noise_std, self.act_dim)
@@ -173,9 +169,7 @@ class DDPG(Learner):
             ep_return, length, losses, done = 0.0, 0, [], False
             while not done:
                 action = self._explore(x)
-                obs, reward, terminated, truncated, _ = self.env.step(
-                    scale_action(self.env.action_space, action)
-                )
+                obs, reward, terminated, truncated, _ = self.env.step(scale_action(self.env.action_space, action))
                 next_x = self._obs(obs)
                 self.buffer.add(
                     obs=x,
@@ -189,10 +183,7 @@ class DDPG(Learner):
                 length += 1
                 self.env_steps += 1
                 done = bool(terminated or truncated)
-                if (
-                    self.env_steps > cfg.learning_starts
-                    and self.env_steps % cfg.train_frequency == 0
-                ):
+                if self.env_steps > cfg.learning_starts and self.env_steps % cfg.train_frequency == 0:
                     losses.append(self._train_step())
             row = {
                 "env_steps": self.env_steps,

@@ -150,9 +150,7 @@ class DQN(Learner):
 
     def _update_target(self) -> None:
         with torch.no_grad():
-            for target, online in zip(
-                self.target_net.parameters(), self.q_net.parameters(), strict=True
-            ):
+            for target, online in zip(self.target_net.parameters(), self.q_net.parameters(), strict=True):
                 target.lerp_(online, self.config.tau)
 
     def learn(self, total_steps: int, callback: Callback | None = None) -> list[dict[str, Any]]:
@@ -181,10 +179,7 @@ class DQN(Learner):
                 length += 1
                 self.env_steps += 1
                 done = bool(terminated or truncated)
-                if (
-                    self.env_steps > cfg.learning_starts
-                    and self.env_steps % cfg.train_frequency == 0
-                ):
+                if self.env_steps > cfg.learning_starts and self.env_steps % cfg.train_frequency == 0:
                     losses.append(self._train_step())
                 if self.env_steps % cfg.target_update_interval == 0:
                     self._update_target()

@@ -68,7 +68,7 @@ def evaluate(env: Any, learner: Learner, episodes: int, seed: int = 0) -> list[d
         raise ValueError(f"evaluate: episodes must be >= 1, got {episodes}")
     run = _run_parallel if is_parallel_env(env) else _run_gym
     attach = getattr(learner, "reads_env_state", False)
-    trained_on = learner.env
+    trained_on = getattr(learner, "env", None)
     if attach:
         learner.env = env
     rows: list[dict[str, Any]] = []
@@ -82,7 +82,8 @@ def evaluate(env: Any, learner: Learner, episodes: int, seed: int = 0) -> list[d
                     row[f"env_{key}" if key in _BASE_KEYS else key] = value
             rows.append(row)
     finally:
-        learner.env = trained_on
+        if attach:
+            learner.env = trained_on
     return rows
 
 

@@ -43,9 +43,7 @@ class HeuristicLearner(Learner):
 
     name = "heuristic"
     config_cls = HeuristicConfig
-    capabilities = Capabilities(
-        discrete_actions=True, continuous_actions=True, multi_agent=False, any_env_kind=True
-    )
+    capabilities = Capabilities(discrete_actions=True, continuous_actions=True, multi_agent=False, any_env_kind=True)
     reads_env_state: ClassVar[bool] = True
     """``act`` reads the state of ``self.env`` rather than the observations."""
 
@@ -60,9 +58,7 @@ class HeuristicLearner(Learner):
             )
         self.policy = config.policy or policies[0]
         if self.policy not in policies:
-            raise ValueError(
-                f"heuristic: unknown policy {config.policy!r}; the env offers {', '.join(policies)}"
-            )
+            raise ValueError(f"heuristic: unknown policy {config.policy!r}; the env offers {', '.join(policies)}")
 
     def learn(self, total_steps: int, callback: Callback | None = None) -> list[dict[str, Any]]:
         """Do nothing: a rule does not learn (no steps are counted, no history is returned)."""

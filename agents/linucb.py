@@ -43,9 +43,7 @@ class LinUCBConfig:
 
     def __post_init__(self) -> None:
         if self.alpha < 0 or self.ridge <= 0:
-            raise ValueError(
-                f"linucb: need alpha >= 0 and ridge > 0, got {self.alpha}, {self.ridge}"
-            )
+            raise ValueError(f"linucb: need alpha >= 0 and ridge > 0, got {self.alpha}, {self.ridge}")
 
 
 class LinUCB(BanditLearner):

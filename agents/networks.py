@@ -110,6 +110,13 @@ def info_action_mask(info: Mapping[str, Any] | None, n: int) -> np.ndarray | Non
     return mask
 
 
+def has_finite_bounds(space: spaces.Space) -> bool:
+    """Whether ``space`` is a Box whose every bound is finite."""
+    return (
+        isinstance(space, spaces.Box) and bool(np.all(np.isfinite(space.low))) and bool(np.all(np.isfinite(space.high)))
+    )
+
+
 def scale_action(space: spaces.Box, action_norm: np.ndarray) -> np.ndarray:
     """Map a normalised action in ``[-1, 1]`` onto ``space`` (clipped to its bounds).
 
@@ -135,7 +142,9 @@ class StochasticPolicy(nn.Module):
     The Gaussian head outputs a state-dependent mean and either a learned state-independent
     log-std or, with ``state_dependent_std``, a second head for the log-std: the "mean and
     variance" network of the seed lecture's policy-gradient slide. Gaussian actions live in
-    normalised coordinates; :func:`scale_action` maps them onto the env's bounds.
+    normalised coordinates; :func:`scale_action` maps them onto the env's bounds. With
+    ``bounded_mean`` the mean is squashed by ``tanh`` into ``[-1, 1]`` (for finite bounds), so
+    it cannot drift to where every sample is clipped and the gradient signal vanishes.
 
     Args:
         obs_dim: Flat observation size.
@@ -143,6 +152,7 @@ class StochasticPolicy(nn.Module):
         hidden: Widths of the hidden layers.
         state_dependent_std: Learn the log-std as a function of the observation.
         init_log_std: Initial log-std of the Gaussian.
+        bounded_mean: Squash the Gaussian mean into ``[-1, 1]`` with ``tanh``.
     """
 
     def __init__(
@@ -152,9 +162,11 @@ class StochasticPolicy(nn.Module):
         hidden: Sequence[int] = (64, 64),
         state_dependent_std: bool = False,
         init_log_std: float = -0.5,
+        bounded_mean: bool = False,
     ) -> None:
         super().__init__()
         self.discrete = isinstance(action_space, spaces.Discrete)
+        self.bounded_mean = bounded_mean
         self.state_dependent_std = state_dependent_std
         if self.discrete:
             self.head = mlp(obs_dim, int(action_space.n), hidden, out_std=0.01)
@@ -167,13 +179,13 @@ class StochasticPolicy(nn.Module):
         else:
             self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
-    def distribution(
-        self, obs_BO: torch.Tensor, mask_BA: torch.Tensor | None = None
-    ) -> Distribution:
+    def distribution(self, obs_BO: torch.Tensor, mask_BA: torch.Tensor | None = None) -> Distribution:
         """The action distribution for a batch of observations (masks apply to Discrete)."""
         if self.discrete:
             return Categorical(logits=masked_logits(self.head(obs_BO), mask_BA))
         mean_BA = self.head(obs_BO)
+        if self.bounded_mean:
+            mean_BA = torch.tanh(mean_BA)
         log_std = self.log_std_head(obs_BO) if self.state_dependent_std else self.log_std
         return Normal(mean_BA, log_std.clamp(-5.0, 2.0).expand_as(mean_BA).exp())
 
@@ -187,9 +199,7 @@ class StochasticPolicy(nn.Module):
         """Entropy of the distribution, one value per row."""
         return dist.entropy() if self.discrete else dist.entropy().sum(-1)
 
-    def sample(
-        self, dist: Distribution, generator: torch.Generator, deterministic: bool = False
-    ) -> torch.Tensor:
+    def sample(self, dist: Distribution, generator: torch.Generator, deterministic: bool = False) -> torch.Tensor:
         """Draw actions with the learner's own generator (or take the mode)."""
         if self.discrete:
             if deterministic:

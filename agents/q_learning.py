@@ -21,9 +21,9 @@ bounds is discretised: each dimension is cut into ``bins`` equal intervals betwe
 (values outside are clipped into the edge bins) and the bin indices are combined row-major
 into one row index, so the table has ``bins ** dims`` rows.
 
-Action masks in ``info["action_mask"]`` are honoured when choosing actions (the bootstrap max
-runs over all actions, since masks of ``s'`` are not known to :meth:`QLearning.update`
-unless passed).
+Action masks in ``info["action_mask"]`` are honoured when choosing actions, and during
+``learn`` the bootstrap max runs over the actions allowed in ``s'`` (the mask of the step's
+info); :meth:`QLearning.update` called by hand maxes over all actions unless given one.
 """
 
 from __future__ import annotations
@@ -67,9 +67,7 @@ class QLearningConfig:
         if not (0.0 <= self.epsilon <= 1.0 and 0.0 <= self.epsilon_min <= 1.0):
             raise ValueError("q_learning: epsilon and epsilon_min must lie in [0, 1]")
         if not 0.0 < self.epsilon_decay <= 1.0:
-            raise ValueError(
-                f"q_learning: epsilon_decay must lie in (0, 1], got {self.epsilon_decay}"
-            )
+            raise ValueError(f"q_learning: epsilon_decay must lie in (0, 1], got {self.epsilon_decay}")
         if self.bins < 1:
             raise ValueError(f"q_learning: bins must be >= 1, got {self.bins}")
 
@@ -103,9 +101,7 @@ class QLearning(Learner):
                     f"table rows (max {MAX_TABLE_ROWS}); lower `bins`"
                 )
         else:
-            raise ValueError(
-                f"q_learning needs a Discrete or Box observation space, got {obs_space}"
-            )
+            raise ValueError(f"q_learning needs a Discrete or Box observation space, got {obs_space}")
         self.n_actions = int(act_space.n)
         self.q_table = np.zeros((n_states, self.n_actions))
         self.epsilon = config.epsilon

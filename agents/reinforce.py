@@ -15,8 +15,10 @@ variance without biasing the gradient; it is either a learned value network ``V(
 (``baseline=True``) or nothing. ``normalize_returns`` additionally standardises the
 advantages within the episode. Discrete actions honour ``info["action_mask"]``; Gaussian
 actions are sampled in normalised units and mapped onto the ``Box`` bounds with
-:func:`agents.networks.scale_action` (the log-probability is that of the unclipped sample).
-Sampling uses the learner's own torch generator, so runs are reproducible and resumable.
+:func:`agents.networks.scale_action` (the log-probability is that of the unclipped sample);
+with finite bounds the mean is squashed by ``tanh`` into the action range, so it cannot drift
+to where every sample is clipped and the gradient carries no signal. Sampling uses the
+learner's own torch generator, so runs are reproducible and resumable.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agents.base import Callback, Capabilities, Learner, episode_seed
 from agents.networks import (
     StochasticPolicy,
     flatten_obs,
+    has_finite_bounds,
     info_action_mask,
     mlp,
     scale_action,
@@ -78,7 +81,12 @@ class Reinforce(Learner):
             raise ValueError(f"reinforce needs a Discrete or Box action space, got {space}")
         obs_dim = spaces.flatdim(env.observation_space)
         self.policy = StochasticPolicy(
-            obs_dim, space, config.hidden, config.state_dependent_std, config.init_log_std
+            obs_dim,
+            space,
+            config.hidden,
+            config.state_dependent_std,
+            config.init_log_std,
+            bounded_mean=has_finite_bounds(space),
         )
         self.value = mlp(obs_dim, 1, config.hidden) if config.baseline else None
         self.params = list(self.policy.parameters())

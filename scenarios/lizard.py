@@ -96,9 +96,7 @@ START_TILE = TILE_NAMES.index("Empty 5")
 TILE_REWARDS: tuple[float, ...] = (1.0, -1.0, -1.0, -1.0, -10.0, -1.0, -1.0, -1.0, 10.0)
 """Reward for moving onto each tile."""
 
-TERMINAL_TILES: frozenset[int] = frozenset(
-    {TILE_NAMES.index("Bird"), TILE_NAMES.index("5 crickets")}
-)
+TERMINAL_TILES: frozenset[int] = frozenset({TILE_NAMES.index("Bird"), TILE_NAMES.index("5 crickets")})
 """Tiles that end the episode."""
 
 WALL_REWARD = -1.0
@@ -130,9 +128,7 @@ class LizardEnv(gym.Env):
         self.tile = START_TILE
         self.steps = 0
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[int, dict[str, Any]]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """Put the lizard back on ``Empty 5``.
 
         The grid is deterministic; ``seed`` only seeds ``np_random`` (Gymnasium convention).
