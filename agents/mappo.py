@@ -184,9 +184,7 @@ class MAPPO(Learner):
             length = 0
             while env.agents:
                 idx = [i for i, agent in enumerate(ids) if agent in env.agents]
-                actor_in_BI, value_in_BS = (
-                    self._actor_in(idx, observations), self._value_in(idx, observations)
-                )  # fmt: skip
+                actor_in_BI, value_in_BS = self._actor_in(idx, observations), self._value_in(idx, observations)
                 mask_BA = torch.as_tensor(masks_NA(self.spec, infos)[idx])
                 dist = self.actor.distribution(actor_in_BI, mask_BA)
                 action_B = self.actor.sample(dist, self.torch_gen)
@@ -221,7 +219,7 @@ class MAPPO(Learner):
         return stacked, returns, lengths
 
     def _gae(self, traj: dict[str, list], bootstrap: float) -> None:
-        """Append GAE(lambda) advantages of one agent's finished trajectory to ``traj["adv"]``."""
+        """Store the GAE(lambda) advantages of one agent's finished trajectory in ``traj["adv"]``."""
         cfg = self.config
         values = [float(v) for v in traj["value"]] + [bootstrap]
         adv, last = [0.0] * len(traj["reward"]), 0.0
@@ -229,7 +227,7 @@ class MAPPO(Learner):
             delta = traj["reward"][t] + cfg.gamma * values[t + 1] - values[t]
             last = delta + cfg.gamma * cfg.gae_lambda * last
             adv[t] = last
-        traj["adv"] = adv
+        traj["adv"] = list(torch.tensor(adv, dtype=torch.float32))
 
     # ==== PPO update ====
 

@@ -113,8 +113,6 @@ def masks_NA(spec: MultiAgentSpec, infos: dict[str, Any] | None) -> np.ndarray:
         if mask is not None:
             mask = np.asarray(mask, np.float32).reshape(-1)
             if mask.size != spec.act_dim:
-                raise ValueError(
-                    f"{agent}: action_mask has {mask.size} entries, need {spec.act_dim}"
-                )
+                raise ValueError(f"{agent}: action_mask has {mask.size} entries, need {spec.act_dim}")
             out_NA[i] = mask
     return out_NA

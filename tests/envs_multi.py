@@ -34,9 +34,7 @@ class MeetEnv(ParallelEnv):
         "is_parallelizable": True,
     }
 
-    def __init__(
-        self, n_targets: int = 4, max_cycles: int = 4, masked: bool = False, leave_at: int = 0
-    ) -> None:
+    def __init__(self, n_targets: int = 4, max_cycles: int = 4, masked: bool = False, leave_at: int = 0) -> None:
         self.possible_agents = list(AGENTS)
         self.n_targets, self.max_cycles = n_targets, max_cycles
         self.masked, self.leave_at = masked, leave_at

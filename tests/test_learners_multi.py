@@ -11,6 +11,7 @@ import torch
 from envs_multi import ContinuousMeetEnv, MeetEnv, random_return
 from gymnasium import spaces
 
+import agents
 from agents.maddpg import MADDPG, MADDPGConfig
 from agents.mappo import IPPO, MAPPO, MAPPOConfig
 
@@ -171,7 +172,6 @@ def test_same_seed_gives_identical_history(cls):
 
 @pytest.mark.parametrize("cls", [MADDPG, MAPPO])
 def test_save_load_continue_equals_uninterrupted(cls, tmp_path):
-    import agents
 
     config = MADDPG_FAST if cls is MADDPG else MAPPO_FAST
     uninterrupted = cls(MeetEnv(), config, seed=1)
@@ -197,7 +197,6 @@ def test_save_load_continue_equals_uninterrupted(cls, tmp_path):
 
 
 def test_registry_builds_the_multi_agent_learners():
-    import agents
 
     env = MeetEnv()
     assert isinstance(agents.make("maddpg", env, seed=0, batch_size=16), MADDPG)
