@@ -30,7 +30,7 @@ def gini(values: np.ndarray) -> float:
 
 
 def _sat(m: Any) -> np.ndarray:
-    return m.pop.satisfaction[m.pop.arrived]
+    return m.pop.satisfaction[m._arrived]
 
 
 def minute(m: Any) -> float:
@@ -72,22 +72,20 @@ def left(m: Any) -> int:
 
 def arrived(m: Any) -> int:
     """Users who have entered so far."""
-    return int(m.pop.arrived.sum())
+    return int(m._arrived.sum())
 
 
 def items_per_visitor(m: Any) -> float:
     """Items viewed per user who entered."""
-    a = m.pop.arrived
+    a = m._arrived
     return float(m.pop.n_viewed[a].mean()) if a.any() else 0.0
 
 
 def top_interest_coverage(m: Any) -> float:
     """Share of each user's top-k best-matching items seen, averaged over users who entered."""
-    a = np.flatnonzero(m.pop.arrived)
-    if a.size == 0:
-        return 0.0
-    seen = np.take_along_axis(m.pop.visited[a], m.pop.top_items[a], axis=1)
-    return float(seen.mean())
+    a = m._arrived
+    n = int(a.sum())
+    return float(m.pop.top_seen[a].sum() / (n * m.pop.top_items.shape[1])) if n else 0.0
 
 
 def mean_wait(m: Any) -> float:

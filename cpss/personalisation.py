@@ -203,6 +203,32 @@ class PersonalisationFunction:
             ),
         }
 
+    def terms_user(self, match: np.ndarray, attention: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+        """The user term alone (unweighted), for kernels that combine terms themselves."""
+        return user_term(match, attention, exposure, self.params.n_sat)
+
+    def walk_part(self, walk_min: np.ndarray) -> np.ndarray:
+        """The walking part of the environment term (unweighted): ``-walk_cost · walk_min``."""
+        return environment_term(0.0, walk_min, attraction_weight=0.0, walk_cost=self.params.walk_cost)
+
+    def item_terms(self, *, viewers: np.ndarray, density: np.ndarray, queue_wait: np.ndarray,
+                   noise: np.ndarray, event: np.ndarray, attraction: np.ndarray) -> dict[str, np.ndarray]:
+        """The terms that depend on the item only (crowd, context, attraction), unweighted.
+
+        Together with :meth:`terms_user`, :meth:`walk_part` and the personaliser term they add up
+        to :meth:`terms`; kernels use the split to compute item-level parts once per tick.
+        """
+        p = self.params
+        return {
+            "crowd": crowd_term(viewers, density, queue_wait, social_proof=p.social_proof,
+                                social_scale=p.social_scale, rho_star=p.rho_star,
+                                congestion_penalty=p.congestion_penalty, wait_cost=p.wait_cost),
+            "context": context_term(noise, event, noise_sensitivity=p.noise_sensitivity,
+                                    event_bonus=p.event_bonus),
+            "environment": environment_term(attraction, 0.0, attraction_weight=p.attraction_weight,
+                                            walk_cost=p.walk_cost),
+        }
+
     def combine(self, terms: dict[str, np.ndarray]) -> np.ndarray:
         """Weighted sum ``Σ_k w_k · term_k`` of the terms present in ``terms``."""
         total = 0.0

@@ -85,6 +85,7 @@ class Population:
     slot: np.ndarray = dataclasses.field(init=False)
     entered: np.ndarray = dataclasses.field(init=False)
     congested_min: np.ndarray = dataclasses.field(init=False)
+    top_seen: np.ndarray = dataclasses.field(init=False)
 
     def init_dynamic(self, n_items: int) -> None:
         """Allocate the dynamic state (everyone outside, nothing seen)."""
@@ -101,6 +102,7 @@ class Population:
         self.guided = np.zeros(v, dtype=bool)
         self.satiation = np.zeros((v, t))
         self.n_viewed = np.zeros(v, dtype=np.int64)
+        self.top_seen = np.zeros(v, dtype=np.int64)
         self.visited = np.zeros((v, n_items), dtype=bool)
         self.slot = np.full(v, -1, dtype=np.int64)
 

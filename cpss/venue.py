@@ -20,6 +20,7 @@ at a decision point after a tick and act on them in the next one.
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 from mesa import DataCollector
 
@@ -66,6 +67,7 @@ class VenueModel(CPSSModel):
             nb = sorted(fl.graph.neighbors(z)) or [z]
             self.neighbours[z, : len(nb)] = nb
         self.degree = np.maximum(degree, 1)
+        self.consider = self._consideration_sets(cfg.visitors.consideration_hops)
         # --- users (u) and their companions (cr) ---
         v = cfg.visitors
         self.styles = [Style(name=n, **s.model_dump()) for n, s in v.styles.items()]
@@ -119,6 +121,18 @@ class VenueModel(CPSSModel):
                               extra_door_share=f.extra_doors, n_stars=f.stars,
                               dwell_median_min=f.dwell_median)
 
+    def _consideration_sets(self, hops: int | None) -> np.ndarray:
+        """(N, K) items within ``hops`` doors of each zone, padded with -1 (None: all items)."""
+        fl = self.floor
+        if hops is None:
+            return np.tile(np.arange(fl.n_items), (fl.n_zones, 1))
+        lengths = dict(nx.all_pairs_shortest_path_length(fl.graph, cutoff=hops))
+        near = [np.flatnonzero(np.isin(fl.item_zone, list(lengths[z]))) for z in range(fl.n_zones)]
+        out = np.full((fl.n_zones, max(1, max(len(n) for n in near))), -1, dtype=np.int64)
+        for z, items in enumerate(near):
+            out[z, : len(items)] = items
+        return out
+
     def _windows(self, entries: list, field: str) -> list[Window]:
         for i, w in enumerate(entries):
             if w.zone >= self.floor.n_zones:
@@ -137,7 +151,7 @@ class VenueModel(CPSSModel):
 
     def item_open(self) -> np.ndarray:
         """(M,) items whose zone is not closed now."""
-        return self.zone_closed[self.floor.item_zone] == 0
+        return self._open
 
     def set_recommendations(self, items: np.ndarray) -> None:
         """Recommendations (item per guide, -1 for none) for the next tick's decisions.
@@ -195,6 +209,14 @@ class VenueModel(CPSSModel):
         p.congested_min[crowded] += self.dt
         self.congestion_minutes += self.dt * float(crowded.sum())
         self.occupancy_history.append(self.occupancy.copy())
+        # Item-level part of f (crowd, context, attraction), shared by every user this tick.
+        self._open = self.zone_closed[fl.item_zone] == 0
+        wait = crowd.expected_wait(self.queue_len, self.viewers, fl.item_capacity, fl.item_dwell)
+        self._item_part = self.f.combine(self.f.item_terms(
+            viewers=self.viewers, density=self.density[fl.item_zone], queue_wait=wait,
+            noise=self.noise[fl.item_zone], event=self.zone_event[fl.item_zone],
+            attraction=fl.item_attraction))
+        self._arrived = p.state != A.OUTSIDE
 
     def expected_utility(self, users: np.ndarray, guided: bool) -> np.ndarray:
         """(U, M) utility users expect from each item now (true interests; what they see)."""
@@ -234,7 +256,7 @@ class VenueModel(CPSSModel):
                 self.offers += slots.size
                 self.accepts += int(ok.sum())
                 self._go_to_item(users[ok], recs[slots][ok], guided=True)
-                first = np.setdiff1d(first, users[ok], assume_unique=True)
+                first = first[~self._flag(users[ok])[first]]
         self._own_choice(first)
         # Companions follow their leader's current target with probability `cohesion`.
         rest = np.flatnonzero(follower & (p.state == A.DECIDING))
@@ -251,38 +273,56 @@ class VenueModel(CPSSModel):
             self._own_choice(rest[~follow & ~leaves])
 
     def _own_choice(self, users: np.ndarray) -> None:
-        """Logit choice over unseen open items, then stop vs 'wander' vs 'leave'."""
+        """Logit choice over the unseen open items in view, then stop vs 'wander' vs 'leave'.
+
+        Users consider the items within ``visitors.consideration_hops`` rooms (``self.consider``);
+        guides may recommend any item. The item is drawn from the softmax of the utilities by
+        inverse-CDF sampling (one uniform per user), the same distribution as Gumbel-max.
+        """
         if users.size == 0:
             return
-        p, fl, v = self.pop, self.floor, self.config.visitors
+        p, fl, v, f = self.pop, self.floor, self.config.visitors, self.f
         st, s = p.style[users], self._style_arr
-        util = self.expected_utility(users, guided=False)
-        walk = self.item_zone_dist[p.zone[users]]
-        util = util + self.f.weights.environment * self.f.params.walk_cost * walk * (
-            1.0 - s["walk_sensitivity"][st][:, None])
-        here = fl.item_zone[None, :] == p.zone[users][:, None]
+        zone = p.zone[users]
+        cand = self.consider[zone]  # (U, K) item ids, -1 = padding
+        safe = np.maximum(cand, 0)
+        rows = np.arange(users.size)[:, None]
+        match = np.take_along_axis(pair_dot(p.interest[users], fl.item_features), safe, axis=1)
+        exposure = np.take_along_axis(pair_dot(p.satiation[users], fl.item_features), safe, axis=1)
+        user = f.weights.user * f.terms_user(match, self.attention_of(users)[:, None], exposure)
+        walk = f.weights.environment * f.walk_part(self.item_zone_dist[zone[:, None], safe])
+        util = user + s["walk_sensitivity"][st][:, None] * walk + self._item_part[safe]
+        here = fl.item_zone[safe] == zone[:, None]
         items_v = s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (
             s["order_bonus"][st][:, None] * here)
-        items_v = np.where(p.visited[users] | ~self.item_open()[None, :], -np.inf, items_v)
-        # Two stages: the best-looking item (Gumbel-max over items), then a three-way logit
-        # between stopping there (its plain utility), wandering and leaving, so that many
-        # items do not crowd out moving on.
-        noisy = items_v + self.rng.gumbel(size=items_v.shape)
-        best = np.argmax(noisy, axis=1)
-        best_v = items_v[np.arange(users.size), best]
+        allowed = (cand >= 0) & ~p.visited[rows, safe] & self._open[safe]
+        items_v = np.where(allowed, items_v, -np.inf)
+        top = items_v.max(axis=1, keepdims=True)
+        has = np.isfinite(top[:, 0])
+        weights = np.exp(items_v - np.where(has[:, None], top, 0.0))
+        cum = np.cumsum(weights, axis=1)
+        u = self.rng.random(users.size)[:, None] * cum[:, -1:]
+        pos = np.minimum((cum < u).sum(axis=1), cand.shape[1] - 1)
+        best = cand[np.arange(users.size), pos]
+        best_v = np.where(has, items_v[np.arange(users.size), pos], -np.inf)
+        # Second stage: stop at that item (its plain utility) vs wander vs leave, a three-way
+        # logit, so that many items in view do not crowd out moving on.
         fatigue = 1.0 - self.attention_of(users)
         options = np.stack([best_v, np.full(users.size, v.browse_bias),
                             v.leave_bias + v.leave_fatigue * fatigue], axis=1)
         stage = np.argmax(options + self.rng.gumbel(size=options.shape), axis=1)
-        choice = np.where(stage == 0, best, fl.n_items + stage - 1)
-        m = fl.n_items
-        pick = choice < m
-        self._go_to_item(users[pick], choice[pick], guided=False)
-        wander = users[choice == m]
+        self._go_to_item(users[stage == 0], best[stage == 0], guided=False)
+        wander = users[stage == 1]
         z = p.zone[wander]
         nxt = self.neighbours[z, (self.rng.random(wander.size) * self.degree[z]).astype(np.int64)]
         self._start_trip(wander, nxt, item=np.full(wander.size, -1))
-        self._start_leaving(users[choice == m + 1])
+        self._start_leaving(users[stage == 2])
+
+    def _flag(self, users: np.ndarray) -> np.ndarray:
+        """(V,) bool, True for ``users`` (fast set membership for index arrays)."""
+        mark = np.zeros(self.pop.size, dtype=bool)
+        mark[users] = True
+        return mark
 
     def _go_to_item(self, users: np.ndarray, items: np.ndarray, guided: bool) -> None:
         self._start_trip(users, self.floor.item_zone[items], items)
@@ -330,11 +370,11 @@ class VenueModel(CPSSModel):
         np.subtract.at(self.occupancy, p.zone[ok], 1)
         np.add.at(self.occupancy, p.target_zone[ok], 1)
         p.zone[ok] = p.target_zone[ok]
-        blocked = np.setdiff1d(moving, ok, assume_unique=True)
+        blocked = moving[~self._flag(ok)[moving]]
         p.trip_wait[blocked] += self.dt
         give_up = blocked[p.trip_wait[blocked] > self.config.crowd.queue_patience]
         p.state[give_up] = A.DECIDING  # waited too long at a full door: choose again
-        entered = np.setdiff1d(there, blocked, assume_unique=True)
+        entered = there[~self._flag(blocked)[there]]
         to_item = entered[p.target_item[entered] >= 0]
         p.state[to_item], p.queue_since[to_item] = A.QUEUING, self.minute
         p.state[entered[p.target_item[entered] < 0]] = A.DECIDING
@@ -344,7 +384,7 @@ class VenueModel(CPSSModel):
         q = np.flatnonzero(p.state == A.QUEUING)
         give_up = q[self.minute - p.queue_since[q] > self.config.crowd.queue_patience]
         p.state[give_up] = A.DECIDING
-        q = np.setdiff1d(q, give_up, assume_unique=True)
+        q = q[~self._flag(give_up)[q]]
         viewers = crowd.counts(p.target_item, p.state == A.VIEWING, fl.n_items)
         ok = crowd.admit(self.rng, q, p.target_item[q], fl.item_capacity - viewers, p.queue_since[q])
         waited = self.minute - p.queue_since[ok]
@@ -382,6 +422,7 @@ class VenueModel(CPSSModel):
         p.satiation[done] += feats
         p.visited[done, item] = True
         p.n_viewed[done] += 1
+        p.top_seen[done] += (p.top_items[done] == item[:, None]).any(axis=1)
         np.add.at(self.popularity, item, 1.0)
         sel = p.slot[done] >= 0
         if sel.any():  # the guide refines its estimate from what it observes

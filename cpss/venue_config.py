@@ -87,6 +87,8 @@ class VisitorsSection(StrictModel):
     leave_bias: float = Field(-1.5, description="utility of leaving when fresh")
     leave_fatigue: float = Field(4.0, ge=0.0, description="added utility of leaving at fatigue 1")
     browse_bias: float = Field(-1.5, description="utility of wandering to a neighbouring room")
+    consideration_hops: int | None = Field(
+        2, ge=0, description="users consider items within this many doors (None: all items)")
 
     @model_validator(mode="after")
     def _check(self) -> VisitorsSection:
