@@ -158,12 +158,15 @@ class CPSSParallelEnv(ParallelEnv):
     def _infos(self) -> dict[str, dict]:
         masks = self.scenario.action_masks(self.model)
         idle = self.scenario.idle(self.model)
+        extra = self.scenario.extra_infos(self.model)
         infos = {}
         for a in self.possible_agents:
             k = self._index[a]
             info: dict[str, Any] = {"invalid_action": int(self._invalid[k]), "idle": bool(idle[k])}
             if masks is not None:
                 info["action_mask"] = masks[k].copy()
+            if extra is not None:
+                info.update(extra[k])
             infos[a] = info
         return infos
 

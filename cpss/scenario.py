@@ -80,6 +80,10 @@ class Scenario(abc.ABC):
         """(K, n_actions) int8 masks of valid discrete actions, or None (continuous)."""
         return None
 
+    def extra_infos(self, model: CPSSModel) -> list[dict[str, Any]] | None:
+        """Optional extra per-agent info entries (e.g. a bandit's expected payoffs), or None."""
+        return None
+
     def idle(self, model: CPSSModel) -> np.ndarray:
         """(K,) bool: slots that currently serve nobody (their actions are ignored)."""
         return np.zeros(self.n_agents(), dtype=bool)
