@@ -47,7 +47,11 @@ def mean_satisfaction(m: Any) -> float:
 def median_satisfaction(m: Any) -> float:
     """Median accumulated satisfaction of users who entered."""
     s = _sat(m)
-    return float(np.median(s)) if s.size else 0.0
+    if s.size == 0:
+        return 0.0
+    half = s.size // 2
+    part = np.partition(s, [half - 1, half] if s.size > 1 else [0])
+    return float(part[half] if s.size % 2 else 0.5 * (part[half - 1] + part[half]))
 
 
 def satisfaction_gini(m: Any) -> float:

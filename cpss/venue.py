@@ -87,6 +87,8 @@ class VenueModel(CPSSModel):
         self.guides = GuideSlots.empty(cfg.guides.count, len(fl.topics))
         self.guide_entities = [Guide(self, k) for k in range(cfg.guides.count)]
         self._external: np.ndarray | None = None
+        self._view_cache: tuple[int, DecisionView] | None = None
+        self._version = 0  # bumped at the end of every tick
         # --- context (cx) and sensors ---
         c = cfg.context
         self.closures = self._windows(c.closures, "context.closures")
@@ -161,7 +163,18 @@ class VenueModel(CPSSModel):
         self._external = np.asarray(items, dtype=np.int64)
 
     def decision_view(self) -> DecisionView:
-        """What the guides know about their users' current decision (see DecisionView)."""
+        """What the guides know about their users' current decision (see DecisionView).
+
+        Computed once per tick (the world does not change between the end of a tick and the
+        decisions at the start of the next), then served from a cache.
+        """
+        if self._view_cache is not None and self._view_cache[0] == self._version:
+            return self._view_cache[1]
+        view = self._decision_view()
+        self._view_cache = (self._version, view)
+        return view
+
+    def _decision_view(self) -> DecisionView:
         g, p, fl = self.guides, self.pop, self.floor
         vis = np.maximum(g.visitor, 0)
         active_k = (g.visitor >= 0) & (p.state[vis] == A.DECIDING)
@@ -190,6 +203,7 @@ class VenueModel(CPSSModel):
         self._leave()
         self._bind_guides()
         self._refresh_crowd()
+        self._version += 1
         self.datacollector.collect(self)
 
     def _refresh_crowd(self) -> None:
@@ -286,7 +300,6 @@ class VenueModel(CPSSModel):
         zone = p.zone[users]
         cand = self.consider[zone]  # (U, K) item ids, -1 = padding
         safe = np.maximum(cand, 0)
-        rows = np.arange(users.size)[:, None]
         match = np.take_along_axis(pair_dot(p.interest[users], fl.item_features), safe, axis=1)
         exposure = np.take_along_axis(pair_dot(p.satiation[users], fl.item_features), safe, axis=1)
         user = f.weights.user * f.terms_user(match, self.attention_of(users)[:, None], exposure)
@@ -295,7 +308,7 @@ class VenueModel(CPSSModel):
         here = fl.item_zone[safe] == zone[:, None]
         items_v = s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (
             s["order_bonus"][st][:, None] * here)
-        allowed = (cand >= 0) & ~p.visited[rows, safe] & self._open[safe]
+        allowed = (cand >= 0) & ~p.visited[users[:, None], safe] & self._open[safe]
         items_v = np.where(allowed, items_v, -np.inf)
         top = items_v.max(axis=1, keepdims=True)
         has = np.isfinite(top[:, 0])

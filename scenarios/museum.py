@@ -131,10 +131,11 @@ class MuseumScenario(Scenario):
         vis = np.maximum(g.visitor, 0)
         live = (~idle)[:, None]
         zone = np.eye(model.floor.n_zones)[np.maximum(p.zone[vis], 0)] * live
-        elapsed = model.minute - np.nan_to_num(p.entered[vis], nan=model.minute)
+        entered = p.entered[vis]
+        elapsed = np.where(np.isnan(entered), 0.0, model.minute - entered)
         time_left = np.clip((p.budget[vis] - elapsed) / p.budget[vis], 0.0, 1.0) * ~idle
-        fatigue = (1.0 - model.attention_of(vis)) * ~idle
-        fatigue = np.nan_to_num(fatigue, nan=0.0)
+        fatigue = np.where(idle, 0.0, 1.0 - model.attention_of(vis))
+        fatigue = np.where(np.isnan(fatigue), 0.0, fatigue)
         deciding = ((p.state[vis] == Activity.DECIDING) & ~idle).astype(float)
         return idle, vis, live, zone, time_left, fatigue, deciding
 
