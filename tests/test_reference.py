@@ -9,7 +9,7 @@ import scenarios
 from cpss import crowd
 from cpss.metrics import summary
 from cpss.venue import VenueModel
-from tests.reference_venue import ReferenceVenueModel, reference_admit
+from reference_venue import ReferenceVenueModel, reference_admit
 
 
 @pytest.mark.parametrize("policy", ["none", "crowd_aware"])
