@@ -19,6 +19,7 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 
 REGISTRY: dict[str, tuple[str, str, str]] = {
     "museum": ("scenarios.museum", "MuseumScenario", "museum-small"),
+    "workshop": ("scenarios.workshop", "WorkshopScenario", "workshop-small"),
 }
 """Scenario name -> (module, scenario class, default config name)."""
 
