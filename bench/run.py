@@ -150,18 +150,18 @@ def p2_p3(repeats: int, steps: int) -> dict:
 
 def _joint_steps_per_s(make_env, steps: int, seed: int = 0) -> float:
     env = make_env()
-    obs, infos = env.reset(seed=seed)
+    _, infos = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     n = 0
     t0 = time.perf_counter()
     while n < steps:
         if not env.agents:
-            obs, infos = env.reset()
+            _, infos = env.reset()
         acts = {}
         for a in env.agents:
             mask = infos[a].get("action_mask")
             acts[a] = int(rng.choice(np.flatnonzero(mask))) if mask is not None else env.action_space(a).sample()
-        obs, _, _, _, infos = env.step(acts)
+        _, _, _, _, infos = env.step(acts)
         n += 1
     return n / (time.perf_counter() - t0)
 
@@ -180,13 +180,13 @@ def p4(repeats: int, steps: int) -> dict:
 
 def p4_performance_benchmark() -> dict:
     """PettingZoo's performance_benchmark (AEC turns and cycles per second, 5 s each)."""
-    code = ("import io, contextlib, sys; sys.path.insert(0, %r)\n"
+    code = (f"import io, contextlib, sys; sys.path.insert(0, {str(HERE.parent)!r})\n"
             "from pettingzoo.test import performance_benchmark\n"
             "from mpe2 import simple_spread_v3\nimport scenarios.museum as m\n"
             "for name, env in (('museum', m.env()), ('simple_spread', simple_spread_v3.env(N=3))):\n"
             "    buf = io.StringIO()\n"
             "    with contextlib.redirect_stdout(buf): performance_benchmark(env)\n"
-            "    print(name, '|', ' '.join(buf.getvalue().split()))\n") % str(HERE.parent)
+            "    print(name, '|', ' '.join(buf.getvalue().split()))\n")
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=120)
     return {line.split("|")[0].strip(): line.split("|")[1].strip() for line in out.stdout.splitlines() if "|" in line}
 
@@ -201,6 +201,7 @@ class TimedEnv:
         return getattr(self._env, name)
 
     def reset(self, *a, **k):
+        """Timed ``reset``."""
         t0 = time.perf_counter()
         try:
             return self._env.reset(*a, **k)
@@ -208,6 +209,7 @@ class TimedEnv:
             self.seconds += time.perf_counter() - t0
 
     def step(self, *a, **k):
+        """Timed ``step``."""
         t0 = time.perf_counter()
         try:
             return self._env.step(*a, **k)
@@ -215,6 +217,7 @@ class TimedEnv:
             self.seconds += time.perf_counter() - t0
 
     def state(self):
+        """Timed ``state``."""
         t0 = time.perf_counter()
         try:
             return self._env.state()
@@ -237,12 +240,12 @@ def p5(steps: int) -> dict:
 
 def large_day() -> dict:
     """museum-large: wall time of a full day and peak memory (in a fresh process)."""
-    code = ("import time, resource, sys; sys.path.insert(0, %r)\nimport scenarios\n"
+    code = (f"import time, resource, sys; sys.path.insert(0, {str(HERE.parent)!r})\nimport scenarios\n"
             "from cpss.venue import VenueModel\n"
             "t0 = time.perf_counter(); m = VenueModel(scenarios.load_config('museum', 'museum-large'))\n"
             "while m.running: m.step()\n"
             "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
-            ) % str(HERE.parent)
+            )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     wall, mem = (float(x) for x in out.stdout.split())
     return {"wall_seconds": wall, "peak_rss_mib": mem}

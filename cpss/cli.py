@@ -176,6 +176,7 @@ def train(
     eval_every: Annotated[int, typer.Option("--eval-every", min=0, help="env steps between evaluations")] = 0,
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", min=1)] = 3,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also log to TensorBoard")] = False,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", min=1.0, help="seconds of training")] = None,
 ) -> None:
     """Train a learner on a scenario; checkpoints, metrics and a learning curve go to a run folder."""
     import json
@@ -204,12 +205,13 @@ def train(
         scen = type(scen)(type(scen.config).model_validate(saved["config"]))
         settings = TrainSettings(algo=saved["algo"], steps=steps or saved["steps"], seed=saved["seed"],
                                  hyperparams=saved["hyperparams"], eval_every=eval_every,
-                                 eval_episodes=eval_episodes, tensorboard=tensorboard)
+                                 eval_episodes=eval_episodes, tensorboard=tensorboard, time_limit=time_limit)
         folder = resume
     else:
         scen, root = _scenario(scenario, config, set_, seed)
         settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper,
-                                 eval_every=eval_every, eval_episodes=eval_episodes, tensorboard=tensorboard)
+                                 eval_every=eval_every, eval_episodes=eval_episodes, tensorboard=tensorboard,
+                                 time_limit=time_limit)
         folder = out or default_out("train", f"{scenario}-{algo}")
         check_out(folder)
         folder.mkdir(parents=True, exist_ok=True)

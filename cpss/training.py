@@ -89,6 +89,8 @@ class TrainSettings:
     eval_episodes: int = 3
     checkpoint_every: int = 1
     tensorboard: bool = False
+    time_limit: float | None = None
+    """Stop at the first episode boundary after this many seconds of training (None: no limit)."""
 
 
 def _learning_curve(folder: Path, history: pd.DataFrame, evals: pd.DataFrame, baselines: dict) -> None:
@@ -173,12 +175,13 @@ def train(scenario: Scenario, settings: TrainSettings, folder: Path, *, resume: 
             _checkpoint(folder, lrn, history, evals)
         if on_progress is not None:
             on_progress(lrn.env_steps, row)
-        return True
+        return settings.time_limit is None or time.perf_counter() - t0 < settings.time_limit
 
     learner.learn(settings.steps, callback=callback)
     _checkpoint(folder, learner, history, evals)
     _learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
     summary = {"algo": settings.algo, "env_steps": learner.env_steps, "episodes": learner.episodes,
+               "stopped_by_time_limit": learner.env_steps < settings.steps,
                "wall_seconds": time.perf_counter() - t0,
                "last_eval_return": evals[-1]["return"] if evals else None, "baselines": baselines}
     write_json(folder / "summary.json", summary)
