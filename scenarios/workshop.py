@@ -168,6 +168,8 @@ class WorkshopScenario(Scenario):
     agent_prefix = "cobot"
     heuristic_policies = ("fixed", "preference", "fatigue_adaptive")
     plot_metrics = ("throughput", "wip", "mean_fatigue", "safety_violations", "comfort_mismatch")
+    headline_metrics = ("throughput", "mean_fatigue", "peak_fatigue", "safety_violations", "comfort_mismatch",
+                        "workload_gini")
 
     def build_world(self, seed: int) -> WorkshopModel:
         """A fresh shift."""
