@@ -1,4 +1,4 @@
-"""The ``cpss`` command line: scenarios, simulate, demo, train, eval.
+"""The ``cpss`` command line: scenarios, simulate, demo, bandits, train, eval.
 
 Bad input (unknown keys, wrong types, out-of-range values, missing files, disconnected floor
 plans) prints one line ``error: ...`` naming the field or file and exits with code 2, with
@@ -82,16 +82,19 @@ def _summary_table(summaries: dict[str, dict[str, float]], title: str) -> Table:
 
 @app.command("scenarios")
 def list_scenarios() -> None:
-    """List the scenarios and their shipped configs."""
+    """List the scenarios and their shipped configs (single-agent Gymnasium envs are marked)."""
     import scenarios
 
     table = Table(title="scenarios")
-    for col in ("name", "configs", "agents", "heuristics"):
+    for col in ("name", "configs", "agents", "heuristics", "learning policies"):
         table.add_column(col)
     for name in scenarios.names():
+        if name in scenarios.GYM_ONLY:
+            table.add_row(name, "-", "single agent (Gymnasium only: scenarios.make_gym)", "-", "-")
+            continue
         cls = scenarios.scenario_class(name)
         table.add_row(name, ", ".join(scenarios.config_names(name)), f"{cls.agent_prefix}_*",
-                      ", ".join(cls.heuristic_policies))
+                      ", ".join(cls.heuristic_policies), ", ".join(cls.learner_policies) or "-")
     console.print(table)
 
 
@@ -101,23 +104,30 @@ def simulate(
     scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    policy: Annotated[str | None, typer.Option("--policy", help="heuristic personaliser")] = None,
+    policy: Annotated[str | None, typer.Option(
+        "--policy", help="heuristic personaliser, or a learning one (e.g. ads: explore, ucb1, linucb)")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="ticks (default: a day)")] = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Simulate one day with heuristic personalisers and write a run folder."""
+    """Simulate one day with heuristic (or online-learning) personalisers and write a run folder."""
     from cpss.runio import default_out, run_folder
-    from cpss.simulation import run_heuristic, write_run
+    from cpss.simulation import run_heuristic, run_learner, write_learner_run, write_run
 
     scen, root = _scenario(scenario, config, set_, seed)
     policy = policy or getattr(getattr(scen.config, "guides", None), "policy", None) or scen.heuristic_policies[0]
+    learning = policy in scen.learner_policies
     out = out or default_out("simulate", f"{scenario}-{policy}")
     with run_folder(out) as tmp, _progress() as bar:
         task = bar.add_task(f"{scenario} / {policy}", total=steps or scen.build_world(root).horizon)
-        env = run_heuristic(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
-        summary = write_run(tmp, scen, env, policy=policy, seed=root)
-    console.print(_summary_table({policy: summary}, f"{scenario}: one day, seed {root}"))
+        if learning:
+            env, learner = run_learner(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
+            summary = write_learner_run(tmp, scen, env, learner, policy=policy, seed=root)
+        else:
+            env = run_heuristic(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
+            summary = write_run(tmp, scen, env, policy=policy, seed=root)
+    console.print(_summary_table({policy: summary}, f"{scenario}: {'learning online' if learning else 'one day'}, "
+                                 f"seed {root}"))
     console.print(f"run folder: {out}")
 
 
@@ -150,6 +160,39 @@ def demo(
     console.print(f"run folder: {out}")
 
 
+@app.command()
+@user_errors
+def bandits(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="runs per policy (learner seeds 0..N-1)")] = 20,
+    pulls: Annotated[int | None, typer.Option("--pulls", min=1, help="pulls per run (default: a day)")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", help="only these policies (repeatable)")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Every bandit policy on the ads scenario over many seeds: regret curves with 95% confidence bands."""
+    from cpss.bandit_compare import compare, write_comparison
+    from cpss.runio import default_out, run_folder
+
+    scen, _ = _scenario("ads", config, set_, None)
+    policies = policy or list(scen.learner_policies)
+    out = out or default_out("bandits", "ads")
+    with run_folder(out) as tmp:
+        with _progress() as bar:
+            task = bar.add_task("ads bandits", total=len(policies) * seeds)
+            curves, runs = compare(scen, policies, range(seeds), pulls,
+                                   on_run=lambda p, s: bar.update(task, advance=1, description=f"ads / {p}"))
+        summary = write_comparison(tmp, scen, curves, runs, pulls=pulls)
+    table = Table(title=f"ads: {seeds} seeds, mean ± 95% CI at the last pull")
+    for col in ("policy", "cumulative regret", "revenue", "best-ad share"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for _, row in summary.iterrows():
+        table.add_row(row["policy"], *(f"{row[m]:.{d}f} ± {row[m + '_ci95']:.{d}f}" for m, d in
+                                       (("cumulative_regret", 1), ("revenue", 1), ("best_ad_share", 3))))
+    console.print(table)
+    console.print(f"run folder: {out}")
+
+
 def _hyperparams(items: list[str] | None) -> dict[str, Any]:
     from cpss.config import parse_override
 
@@ -177,16 +220,30 @@ def train(
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", min=1)] = 3,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also log to TensorBoard")] = False,
     time_limit: Annotated[float | None, typer.Option("--time-limit", min=1.0, help="seconds of training")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="native or rllib (Ray RLlib, PPO)")] = "native",
+    policies: Annotated[str, typer.Option("--policies", help="rllib: shared or per-agent")] = "shared",
+    workers: Annotated[int, typer.Option("--workers", help="rllib: EnvRunner actors (0: sample in the driver)")] = 0,
+    address: Annotated[str | None, typer.Option("--address", help="rllib: Ray cluster address")] = None,
 ) -> None:
     """Train a learner on a scenario; checkpoints, metrics and a learning curve go to a run folder."""
     import json
 
     import agents
+    from cpss.rllib_backend import is_rllib_run, train_command
     from cpss.runio import check_out, default_out
     from cpss.training import TrainSettings
     from cpss.training import train as run_training
 
     hyper = _hyperparams(hp)
+    if backend not in ("native", "rllib"):
+        raise ConfigError(f"--backend: must be native or rllib (got {backend!r})")
+    if backend == "rllib" or is_rllib_run(resume):
+        return train_command(scenario, algo=algo, steps=steps, seed=seed, config=config, sets=set_, hyper=hyper,
+                             out=out, resume=resume, eval_every=eval_every, eval_episodes=eval_episodes,
+                             time_limit=time_limit, policies=policies, workers=workers, address=address,
+                             make_scenario=_scenario, progress=_progress, console=console)
+    if workers or address:
+        raise ConfigError("--workers/--address: only with --backend rllib (see cpss sweep for parallel runs)")
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device: must be cpu or cuda (got {device!r})")
     cls = agents.get(algo)
@@ -241,15 +298,14 @@ def evaluate_cmd(
     seed: Annotated[int, typer.Option("--seed", min=0)] = 100_000,
 ) -> None:
     """Evaluate a trained learner against every heuristic: mean and 95% CI of each metric."""
-    import agents
     from cpss.runio import atomic_write_text
-    from cpss.training import ci_table, evaluate_policies, locate_checkpoint, make_env
+    from cpss.training import ci_table, evaluate_policies, load_learner, locate_checkpoint, make_env
 
     ckpt, saved = locate_checkpoint(target)
     scen, _ = _scenario(saved["scenario"], None, None, None)
     scen = type(scen)(type(scen.config).model_validate(saved["config"]))
     env = make_env(scen, saved["multi_agent"], saved.get("others"))
-    learner = agents.load(ckpt, env)
+    learner = load_learner(ckpt, env, saved)
     with err_console.status(f"evaluating {learner.name} and {len(scen.heuristic_policies)} heuristics"):
         results = evaluate_policies(scen, env, learner, episodes, seed, scen.heuristic_policies)
     table = ci_table(results)
@@ -267,6 +323,63 @@ def evaluate_cmd(
         wide.add_row(policy.replace("heuristic:", ""), *cells)
     console.print(wide)
     console.print(f"all metrics: {ckpt.parent.parent / 'evaluation.csv'}")
+
+
+@app.command()
+@user_errors
+def viz(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum or workshop")],
+    config: ConfigOpt = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="training run folder or checkpoint")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port on localhost")] = 8765,
+) -> None:
+    """Serve a live browser dashboard of a scenario (Mesa SolaraViz) on localhost; Ctrl-C stops it."""
+    from cpss.viz import serve
+
+    code = serve(scenario, config, checkpoint, port,
+                 on_ready=lambda url: console.print(f"dashboard: {url}  (Ctrl-C stops it)", highlight=False))
+    if code:
+        raise typer.Exit(code=code)
+
+
+@app.command()
+@user_errors
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=V1,V2,... (repeatable; key policy too)")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="seeds 0..N-1 per grid point")] = 1,
+    policy: Annotated[str | None, typer.Option("--policy", help="heuristic of every run")] = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="trained run folder: its policy acts")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="local (process pool) or ray")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (ray://host:10001)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="parallel runs (default: CPUs)")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Run a grid of config values x seeds in parallel; one row per run in results.csv (resumable)."""
+    from cpss.sweep import sweep_command
+
+    code = sweep_command(scenario, config=config, sets=set_, grid=grid, seeds=seeds, policy=policy,
+                         checkpoint=checkpoint, backend=backend, workers=workers, address=address, out=out,
+                         console=console, err_console=err_console)
+    if code:
+        raise typer.Exit(code=code)
+
+
+@app.command()
+@user_errors
+def report(
+    target: Annotated[Path, typer.Argument(help="sweep folder, training run folder, or a folder of runs")],
+    out: Annotated[Path | None, typer.Option("--out", help="where report.md and figures go (default: TARGET)")] = None,
+    html: Annotated[bool, typer.Option("--html", help="also write report.html")] = False,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="sweep metric to plot (repeatable)")] = None,
+) -> None:
+    """Figures with 95% confidence bands across seeds and a Markdown report of a sweep or of training runs."""
+    from cpss.report import make_report
+
+    path = make_report(target, out, html=html, metrics=metric or None)
+    console.print(f"report: {path}")
 
 
 def main() -> None:

@@ -174,16 +174,24 @@ class VenueModel(CPSSModel):
         self._view_cache = (self._version, view)
         return view
 
+    def slot_rows(self, arr: np.ndarray) -> np.ndarray:
+        """Rows of a per-user array for each guide's user.
+
+        Idle guides get row 0 (zeros if nobody comes today); callers mask idle guides themselves.
+        """
+        if self.pop.size == 0:
+            return np.zeros((self.guides.size, *arr.shape[1:]), dtype=arr.dtype)
+        return arr[np.maximum(self.guides.visitor, 0)]
+
     def _decision_view(self) -> DecisionView:
         g, p, fl = self.guides, self.pop, self.floor
-        vis = np.maximum(g.visitor, 0)
-        active_k = (g.visitor >= 0) & (p.state[vis] == A.DECIDING)
-        mask = active_k[:, None] & ~p.visited[vis] & self.item_open()[None, :]
-        exposure = pair_dot(p.satiation[vis], fl.item_features)
+        active_k = (g.visitor >= 0) & (self.slot_rows(p.state) == A.DECIDING)
+        mask = active_k[:, None] & ~self.slot_rows(p.visited) & self.item_open()[None, :]
+        exposure = pair_dot(self.slot_rows(p.satiation), fl.item_features)
         return DecisionView(
             active=active_k, mask=mask, match=pair_dot(g.estimate, fl.item_features),
             novelty=np.exp(-exposure / self.f.params.n_sat),
-            walk=self.item_zone_dist[np.maximum(p.zone[vis], 0)],
+            walk=self.item_zone_dist[np.maximum(self.slot_rows(p.zone), 0)],
             crowd_density=(self.sensed / self.area)[fl.item_zone], attraction=fl.item_attraction,
             popularity=self.popularity, rho_star=self.f.params.rho_star,
             congestion_penalty=self.f.params.congestion_penalty, walk_cost=self.f.params.walk_cost,

@@ -76,7 +76,7 @@ from cpss.env import CPSSParallelEnv, aec_from_parallel
 from cpss.personalisers import POLICY_FUNCTIONS
 from cpss.render import figure_to_rgb, floor_figure
 from cpss.scenario import Scenario
-from cpss.users import Activity
+from cpss.users import Activity, attention
 from cpss.venue import VenueModel
 from cpss.venue_config import POLICIES, VenueConfig
 
@@ -128,16 +128,18 @@ class MuseumScenario(Scenario):
     def _visitor_block(self, model: VenueModel) -> tuple[np.ndarray, ...]:
         p, g = model.pop, model.guides
         idle = g.visitor < 0
-        vis = np.maximum(g.visitor, 0)
         live = (~idle)[:, None]
-        zone = np.eye(model.floor.n_zones)[np.maximum(p.zone[vis], 0)] * live
-        entered = p.entered[vis]
+        zone = np.eye(model.floor.n_zones)[np.maximum(model.slot_rows(p.zone), 0)] * live
+        entered = model.slot_rows(p.entered)
         elapsed = np.where(np.isnan(entered), 0.0, model.minute - entered)
-        time_left = np.clip((p.budget[vis] - elapsed) / p.budget[vis], 0.0, 1.0) * ~idle
-        fatigue = np.where(idle, 0.0, 1.0 - model.attention_of(vis))
-        fatigue = np.where(np.isnan(fatigue), 0.0, fatigue)
-        deciding = ((p.state[vis] == Activity.DECIDING) & ~idle).astype(float)
-        return idle, vis, live, zone, time_left, fatigue, deciding
+        budget = np.maximum(model.slot_rows(p.budget), 1e-9)
+        time_left = np.clip((budget - elapsed) / budget, 0.0, 1.0) * ~idle
+        walked = model.slot_rows(p.walked)
+        v = self.config.visitors
+        fatigue = np.where(idle, 0.0, 1.0 - attention(elapsed, walked, onset=v.fatigue_onset, tau=v.fatigue_tau,
+                                                      walk_factor=v.walk_fatigue))
+        deciding = ((model.slot_rows(p.state) == Activity.DECIDING) & ~idle).astype(float)
+        return idle, live, zone, time_left, fatigue, deciding
 
     def _context(self, model: VenueModel) -> np.ndarray:
         return np.concatenate([[min(1.0, model.minute / model.day_minutes)], model.zone_closed,
@@ -145,22 +147,22 @@ class MuseumScenario(Scenario):
 
     def observe(self, model: VenueModel) -> np.ndarray:
         """(K, obs_dim) per the layout table in the module docstring."""
-        idle, vis, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
+        idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
         k = idle.shape[0]
         sensed = np.clip(model.sensed / model.comfort / OCC_SCALE, 0.0, 1.0)
         obs = np.concatenate([
             zone, time_left[:, None], fatigue[:, None], model.guides.estimate * live,
-            model.pop.visited[vis] * live, deciding[:, None], np.tile(sensed, (k, 1)),
+            model.slot_rows(model.pop.visited) * live, deciding[:, None], np.tile(sensed, (k, 1)),
             np.tile(self._context(model), (k, 1)), idle[:, None].astype(float)], axis=1)
         return np.clip(obs, 0.0, 1.0).astype(np.float32)
 
     def state(self, model: VenueModel) -> np.ndarray:
         """True occupancy, every slot's visitor (with true interests), context."""
-        idle, vis, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
+        idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
         occ = np.clip(model.occupancy / model.comfort / OCC_SCALE, 0.0, 1.0)
         slots = np.concatenate([zone, time_left[:, None], fatigue[:, None], deciding[:, None],
-                                idle[:, None].astype(float), model.pop.interest[vis] * live,
-                                model.pop.visited[vis] * live], axis=1)
+                                idle[:, None].astype(float), model.slot_rows(model.pop.interest) * live,
+                                model.slot_rows(model.pop.visited) * live], axis=1)
         out = np.concatenate([occ, slots.ravel(), self._context(model)])
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 
@@ -191,7 +193,7 @@ class MuseumScenario(Scenario):
     def rewards(self, model: VenueModel) -> np.ndarray:
         """Own visitor's gain this tick mixed with the museum-wide mean gain."""
         p, g = model.pop, model.guides
-        own = np.where(g.visitor >= 0, p.gain[np.maximum(g.visitor, 0)], 0.0)
+        own = np.where(g.visitor >= 0, model.slot_rows(p.gain), 0.0)
         present = p.present | (p.gain != 0)
         mean_gain = float(p.gain[present].mean()) if present.any() else 0.0
         c = self.config.rewards.cooperation

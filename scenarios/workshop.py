@@ -198,7 +198,7 @@ class WorkshopScenario(Scenario):
         ahead = dyn.next_start(m.minute, m.breaks)
         return np.array([
             m.minute / m.day_minutes, float(dyn.in_windows(m.minute, m.breaks)),
-            min(1.0, ahead / BREAK_HORIZON), m.order_rate / m.peak_rate, m.noise,
+            min(1.0, ahead / BREAK_HORIZON), m.order_rate / max(m.peak_rate, 1e-9), m.noise,
             (m.temp - 15.0) / 20.0, float((m.crew_station < 0).mean())])
 
     def observe(self, model: WorkshopModel) -> np.ndarray:

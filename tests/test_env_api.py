@@ -12,7 +12,7 @@ from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, render
 
 import scenarios
 
-CASES = [(name, cfg) for name in scenarios.names() for cfg in scenarios.config_names(name)]
+CASES = [(name, cfg) for name in scenarios.parallel_names() for cfg in scenarios.config_names(name)]
 SMALL = [(name, cfg) for name, cfg in CASES if cfg.endswith("small")]
 
 
@@ -80,14 +80,14 @@ def _rollout(name, seed, steps=500):
     return trace
 
 
-@pytest.mark.parametrize("name", scenarios.names())
+@pytest.mark.parametrize("name", scenarios.parallel_names())
 def test_multi_step_determinism(name):
     a, b, c = _rollout(name, 5), _rollout(name, 5), _rollout(name, 6)
     assert data_equivalence(a, b)
     assert not data_equivalence(a, c)
 
 
-@pytest.mark.parametrize("name", scenarios.names())
+@pytest.mark.parametrize("name", scenarios.parallel_names())
 def test_gymnasium_view_passes_check_env(name):
     env = scenarios.make_gym(name, others=scenarios.scenario_class(name).heuristic_policies[0])
     check_env(env, skip_render_check=True)
@@ -144,7 +144,7 @@ def test_bad_step_input_is_rejected_without_touching_the_world():
 
 
 def test_continuous_actions_reject_nan():
-    boxed = [n for n in scenarios.names()
+    boxed = [n for n in scenarios.parallel_names()
              if isinstance(scenarios.make(n).action_space(scenarios.make(n).possible_agents[0]), gym.spaces.Box)]
     name = boxed[0] if boxed else None
     if name is None:
@@ -189,3 +189,15 @@ def test_sb3_can_train_on_the_gym_view():
     env = scenarios.make_gym("museum", others="interest", max_cycles=64)
     model = sb3.PPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu")
     model.learn(total_timesteps=128)
+
+
+@pytest.mark.parametrize(("name", "overrides"), [("museum", {"visitors": {"count": 0}}),
+                                                 ("workshop", {"context": {"order_load": 0.0}})])
+def test_degenerate_but_valid_configs_run(name, overrides):
+    env = scenarios.make(name, max_cycles=30, **overrides)
+    obs, infos = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    while env.agents:
+        for a, o in obs.items():
+            assert env.observation_space(a).contains(o)
+        obs, _, _, _, infos = env.step(random_actions(env, infos, rng))

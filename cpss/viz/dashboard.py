@@ -1,0 +1,168 @@
+"""The Mesa model a dashboard shows: a scenario's world driven tick by tick by a policy.
+
+SolaraViz steps a Mesa model and re-creates it with ``Model(**model_params)`` when the user
+presses Reset, so every dashboard model takes keyword arguments only (each one a slider or a
+fixed value) and turns them into a validated scenario config. The world itself runs inside a
+:class:`cpss.env.CPSSParallelEnv`, so heuristic personalisers and trained learners act through
+the same observations, masks and actions as in training: each tick the dashboard asks the
+policy for one action per personaliser and calls ``env.step``. ``Dashboard.world`` is the live
+world model; its DataCollector is the dashboard's, so Mesa's plot components read it directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import mesa
+import numpy as np
+
+from cpss.config import ConfigError, build_config
+from cpss.env import CPSSParallelEnv
+from cpss.scenario import Scenario
+
+TRAINED = "trained"
+"""Policy name that selects the learner restored from ``checkpoint``."""
+
+
+def build_scenario(name: str, config: str | None, checkpoint: str | None,
+                   overrides: dict[str, Any]) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
+    """The scenario with its validated config, plus the checkpoint and its run config.
+
+    Without ``config``, a checkpoint's run config is the base (a learner only fits the spaces it
+    was trained on); otherwise the named or given TOML config.
+
+    Args:
+        name: Scenario name.
+        config: Shipped config name or TOML path, or None.
+        checkpoint: Training run folder or checkpoint file, or None.
+        overrides: Dotted-key config overrides (``{"visitors.count": 50}``).
+
+    Returns:
+        ``(scenario, checkpoint file or None, run config or None)``.
+
+    Raises:
+        ConfigError: Unknown scenario or config, bad values, or a checkpoint of another scenario.
+    """
+    import scenarios
+    from cpss.training import locate_checkpoint
+
+    cls = scenarios.scenario_class(name)
+    if checkpoint is None:
+        return cls(scenarios.load_config(name, config, overrides)), None, None
+    ckpt, saved = locate_checkpoint(Path(checkpoint))
+    if saved.get("scenario") != name:
+        raise ConfigError(f"--checkpoint {checkpoint}: trained on {saved.get('scenario')!r}, not {name!r}")
+    if config is None:
+        cfg = build_config(cls.config_cls, saved["config"], overrides=overrides, source=f"{ckpt} run config")
+    else:
+        cfg = scenarios.load_config(name, config, overrides)
+    return cls(cfg), ckpt, saved
+
+
+class Dashboard(mesa.Model):
+    """Base of the dashboard models: a scenario's env, its world and the acting policy.
+
+    Subclasses set ``scenario_name`` and give ``__init__`` one keyword argument per slider,
+    mapping them to config overrides.
+
+    Args:
+        overrides: Dotted-key config overrides from the sliders.
+        policy: A heuristic of the scenario, or ``"trained"`` (needs ``checkpoint``); None: the
+            config's heuristic.
+        seed: Seed of the day (None: the config's ``world.seed``).
+        config: Shipped config name or TOML path (None: the scenario's default, or the
+            checkpoint's run config).
+        checkpoint: Training run folder or checkpoint file of a learner for this scenario.
+
+    Attributes:
+        env: The ParallelEnv that runs the world.
+        world: The live world model (``env.model``).
+        returns: Mean personaliser return so far, one entry per DataCollector row.
+    """
+
+    scenario_name: ClassVar[str]
+
+    def __init__(self, *, overrides: dict[str, Any], policy: str | None, seed: int | None,
+                 config: str | None, checkpoint: str | None) -> None:
+        scen, ckpt, saved = build_scenario(self.scenario_name, config, checkpoint, overrides)
+        day = int(scen.config.world.seed) if seed is None else seed
+        if isinstance(day, bool) or not isinstance(day, int | np.integer) or day < 0:
+            raise ConfigError(f"seed: must be an integer >= 0 (got {seed!r})")
+        super().__init__(seed=int(day))
+        self.scenario = scen
+        self.checkpoint = ckpt
+        self.policy = policy or default_policy(scen)
+        self.learner: Any = None
+        self._single_agent = False
+        self._others = ""
+        if self.policy == TRAINED:
+            if ckpt is None:
+                raise ConfigError("policy 'trained': start the dashboard with --checkpoint RUN_FOLDER")
+            self.env = self._load_learner(scen, ckpt, saved or {})
+        elif self.policy in scen.heuristic_policies:
+            self.env = CPSSParallelEnv(scen)
+        else:
+            raise ConfigError(f"policy: unknown policy {self.policy!r}; choose from "
+                              f"{', '.join(policy_choices(scen, ckpt is not None))}")
+        self.observations, self.infos = self.env.reset(seed=int(day))
+        self.world = self.env.model
+        self.datacollector = self.world.datacollector
+        self.returns = [0.0]
+
+    def _load_learner(self, scen: Scenario, ckpt: Path, saved: dict[str, Any]) -> CPSSParallelEnv:
+        import agents
+        from cpss.training import make_env
+
+        multi = bool(saved.get("multi_agent", True))
+        learner_env = make_env(scen, multi, saved.get("others"))
+        try:
+            self.learner = agents.load(ckpt, learner_env)
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"--checkpoint {ckpt}: does not fit this {scen.name} config ({first})") from None
+        if multi:
+            return learner_env
+        self._single_agent = True
+        self._others = learner_env.others
+        return learner_env.parallel
+
+    def _actions(self) -> dict[str, Any]:
+        """One action per live personaliser from the selected policy."""
+        if self.learner is None:
+            return self.env.heuristic_actions(self.policy)
+        if self._single_agent:
+            actions = self.env.heuristic_actions(self._others)
+            first = self.env.possible_agents[0]
+            actions[first] = self.learner.act(self.observations[first], self.infos[first], True)
+            return actions
+        live = self.env.agents
+        return self.learner.act({a: self.observations[a] for a in live}, {a: self.infos[a] for a in live}, True)
+
+    def step(self) -> None:
+        """One tick: the policy acts, the world advances; ``running`` turns False at closing."""
+        if self.env.day_over:
+            self.running = False
+            return
+        self.observations, rewards, _, _, self.infos = self.env.step(self._actions())
+        mean = float(np.mean(list(rewards.values()))) if rewards else 0.0
+        self.returns.append(self.returns[-1] + mean)
+        self.running = not self.env.day_over
+
+
+def default_policy(scen: Scenario) -> str:
+    """The config's heuristic (``guides.policy`` where there is one), else the first heuristic."""
+    from cpss.training import default_others
+
+    return default_others(scen)
+
+
+def policy_choices(scen: Scenario, trained: bool) -> list[str]:
+    """Names the policy selector offers: the heuristics, plus ``"trained"`` with a checkpoint."""
+    return [*scen.heuristic_policies, *([TRAINED] if trained else [])]
+
+
+def policy_select(scen: Scenario, label: str, trained: bool) -> dict[str, Any]:
+    """The SolaraViz selector of the policy; it starts at ``"trained"`` when there is a checkpoint."""
+    return {"type": "Select", "label": label, "values": policy_choices(scen, trained),
+            "value": TRAINED if trained else default_policy(scen)}

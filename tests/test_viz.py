@@ -1,0 +1,377 @@
+"""The browser dashboard (`cpss viz`): dashboard models, headless renders, the CLI and a real browser.
+
+The headless tests render the SolaraViz pages with ``solara.render`` as Mesa's own tests do. The
+end-to-end test serves both pages with ``cpss viz``, drives them in Debian's Chromium through
+the ``playwright`` package (never ``playwright install``), and saves the screenshots shown in
+docs/dashboard.md; it is skipped only when no Chromium binary can be found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("solara", reason="the dashboard needs the viz extra: pip install -e '.[viz]'")
+warnings.filterwarnings("ignore", message=".*`use_state` found despite early return")  # Mesa 3.3.1, harmless
+
+import ipyvuetify as v  # noqa: E402
+import ipywidgets  # noqa: E402
+import solara  # noqa: E402
+from mesa.visualization import Slider, SolaraViz  # noqa: E402
+from mesa.visualization.solara_viz import _check_model_params, split_model_params  # noqa: E402
+
+import cpss.viz  # noqa: E402
+from cpss.cli import app  # noqa: E402
+from cpss.config import ConfigError  # noqa: E402
+from cpss.viz import museum, page_spec, workshop  # noqa: E402
+from cpss.viz.museum import MuseumDashboard  # noqa: E402
+from cpss.viz.workshop import WorkshopDashboard  # noqa: E402
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+
+
+def _run_folder(path: Path, scenario: str, algo: str, **overrides) -> Path:
+    """A training run folder with an untrained learner (what `cpss train` writes, minus training)."""
+    import agents
+    import scenarios
+    from cpss.training import make_env
+
+    scen = scenarios.make_scenario(scenario, None, **overrides)
+    multi = agents.get(algo).capabilities.multi_agent
+    others = None if multi else scen.heuristic_policies[0]
+    learner = agents.make(algo, make_env(scen, multi, others), seed=0)
+    learner.save(path / "checkpoints" / "last.pt")
+    (path / "config.json").write_text(json.dumps({
+        "scenario": scenario, "algo": algo, "seed": 0, "multi_agent": multi, "others": others,
+        "config": scen.config.model_dump(mode="json")}))
+    return path
+
+
+SMALL_MUSEUM = {"visitors": {"count": 40}, "guides": {"count": 3, "device_share": 1.0}}
+
+
+# ---------------------------------------------------------------- dashboard models
+@pytest.mark.parametrize("scenario", ["museum", "workshop"])
+def test_every_slider_value_range_is_accepted(scenario):
+    spec = page_spec(scenario)
+    _check_model_params(spec.model_cls.__init__, spec.model_params)  # what SolaraViz checks
+    adjustable, fixed = split_model_params(spec.model_params)
+    for name, param in adjustable.items():
+        values = [param.min, param.max] if isinstance(param, Slider) else param["values"]
+        for value in values:
+            model = spec.model_cls(**fixed, **{name: value})
+            model.step()
+            assert model.steps == 1 and len(model.datacollector.get_model_vars_dataframe()) == 2
+
+
+def test_sliders_reach_the_config():
+    m = MuseumDashboard(n_visitors=50, guide_share=0.5, cooperation=0.7, w_crowd=0.0, w_user=2.0,
+                        policy="interest", seed=4)
+    cfg = m.scenario.config
+    assert (cfg.visitors.count, cfg.guides.device_share, cfg.rewards.cooperation) == (50, 0.5, 0.7)
+    assert (cfg.f.crowd, cfg.f.user, m.policy, m.world.root_seed, m.world.pop.size) == (0.0, 2.0, "interest", 4, 50)
+    w = WorkshopDashboard(n_stations=4, order_load=1.2, availability=0.8, policy="preference")
+    assert (w.world.layout.n_stations, w.scenario.config.context.order_load, w.policy) == (4, 1.2, "preference")
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "message"), [
+    (MuseumDashboard, {"n_visitors": -5}, "visitors.count"),
+    (MuseumDashboard, {"n_visitors": 0}, "at least one visitor"),
+    (MuseumDashboard, {"guide_share": 1.5}, "guides.device_share"),
+    (MuseumDashboard, {"w_crowd": -1.0}, "f.crowd"),
+    (MuseumDashboard, {"policy": "magic"}, "unknown policy 'magic'"),
+    (MuseumDashboard, {"policy": "trained"}, "--checkpoint"),
+    (MuseumDashboard, {"seed": -1}, "seed: must be an integer >= 0"),
+    (MuseumDashboard, {"config": "museum-huge"}, "unknown config 'museum-huge'"),
+    (WorkshopDashboard, {"n_stations": 0}, "floor.stations"),
+    (WorkshopDashboard, {"availability": 0.0}, "machines.availability"),
+])
+def test_bad_parameter_values_give_clear_errors(cls, kwargs, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        cls(**kwargs)
+
+
+def test_day_ends_and_model_stops(tmp_path):
+    toml = tmp_path / "short.toml"
+    toml.write_text("[world]\nday_minutes = 12\nlast_entry_before_close = 2\n[visitors]\ncount = 30\n")
+    m = MuseumDashboard(config=str(toml))
+    while m.running:
+        m.step()
+    assert m.steps == 12 and m.env.day_over and len(m.returns) == 13
+    m.step()  # a step after closing changes nothing
+    assert len(m.returns) == 13
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ippo"])  # single-agent (others follow a heuristic) and multi-agent
+def test_trained_checkpoint_drives_the_guides(tmp_path, algo):
+    run = _run_folder(tmp_path / algo, "museum", algo, **SMALL_MUSEUM)
+    params = museum.model_params(None, str(run))
+    assert params["policy"]["value"] == "trained" and "trained" in params["policy"]["values"]
+    m = MuseumDashboard(checkpoint=str(run), policy="trained", n_visitors=60)
+    assert m.learner.name == algo and m.scenario.config.guides.count == 3  # the run's config is the base
+    for _ in range(40):
+        m.step()
+    assert m.steps == 40 and m.world.pop.size == 60
+    heuristic = MuseumDashboard(checkpoint=str(run), policy="nearest")  # a checkpoint does not force its use
+    assert heuristic.learner is None and heuristic.scenario.config.guides.count == 3
+
+
+def test_checkpoint_must_fit(tmp_path):
+    run = _run_folder(tmp_path / "run", "museum", "dqn", **SMALL_MUSEUM)
+    with pytest.raises(ConfigError, match="trained on 'museum', not 'workshop'"):
+        WorkshopDashboard(checkpoint=str(run), policy="trained")
+    with pytest.raises(ConfigError, match="does not fit this museum config"):
+        MuseumDashboard(checkpoint=str(run), policy="trained", config="museum-large")
+
+
+def test_workshop_drawings_show_every_station():
+    m = WorkshopDashboard(policy="fatigue_adaptive")
+    for _ in range(30):
+        m.step()
+    assert workshop.station_states(m.world) and len(workshop.station_states(m.world)) == 6
+    fig = workshop.floor_figure(m.world)
+    assert "jobs done" in fig.axes[0].get_title()
+    bars = workshop.stations_figure(m.world)
+    assert len(bars.axes[0].patches) == 5 * 6
+
+
+def test_museum_drawing_uses_plan_coordinates():
+    m = MuseumDashboard()
+    for _ in range(45):
+        m.step()
+    fig = museum.floor_figure(m.world)
+    ax = fig.axes[0]
+    pos = [m.world.floor.positions[z] for z in range(m.world.floor.n_zones)]
+    rooms = [p for p in ax.patches if p.get_width() == p.get_height()]
+    centres = {(round(r.get_x() + r.get_width() / 2, 6), round(r.get_y() + r.get_height() / 2, 6)) for r in rooms}
+    assert {(round(x, 6), round(y, 6)) for x, y in pos} <= centres
+    assert "visitors inside" in ax.get_title()
+
+
+# ---------------------------------------------------------------- headless render (as Mesa's tests do)
+def _render(scenario):
+    spec = page_spec(scenario)
+    model = solara.reactive(spec.make_model())
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            SolaraViz(model, components=spec.components, model_params=spec.model_params, name=spec.title)
+
+    _, rc = solara.render(Page(), handle_error=False)
+    return spec, model, rc
+
+
+@pytest.mark.parametrize(("scenario", "n_images", "labels"), [
+    ("museum", 6, {"Visitors over the day", "Share of groups with a guide", "Guide cooperation", "f weight: crowd"}),
+    ("workshop", 7, {"Stations", "Order load", "Machine availability", "Cobot cooperation", "f weight: user"}),
+])
+def test_page_renders_headless_and_steps(scenario, n_images, labels):
+    _, model, rc = _render(scenario)
+    assert labels <= {s.label for s in rc.find(v.Slider).widgets}
+    assert {s.label for s in rc.find(v.Select).widgets} == {"Guide policy" if scenario == "museum" else "Cobot policy"}
+    images = rc.find(ipywidgets.Image).widgets
+    assert len(images) == n_images
+    before = [bytes(i.value) for i in images]
+    step = rc.find(v.Btn, children=["Step"]).widget
+    for _ in range(2):
+        step.click()
+    rc.find(v.Html, children=["Step: 2"]).assert_single()
+    after = [bytes(i.value) for i in rc.find(ipywidgets.Image).widgets]
+    assert all(a != b for a, b in zip(before, after, strict=True))  # every view and plot redrew
+    first = model.value
+    slider = next(s for s in rc.find(v.Slider).widgets if s.label.startswith("f weight: user"))
+    slider.v_model = 2.0
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert model.value is not first and model.value.steps == 0 and model.value.scenario.config.f.user == 2.0
+
+
+def test_app_page_reads_the_environment(monkeypatch):
+    from cpss.viz import app as viz_app
+
+    monkeypatch.setenv(cpss.viz.ENV_SCENARIO, "workshop")
+    monkeypatch.setenv(cpss.viz.ENV_CONFIG, "workshop-small")
+    monkeypatch.delenv(cpss.viz.ENV_CHECKPOINT, raising=False)
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            viz_app.Page()
+
+    _, rc = solara.render(Page(), handle_error=False)
+    rc.find(v.Html, children=["Step: 0"]).assert_single()
+    assert "Cobot policy" in {s.label for s in rc.find(v.Select).widgets}
+
+
+# ---------------------------------------------------------------- the command line
+def test_cli_bad_input(tmp_path):
+    run = _run_folder(tmp_path / "run", "museum", "dqn", **SMALL_MUSEUM)
+    cases = [
+        (["viz", "atlantis"], "unknown scenario 'atlantis'"),
+        (["viz", "museum", "--checkpoint", str(tmp_path / "missing")], "no such run folder or checkpoint"),
+        (["viz", "workshop", "--checkpoint", str(run)], "trained on 'museum', not 'workshop'"),
+        (["viz", "museum", "--config", "nope"], "unknown config 'nope'"),
+        (["viz", "museum", "--port", "0"], "--port"),
+    ]
+    for args, message in cases:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert message in res.output, (args, res.output)
+        assert "Traceback" not in res.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        res = runner.invoke(app, ["viz", "museum", "--port", str(busy.getsockname()[1])])
+        assert res.exit_code == 2 and "already in use" in res.output
+
+
+def test_cli_starts_solara_with_the_offline_production_settings(monkeypatch, tmp_path):
+    run = _run_folder(tmp_path / "run", "museum", "dqn", **SMALL_MUSEUM)
+    seen = {}
+
+    class FakeServer:
+        def __init__(self, cmd, env):
+            seen.update(cmd=cmd, env=env)
+
+        def wait(self, timeout=None):
+            return 0
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(cpss.viz.subprocess, "Popen", FakeServer)
+    res = runner.invoke(app, ["viz", "museum", "--checkpoint", str(run), "--port", str(_free_port())])
+    assert res.exit_code == 0, res.output
+    assert "dashboard: http://127.0.0.1:" in res.output
+    cmd = seen["cmd"]
+    assert cmd[1:5] == ["-m", "solara", "run", "cpss.viz.app"]
+    assert {"--production", "--no-open", "--no-check-version"} <= set(cmd)
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert seen["env"][cpss.viz.ENV_SCENARIO] == "museum"
+    assert seen["env"][cpss.viz.ENV_CHECKPOINT] == str(run.resolve())
+
+
+# ---------------------------------------------------------------- a real browser
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        if found := shutil.which(name):
+            return found
+    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+
+
+CHROMIUM = _chromium()
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(scenario: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """Start `cpss viz SCENARIO --port N` in its own process group."""
+    port = _free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "cpss", "viz", scenario, "--port", str(port)], cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def _wait_until_served(proc: subprocess.Popen, url: str, log: Path, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while True:
+        assert proc.poll() is None, f"cpss viz exited: {log.read_text()[-2000:]}"
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        assert time.monotonic() < deadline, f"no page after {limit:.0f} s: {log.read_text()[-2000:]}"
+        time.sleep(0.5)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the CLI and its Solara server (the whole process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def _drive(page, url: str, n_images: int, plot_index: int, screenshot: Path) -> None:
+    """Load the page, step it 3 times and then 100 at once; check the counter, a plot, no error."""
+    page.goto(url, timeout=60_000)
+    page.get_by_text("Step: 0", exact=True).wait_for(timeout=60_000)
+    images = page.locator("img")
+    page.wait_for_function(f"() => [...document.images].filter(i => i.naturalWidth > 0).length >= {n_images}",
+                           timeout=60_000)
+    plot = images.nth(plot_index)
+    before = plot.screenshot()
+    step = page.get_by_role("button", name="Step")
+    for k in range(1, 4):
+        step.click()
+        page.get_by_text(f"Step: {k}", exact=True).wait_for(timeout=20_000)
+    deadline = time.monotonic() + 20
+    while plot.screenshot() == before:
+        assert time.monotonic() < deadline, "the plot did not change after 3 steps"
+        page.wait_for_timeout(250)
+    page.get_by_role("slider").nth(1).focus()  # "Render Interval (steps)": one click = 100 steps
+    page.keyboard.press("End")
+    page.wait_for_timeout(300)
+    step.click()
+    page.get_by_text("Step: 103", exact=True).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    text = page.inner_text("body")
+    assert "Traceback" not in text and "Error" not in text, text[:2000]
+    page.screenshot(path=str(screenshot))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary (apt-get install chromium); .ci/run installs it")
+def test_dashboards_in_a_real_browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    pages = {"museum": (6, 1), "workshop": (7, 2)}  # images on the page, index of a DataCollector plot
+    servers = {}
+    try:
+        for scenario in pages:  # both servers start at once
+            servers[scenario] = _start(scenario, tmp_path / f"{scenario}.log")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                viewport={"width": 1400, "height": 1900})
+            try:
+                for scenario, (n_images, plot_index) in pages.items():
+                    proc, url = servers[scenario]
+                    _wait_until_served(proc, url, tmp_path / f"{scenario}.log")
+                    page = browser.new_page()
+                    _drive(page, url, n_images, plot_index, IMAGES / f"dashboard_{scenario}.png")
+                    page.close()
+            finally:
+                browser.close()
+    finally:
+        for proc, _ in servers.values():
+            _stop(proc)
+    for scenario in pages:
+        assert (IMAGES / f"dashboard_{scenario}.png").stat().st_size > 20_000
