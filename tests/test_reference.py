@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_venue import ReferenceVenueModel, reference_admit
 
 import scenarios
 from cpss import crowd
 from cpss.metrics import summary
 from cpss.venue import VenueModel
-from reference_venue import ReferenceVenueModel, reference_admit
 
 
 @pytest.mark.parametrize("policy", ["none", "crowd_aware"])
