@@ -374,11 +374,12 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="where report.md and figures go (default: TARGET)")] = None,
     html: Annotated[bool, typer.Option("--html", help="also write report.html")] = False,
     metric: Annotated[list[str] | None, typer.Option("--metric", help="sweep metric to plot (repeatable)")] = None,
+    x: Annotated[list[str] | None, typer.Option("--x", help="sweep key on the x axis (repeatable)")] = None,
 ) -> None:
     """Figures with 95% confidence bands across seeds and a Markdown report of a sweep or of training runs."""
     from cpss.report import make_report
 
-    path = make_report(target, out, html=html, metrics=metric or None)
+    path = make_report(target, out, html=html, metrics=metric or None, xs=x or None)
     console.print(f"report: {path}")
 
 

@@ -30,6 +30,7 @@ from cpss.runio import atomic_write_text, versions, write_json
 from cpss.scenario import Scenario
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
+RLLIB_CHECKPOINT = Path("checkpoints") / "last"
 
 
 def make_env(scenario: Scenario, multi_agent: bool, others: str | None = None) -> Any:
@@ -218,16 +219,35 @@ def _tensorboard(folder: Path) -> Any:
 
 
 def locate_checkpoint(target: Path) -> tuple[Path, dict[str, Any]]:
-    """Resolve a run folder or checkpoint file to (checkpoint, run config)."""
-    if target.is_dir():
+    """Resolve a run folder or checkpoint to (checkpoint, run config).
+
+    A native run's checkpoint is the file ``checkpoints/last.pt``; an RLlib run's (``backend:
+    rllib`` in config.json) is the folder ``checkpoints/last``.
+    """
+    if target.is_dir() and not (target / "config.json").is_file() and (target.parent.parent / "config.json").is_file():
+        ckpt, run_dir = target, target.parent.parent  # an RLlib checkpoint folder
+    elif target.is_dir():
         ckpt, run_dir = target / CHECKPOINT, target
+        if (target / RLLIB_CHECKPOINT).is_dir():
+            ckpt = target / RLLIB_CHECKPOINT
     elif target.is_file():
         ckpt, run_dir = target, target.parent.parent
     else:
         raise ConfigError(f"{target}: no such run folder or checkpoint")
     cfg_path = run_dir / "config.json"
-    if not ckpt.is_file():
+    if not ckpt.exists():
         raise ConfigError(f"{target}: no checkpoint at {ckpt}")
     if not cfg_path.is_file():
         raise ConfigError(f"{target}: no config.json in {run_dir}")
     return ckpt, json.loads(cfg_path.read_text())
+
+
+def load_learner(ckpt: Path, env: Any, saved: dict[str, Any]) -> Any:
+    """Rebuild the trained policy of a run: a native learner, or an RLlib one (``backend: rllib``)."""
+    if saved.get("backend") == "rllib":
+        from cpss.rllib_backend import load_policy
+
+        return load_policy(ckpt, saved)
+    import agents
+
+    return agents.load(ckpt, env)

@@ -1,0 +1,181 @@
+"""`cpss sweep` and `cpss report`: tidy results, resumption, failed runs, the Ray backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cpss.cli import app
+from cpss.sweep import parse_grid, plan, read_results, run_sweep, update_spec
+
+runner = CliRunner()
+TINY = ["--set", "visitors.count=30", "--set", "world.day_minutes=40", "--set", "world.last_entry_before_close=10",
+        "--set", "guides.count=2"]
+GRID = ["--grid", "policy=interest,crowd_aware", "--grid", "guides.device_share=0.2,0.8"]
+METRICS = ["return", "mean_satisfaction", "peak_occupancy_ratio", "congestion_minutes"]
+
+
+def _sweep(out, *args):
+    return runner.invoke(app, ["sweep", "museum", *TINY, "--seeds", "2", "--out", str(out), *args])
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweeps") / "local"
+    res = _sweep(out, *GRID, "--workers", "2")
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_local_sweep_writes_one_tidy_row_per_run(local_sweep):
+    table = pd.read_csv(local_sweep / "results.csv")
+    assert len(table) == 8 and set(table["status"]) == {"done"} and table["run_id"].is_unique
+    assert {"policy", "guides.device_share", "seed", "wall_seconds", "error", *METRICS} <= set(table.columns)
+    points = table.groupby(["policy", "guides.device_share"])["seed"].apply(sorted)
+    assert points.to_dict() == {(p, s): [0, 1] for p in ("crowd_aware", "interest") for s in (0.2, 0.8)}
+    assert (table["wall_seconds"] > 0).all() and (table["length"] == 40).all()
+    spec = json.loads((local_sweep / "sweep.json").read_text())
+    assert spec["invocations"][0]["grid"] == {"guides.device_share": [0.2, 0.8]}
+    assert next(iter(spec["configs"].values()))["visitors"]["count"] == 30
+
+
+def test_report_on_a_sweep(local_sweep, tmp_path):
+    res = runner.invoke(app, ["report", str(local_sweep), "--out", str(tmp_path), "--html",
+                              "--metric", "mean_satisfaction", "--metric", "peak_occupancy_ratio"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "report.md").read_text()
+    assert "guides.device_share=0.2,0.8" in text and "policy=interest,crowd_aware" in text
+    assert "Resolved base configs" in text and '"count": 30' in text
+    figures = sorted(p.name for p in tmp_path.glob("fig_*.png"))
+    assert figures == [f"fig_{x}__{m}.png" for x in ("guides_device_share", "policy")
+                       for m in ("mean_satisfaction", "peak_occupancy_ratio")]
+    assert all(f"({name})" in text for name in figures)
+    assert (tmp_path / "report.html").is_file()
+
+
+def test_interrupted_sweep_resumes_without_duplicates(tmp_path):
+    out = tmp_path / "sweep"
+    sets = [a for a in TINY if a != "--set"]
+    specs, record = plan("museum", None, sets, parse_grid(["guides.device_share=0.2,0.8"]), 2, "interest")
+    out.mkdir()
+    update_spec(out, record)
+
+    seen = []
+
+    def ctrl_c_after_two_runs(row):
+        seen.append(row)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(specs, out, workers=1, on_row=ctrl_c_after_two_runs)
+    first = pd.read_csv(out / "results.csv")
+    assert len(first) == 2 and set(first["status"]) == {"done"} and len(read_results(out)) == 2
+    new = run_sweep(specs, out, workers=1)
+    assert len(new) == 4 - len(first)
+    final = pd.read_csv(out / "results.csv")
+    assert len(final) == 4 and final["run_id"].is_unique
+    kept = final.set_index("run_id").loc[first["run_id"], "wall_seconds"]
+    assert kept.tolist() == first["wall_seconds"].tolist()  # finished runs were not rerun
+
+
+def test_failed_run_is_recorded_and_retried_on_resume(tmp_path):
+    out = tmp_path / "sweep"
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,-5", "--workers", "1")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "results.csv")
+    failed = table[table["status"] == "failed"]
+    assert len(table) == 4 and len(failed) == 2 and (failed["visitors.count"] == -5).all()
+    assert failed["error"].str.contains("visitors.count: Input should be greater than or equal to 0").all()
+    assert (table.loc[table["status"] == "done", "mean_satisfaction"] > 0).all()
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,-5", "--workers", "1")
+    assert res.exit_code == 0 and "0 runs done, 2 failed, 2 skipped" in res.output
+    again = pd.read_csv(out / "results.csv")
+    assert len(again) == 4 and again["run_id"].is_unique
+    done = table[table["status"] == "done"].set_index("run_id")["wall_seconds"]
+    assert again.set_index("run_id").loc[done.index, "wall_seconds"].tolist() == done.tolist()
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,25", "--workers", "1")
+    grown = pd.read_csv(out / "results.csv")
+    assert res.exit_code == 0 and len(grown) == 6 and (grown["status"] == "done").sum() == 4
+
+
+def test_parse_grid_reads_toml_literals_and_tables():
+    grid = parse_grid(["guides.device_share=0,0.5,1", "policy=interest,crowd_aware", "f={},{crowd=0}",
+                       "context.closures=[],[{zone=1, start=0, end=10}]"])
+    shares = grid["guides.device_share"]
+    assert shares == [0.0, 0.5, 1.0] and all(isinstance(v, float) for v in shares)
+    assert grid["policy"] == ["interest", "crowd_aware"]
+    assert grid["f"] == [{}, {"crowd": 0}]
+    assert grid["context.closures"] == [[], [{"zone": 1, "start": 0, "end": 10}]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--grid", "guides.device_share"], "expected KEY=V1,V2"),
+        (["--grid", "guides.device_shar=0,1"], "unknown config key 'guides.device_shar'"),
+        (["--grid", "f={crowd=0},{crwd=0}"], "unknown config key 'f.crwd'"),
+        (["--grid", "seed=1,2"], "use --seeds"),
+        (["--grid", "guides.device_share=0,0.5,0.0"], "a value is listed twice"),
+        (["--grid", "policy=interest,psychic"], "unknown policy 'psychic'"),
+        (["--backend", "mpi"], "--backend: must be local or ray"),
+        (["--checkpoint", "/no/such/run"], "no such run folder or checkpoint"),
+    ],
+)
+def test_sweep_bad_input(tmp_path, args, message):
+    res = _sweep(tmp_path / "s", *args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_ray_backend_without_ray_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    res = _sweep(tmp_path / "s", "--backend", "ray")
+    assert res.exit_code == 2 and "install the 'distributed' extra" in res.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_report_bad_target(tmp_path):
+    res = runner.invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "neither a sweep folder" in res.output
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_backend_gives_the_same_rows_as_the_local_one(local_sweep, ray_session, tmp_path):
+    out = tmp_path / "ray"
+    res = _sweep(out, *GRID, "--backend", "ray")
+    assert res.exit_code == 0, res.output
+    assert ray_session.is_initialized()  # the sweep reused the running Ray and left it up
+    local = pd.read_csv(local_sweep / "results.csv").set_index("run_id").sort_index()
+    remote = pd.read_csv(out / "results.csv").set_index("run_id").sort_index()
+    assert set(remote["status"]) == {"done"} and list(local.index) == list(remote.index)
+    pd.testing.assert_frame_equal(local[METRICS], remote[METRICS])
+
+
+def test_report_on_training_runs_averages_seeds(tmp_path):
+    for seed in (0, 1, 2):
+        run = tmp_path / f"museum-dqn-seed{seed}"
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps({"scenario": "museum", "algo": "dqn", "seed": seed}))
+        steps = list(range(100, 2100, 100))
+        pd.DataFrame({"env_steps": steps, "return": [s / 1000 + seed for s in steps]}).to_csv(
+            run / "metrics.csv", index=False)
+    res = runner.invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "report.md").read_text()
+    assert "(fig_learning_curves.png)" in text and (tmp_path / "fig_learning_curves.png").is_file()
+    assert "dqn: " in text and "museum-dqn-seed2" in text
