@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bandits clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# Every bandit policy on ads-small over 20 seeds: regret curves with 95% bands (runs/bandits-ads-*).
+bandits: setup
+	$(BIN)/cpss bandits --config ads-small --seeds 20
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache build *.egg-info

@@ -37,6 +37,8 @@ class Scenario(abc.ABC):
     """Agent ids are ``f"{agent_prefix}_{k}"``."""
     heuristic_policies: ClassVar[tuple[str, ...]] = ()
     """Names accepted by :meth:`heuristic_actions`."""
+    learner_policies: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
+    """Learning policies for ``cpss simulate --policy``: name -> (``agents`` registry name, hyperparameters)."""
 
     def __init__(self, config: StrictModel) -> None:
         self.config = config

@@ -11,6 +11,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 from cpss.config import ConfigError, StrictModel, build_config, read_toml
 from cpss.env import CPSSGymEnv, CPSSParallelEnv
 from cpss.scenario import Scenario
@@ -20,20 +22,37 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 REGISTRY: dict[str, tuple[str, str, str]] = {
     "museum": ("scenarios.museum", "MuseumScenario", "museum-small"),
     "workshop": ("scenarios.workshop", "WorkshopScenario", "workshop-small"),
+    "ads": ("scenarios.ads", "AdsScenario", "ads-small"),
 }
 """Scenario name -> (module, scenario class, default config name)."""
 
-__all__ = ["CONFIG_DIR", "REGISTRY", "config_names", "load_config", "make", "make_gym",
-           "make_scenario", "names", "scenario_class"]
+GYM_ONLY: dict[str, tuple[str, str]] = {
+    "lizard": ("scenarios.lizard", "LizardEnv"),
+}
+"""Single-agent Gymnasium envs without a Scenario (no configs, no PettingZoo view): name -> (module, class)."""
+
+__all__ = ["CONFIG_DIR", "GYM_ONLY", "REGISTRY", "config_names", "load_config", "make", "make_gym",
+           "make_scenario", "names", "parallel_names", "scenario_class"]
 
 
 def names() -> list[str]:
-    """Registered scenario names."""
+    """Every registered name: the multi-agent scenarios and the single-agent Gymnasium envs."""
+    return sorted({*REGISTRY, *GYM_ONLY})
+
+
+def parallel_names() -> list[str]:
+    """Names of the scenarios with a PettingZoo view (what :func:`make` accepts)."""
     return sorted(REGISTRY)
+
+
+def _gym_only_error(name: str) -> ConfigError:
+    return ConfigError(f"{name} is a single-agent Gymnasium env; use scenarios.make_gym({name!r})")
 
 
 def scenario_class(name: str) -> type[Scenario]:
     """The Scenario subclass registered as ``name``."""
+    if name in GYM_ONLY:
+        raise _gym_only_error(name)
     if name not in REGISTRY:
         raise ConfigError(f"unknown scenario {name!r}; choose from {', '.join(names())}")
     module, cls, _ = REGISTRY[name]
@@ -100,12 +119,21 @@ def make(name: str, *, config: str | Path | None = None, render_mode: str | None
     Returns:
         The env; its live Mesa model is ``env.model`` after ``reset()``.
     """
+    if name in GYM_ONLY:
+        raise _gym_only_error(name)
     if "seed" in overrides:
         overrides.setdefault("world", {})["seed"] = overrides.pop("seed")
     return CPSSParallelEnv(make_scenario(name, config, **overrides), render_mode=render_mode,
                            max_cycles=max_cycles)
 
 
-def make_gym(name: str, *, others: str = "crowd_aware", **kwargs: Any) -> CPSSGymEnv:
-    """A single-agent Gymnasium view: agent 0 learns, the others follow ``others``."""
+def make_gym(name: str, *, others: str = "crowd_aware", **kwargs: Any) -> gym.Env:
+    """A single-agent Gymnasium view: agent 0 learns, the others follow ``others``.
+
+    For a single-agent env of :data:`GYM_ONLY` (``lizard``) ``others`` is ignored and
+    ``kwargs`` go to its constructor (``scenarios.make_gym("lizard", max_steps=50)``).
+    """
+    if name in GYM_ONLY:
+        module, cls = GYM_ONLY[name]
+        return getattr(importlib.import_module(module), cls)(**kwargs)
     return CPSSGymEnv(make(name, **kwargs), others=others)
