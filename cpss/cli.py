@@ -220,6 +220,7 @@ def train(
     eval_episodes: Annotated[int, typer.Option("--eval-episodes", min=1)] = 3,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also log to TensorBoard")] = False,
     time_limit: Annotated[float | None, typer.Option("--time-limit", min=1.0, help="seconds of training")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads (1 is fastest here)")] = 1,
     backend: Annotated[str, typer.Option("--backend", help="native or rllib (Ray RLlib, PPO)")] = "native",
     policies: Annotated[str, typer.Option("--policies", help="rllib: shared or per-agent")] = "shared",
     workers: Annotated[int, typer.Option("--workers", help="rllib: EnvRunner actors (0: sample in the driver)")] = 0,
@@ -262,13 +263,14 @@ def train(
         scen = type(scen)(type(scen.config).model_validate(saved["config"]))
         settings = TrainSettings(algo=saved["algo"], steps=steps or saved["steps"], seed=saved["seed"],
                                  hyperparams=saved["hyperparams"], eval_every=eval_every,
-                                 eval_episodes=eval_episodes, tensorboard=tensorboard, time_limit=time_limit)
+                                 eval_episodes=eval_episodes, tensorboard=tensorboard, time_limit=time_limit,
+                                 threads=threads)
         folder = resume
     else:
         scen, root = _scenario(scenario, config, set_, seed)
         settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper,
                                  eval_every=eval_every, eval_episodes=eval_episodes, tensorboard=tensorboard,
-                                 time_limit=time_limit)
+                                 time_limit=time_limit, threads=threads)
         folder = out or default_out("train", f"{scenario}-{algo}")
         check_out(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -92,6 +92,9 @@ class TrainSettings:
     tensorboard: bool = False
     time_limit: float | None = None
     """Stop at the first episode boundary after this many seconds of training (None: no limit)."""
+    threads: int = 1
+    """torch intra-op threads. The learners' networks are small: one thread is fastest, and several
+    trainings side by side on one machine thrash badly with more (10-35x slower measured here)."""
 
 
 def _learning_curve(folder: Path, history: pd.DataFrame, evals: pd.DataFrame, baselines: dict) -> None:
@@ -129,7 +132,9 @@ def train(scenario: Scenario, settings: TrainSettings, folder: Path, *, resume: 
         The final summary (steps, wall time, last evaluation, baselines).
     """
     import agents
+    import torch
 
+    torch.set_num_threads(settings.threads)
     cls = agents.get(settings.algo)
     multi = cls.capabilities.multi_agent
     others = default_others(scenario)
