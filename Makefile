@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@# A local CPU wheel of torch 2.13.0 exists on these machines; install it first so that
 	@# pip never pulls the multi-GB CUDA build to satisfy `torch>=2.6`.
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet torch==2.13.0
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet -e '.[dev,distributed]'
 	@touch $(STAMP)
 
 demo: setup
@@ -26,7 +26,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check cpss agents scenarios tests
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/python bench/run.py

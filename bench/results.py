@@ -30,8 +30,11 @@ import scenarios  # noqa: E402
 from agents.evaluate import mean_ci  # noqa: E402
 from cpss.training import evaluate_policies, locate_checkpoint, make_env  # noqa: E402
 
-EXPERIMENTS = [("museum", "museum-small", "mappo"), ("museum", "museum-small", "maddpg"),
-               ("workshop", "workshop-small", "maddpg")]
+EXPERIMENTS = [
+    ("museum", "museum-small", "mappo"),
+    ("museum", "museum-small", "maddpg"),
+    ("workshop", "workshop-small", "maddpg"),
+]
 EVAL_SEED = 100_000
 
 
@@ -43,8 +46,25 @@ def train_all(out: Path, minutes: float, seeds: list[int], parallel: int) -> Non
         folder = out / f"{scen}-{algo}-seed{seed}"
         if (folder / "summary.json").is_file():
             continue
-        cmd = [sys.executable, "-m", "cpss", "train", scen, "--config", cfg, "--algo", algo, "--seed", str(seed),
-               "--steps", "100000000", "--time-limit", str(minutes * 60), "--out", str(folder)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "cpss",
+            "train",
+            scen,
+            "--config",
+            cfg,
+            "--algo",
+            algo,
+            "--seed",
+            str(seed),
+            "--steps",
+            "100000000",
+            "--time-limit",
+            str(minutes * 60),
+            "--out",
+            str(folder),
+        ]
         print(" ".join(cmd[2:]), flush=True)
         running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         while len(running) >= parallel:
@@ -61,8 +81,9 @@ def evaluate_all(out: Path, eval_days: int) -> dict:
         if scen in report:
             continue
         scenario = scenarios.make_scenario(scen, cfg)
-        heur = evaluate_policies(scenario, make_env(scenario, True), None, eval_days, EVAL_SEED,
-                                 scenario.heuristic_policies)
+        heur = evaluate_policies(
+            scenario, make_env(scenario, True), None, eval_days, EVAL_SEED, scenario.heuristic_policies
+        )
         rows = {name: _ci(pd.DataFrame(eps)) for name, eps in heur.items()}
         report[scen] = {"heuristics": rows, "learners": {}}
     for scen, _, algo in EXPERIMENTS:
@@ -72,7 +93,8 @@ def evaluate_all(out: Path, eval_days: int) -> dict:
                 continue
             ckpt, saved = locate_checkpoint(folder)
             scenario = scenarios.scenario_class(scen)(
-                scenarios.scenario_class(scen).config_cls.model_validate(saved["config"]))
+                scenarios.scenario_class(scen).config_cls.model_validate(saved["config"])
+            )
             env = make_env(scenario, True)
             learner = agents.load(ckpt, env)
             episodes = evaluate_policies(scenario, env, learner, eval_days, EVAL_SEED, ())[learner.name]
@@ -109,8 +131,10 @@ def markdown(report: dict, metrics: dict[str, list[str]]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         for algo, v in block["learners"].items():
             lines.append("")
-            lines.append(f"{algo}: {v['train_env_steps'][0]:,.0f} env steps on average in "
-                         f"{v['train_seconds'][0]:.0f} s of training per seed.")
+            lines.append(
+                f"{algo}: {v['train_env_steps'][0]:,.0f} env steps on average in "
+                f"{v['train_seconds'][0]:.0f} s of training per seed."
+            )
         lines.append("")
     return "\n".join(lines)
 

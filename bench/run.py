@@ -36,13 +36,22 @@ BIG_FLOOR = {"rooms": 60, "exhibits": 300, "topics": 8, "room_area": 4000.0, "la
 
 def crowd_config(n: int):
     """museum-large's plan with ``n`` visitors who all arrive in the first minute and stay."""
-    return scenarios.load_config("museum", "museum-large", {
-        "floor": BIG_FLOOR,
-        "visitors": {"count": n, "budget_median": 10_000.0, "budget_sigma": 0.0, "attention_floor": 0.0,
-                     "leave_bias": -50.0},
-        "world": {"last_entry_before_close": 479.0},
-        "guides": {"count": 32},
-    })
+    return scenarios.load_config(
+        "museum",
+        "museum-large",
+        {
+            "floor": BIG_FLOOR,
+            "visitors": {
+                "count": n,
+                "budget_median": 10_000.0,
+                "budget_sigma": 0.0,
+                "attention_floor": 0.0,
+                "leave_bias": -50.0,
+            },
+            "world": {"last_entry_before_close": 479.0},
+            "guides": {"count": 32},
+        },
+    )
 
 
 # ---------------------------------------------------------------- the bare Mesa baseline
@@ -94,8 +103,7 @@ def interleaved(a: Callable[[], float], b: Callable[[], float], repeats: int) ->
     return statistics.median(xs), statistics.median(ys)
 
 
-def numpy_floor(n: int, graph_neighbours: np.ndarray, degree: np.ndarray, features: np.ndarray,
-                steps: int) -> float:
+def numpy_floor(n: int, graph_neighbours: np.ndarray, degree: np.ndarray, features: np.ndarray, steps: int) -> float:
     """Seconds per step of a pure-array update of ``n`` agents (the P3 floor)."""
     rng = np.random.default_rng(0)
     zone = rng.integers(0, degree.size, n)
@@ -116,8 +124,11 @@ def p1(repeats: int, steps: int) -> dict:
     """Museum model steps/s at 1000 visitors ÷ bare Mesa random walk, same graph and count."""
     cfg = crowd_config(1000)
     graph = VenueModel(cfg, seed=0).floor.graph
-    ours, base = interleaved(lambda: per_step(lambda: VenueModel(cfg, seed=1), steps, warmup=40),
-                             lambda: per_step(lambda: RandomWalkModel(graph, 1000, seed=1), steps), repeats)
+    ours, base = interleaved(
+        lambda: per_step(lambda: VenueModel(cfg, seed=1), steps, warmup=40),
+        lambda: per_step(lambda: RandomWalkModel(graph, 1000, seed=1), steps),
+        repeats,
+    )
     return {"ratio": base / ours, "target": ">= 3.0", "museum_steps_per_s": 1 / ours, "mesa_steps_per_s": 1 / base}
 
 
@@ -139,13 +150,21 @@ def p2_p3(repeats: int, steps: int) -> dict:
 
     c1k, c10k = interleaved(lambda: ours(small, 1000), lambda: ours(large, 10_000), repeats)
     feats = model.floor.item_features
-    _, floor = interleaved(lambda: ours(large, 10_000),
-                           lambda: numpy_floor(10_000, model.neighbours, model.degree, feats, steps) / 10_000,
-                           repeats)
-    return {"P2": {"ratio": c10k / c1k, "target": "<= 1.3", "us_per_visitor_step_1k": c1k * 1e6,
-                   "us_per_visitor_step_10k": c10k * 1e6},
-            "P3": {"ratio": c10k / floor, "target": "<= 5", "numpy_floor_us_per_visitor_step": floor * 1e6},
-            "visitors_present_after_warmup": sorted(set(present))}
+    _, floor = interleaved(
+        lambda: ours(large, 10_000),
+        lambda: numpy_floor(10_000, model.neighbours, model.degree, feats, steps) / 10_000,
+        repeats,
+    )
+    return {
+        "P2": {
+            "ratio": c10k / c1k,
+            "target": "<= 1.3",
+            "us_per_visitor_step_1k": c1k * 1e6,
+            "us_per_visitor_step_10k": c10k * 1e6,
+        },
+        "P3": {"ratio": c10k / floor, "target": "<= 5", "numpy_floor_us_per_visitor_step": floor * 1e6},
+        "visitors_present_after_warmup": sorted(set(present)),
+    }
 
 
 def _joint_steps_per_s(make_env, steps: int, seed: int = 0) -> float:
@@ -172,21 +191,28 @@ def p4(repeats: int, steps: int) -> dict:
 
     museum = lambda: scenarios.make("museum", config="museum-small")  # noqa: E731
     spread = lambda: simple_spread_v3.parallel_env(N=3, max_cycles=25)  # noqa: E731
-    ours, theirs = interleaved(lambda: _joint_steps_per_s(museum, steps),
-                               lambda: _joint_steps_per_s(spread, steps), repeats)
-    return {"ratio": ours / theirs, "target": ">= 1.0", "museum_joint_steps_per_s": ours,
-            "simple_spread_joint_steps_per_s": theirs}
+    ours, theirs = interleaved(
+        lambda: _joint_steps_per_s(museum, steps), lambda: _joint_steps_per_s(spread, steps), repeats
+    )
+    return {
+        "ratio": ours / theirs,
+        "target": ">= 1.0",
+        "museum_joint_steps_per_s": ours,
+        "simple_spread_joint_steps_per_s": theirs,
+    }
 
 
 def p4_performance_benchmark() -> dict:
     """PettingZoo's performance_benchmark (AEC turns and cycles per second, 5 s each)."""
-    code = (f"import io, contextlib, sys; sys.path.insert(0, {str(HERE.parent)!r})\n"
-            "from pettingzoo.test import performance_benchmark\n"
-            "from mpe2 import simple_spread_v3\nimport scenarios.museum as m\n"
-            "for name, env in (('museum', m.env()), ('simple_spread', simple_spread_v3.env(N=3))):\n"
-            "    buf = io.StringIO()\n"
-            "    with contextlib.redirect_stdout(buf): performance_benchmark(env)\n"
-            "    print(name, '|', ' '.join(buf.getvalue().split()))\n")
+    code = (
+        f"import io, contextlib, sys; sys.path.insert(0, {str(HERE.parent)!r})\n"
+        "from pettingzoo.test import performance_benchmark\n"
+        "from mpe2 import simple_spread_v3\nimport scenarios.museum as m\n"
+        "for name, env in (('museum', m.env()), ('simple_spread', simple_spread_v3.env(N=3))):\n"
+        "    buf = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(buf): performance_benchmark(env)\n"
+        "    print(name, '|', ' '.join(buf.getvalue().split()))\n"
+    )
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=120)
     return {line.split("|")[0].strip(): line.split("|")[1].strip() for line in out.stdout.splitlines() if "|" in line}
 
@@ -234,18 +260,23 @@ def p5(steps: int) -> dict:
     t0 = time.perf_counter()
     learner.learn(steps)
     total = time.perf_counter() - t0
-    return {"env_steps_per_s": learner.env_steps / total, "env_share": env.seconds / total,
-            "learner_share": 1 - env.seconds / total, "env_steps": learner.env_steps}
+    return {
+        "env_steps_per_s": learner.env_steps / total,
+        "env_share": env.seconds / total,
+        "learner_share": 1 - env.seconds / total,
+        "env_steps": learner.env_steps,
+    }
 
 
 def large_day() -> dict:
     """museum-large: wall time of a full day and peak memory (in a fresh process)."""
-    code = (f"import time, resource, sys; sys.path.insert(0, {str(HERE.parent)!r})\nimport scenarios\n"
-            "from cpss.venue import VenueModel\n"
-            "t0 = time.perf_counter(); m = VenueModel(scenarios.load_config('museum', 'museum-large'))\n"
-            "while m.running: m.step()\n"
-            "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
-            )
+    code = (
+        f"import time, resource, sys; sys.path.insert(0, {str(HERE.parent)!r})\nimport scenarios\n"
+        "from cpss.venue import VenueModel\n"
+        "t0 = time.perf_counter(); m = VenueModel(scenarios.load_config('museum', 'museum-large'))\n"
+        "while m.running: m.step()\n"
+        "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     wall, mem = (float(x) for x in out.stdout.split())
     return {"wall_seconds": wall, "peak_rss_mib": mem}
@@ -260,8 +291,11 @@ def main() -> None:
     args = parser.parse_args()
     only = set(args.only.split(","))
     reps, steps = (3, 10) if args.quick else (5, 30)
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                     "repeats": reps, "steps_per_repeat": steps}
+    results: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "repeats": reps,
+        "steps_per_repeat": steps,
+    }
     if "P1" in only:
         results["P1"] = p1(reps, steps)
     if only & {"P2", "P3"}:
@@ -284,8 +318,10 @@ def main() -> None:
             print(f"{key:<6} {r['ratio']:>10.2f}  {r['target']:<7}  {extra}")
     if "P5" in results:
         r = results["P5"]
-        print(f"P5     {r['env_steps_per_s']:>10.1f}  steps/s  env share {r['env_share']:.0%}, "
-              f"learner share {r['learner_share']:.0%}")
+        print(
+            f"P5     {r['env_steps_per_s']:>10.1f}  steps/s  env share {r['env_share']:.0%}, "
+            f"learner share {r['learner_share']:.0%}"
+        )
     if "museum_large_day" in results:
         r = results["museum_large_day"]
         print(f"large  {r['wall_seconds']:>10.1f}  s/day    peak RSS {r['peak_rss_mib']:.0f} MiB")

@@ -23,8 +23,9 @@ def ray_init_check(option: str = "--backend ray") -> None:
     try:
         import ray  # noqa: F401
     except ImportError:
-        raise ConfigError(f"{option}: Ray is not installed; install the 'distributed' extra "
-                          "(pip install 'cpss-sim[distributed]')") from None
+        raise ConfigError(
+            f"{option}: Ray is not installed; install the 'distributed' extra (pip install 'cpss-sim[distributed]')"
+        ) from None
 
 
 def check_backend(backend: str, workers: int | None, address: str | None) -> None:
@@ -51,8 +52,14 @@ def ray_init(address: str | None, num_cpus: int | None) -> bool:
 
     if ray.is_initialized():
         return False
-    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-             log_to_driver=False, ignore_reinit_error=True, logging_level=logging.WARNING)
+    ray.init(
+        address=address,
+        num_cpus=None if address else num_cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        ignore_reinit_error=True,
+        logging_level=logging.WARNING,
+    )
     return True
 
 
@@ -62,8 +69,9 @@ def _one_thread() -> None:
         os.environ[var] = "1"
 
 
-def _local(fn: Callable[[Any], Any], items: list[Any], workers: int,
-           on_error: Callable[[Any, BaseException], Any]) -> Iterator[Any]:
+def _local(
+    fn: Callable[[Any], Any], items: list[Any], workers: int, on_error: Callable[[Any, BaseException], Any]
+) -> Iterator[Any]:
     if workers <= 1:  # in-process: no start-up cost, easy to debug
         for item in items:
             yield fn(item)
@@ -71,8 +79,9 @@ def _local(fn: Callable[[Any], Any], items: list[Any], workers: int,
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_one_thread)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
+    )
     try:
         futures = {pool.submit(fn, item): item for item in items}
         pending = set(futures)
@@ -85,8 +94,13 @@ def _local(fn: Callable[[Any], Any], items: list[Any], workers: int,
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _ray(fn: Callable[[Any], Any], items: list[Any], workers: int | None, address: str | None,
-         on_error: Callable[[Any, BaseException], Any]) -> Iterator[Any]:
+def _ray(
+    fn: Callable[[Any], Any],
+    items: list[Any],
+    workers: int | None,
+    address: str | None,
+    on_error: Callable[[Any, BaseException], Any],
+) -> Iterator[Any]:
     started = ray_init(address, workers)
     import ray
 
@@ -108,9 +122,15 @@ def _ray(fn: Callable[[Any], Any], items: list[Any], workers: int | None, addres
             ray.shutdown()
 
 
-def map_unordered(fn: Callable[[Any], Any], items: list[Any], *, backend: str = "local", workers: int | None = None,
-                  address: str | None = None,
-                  on_error: Callable[[Any, BaseException], Any]) -> Iterator[Any]:
+def map_unordered(
+    fn: Callable[[Any], Any],
+    items: list[Any],
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    on_error: Callable[[Any, BaseException], Any],
+) -> Iterator[Any]:
     """Yield ``fn(item)`` for every item, in the order the runs finish.
 
     Args:

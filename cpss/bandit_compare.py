@@ -34,8 +34,9 @@ METRICS = ("cumulative_regret", "revenue", "revenue_per_pull", "click_rate", "be
 """Columns of ``runs.csv`` summarised over seeds."""
 
 
-def run_policy(scenario: Scenario, policy: str, seed: int, pulls: int | None = None,
-               points: int = 200) -> tuple[pd.DataFrame, dict[str, float]]:
+def run_policy(
+    scenario: Scenario, policy: str, seed: int, pulls: int | None = None, points: int = 200
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """One learning run: its regret curve at ``points`` pulls and its final metrics.
 
     Args:
@@ -55,17 +56,27 @@ def run_policy(scenario: Scenario, policy: str, seed: int, pulls: int | None = N
     reward = np.asarray(learner.rewards, dtype=float)
     n = reward.size
     keep = np.unique(np.linspace(1, n, min(points, n)).round().astype(int))
-    curve = pd.DataFrame({"pull": keep, "cumulative_regret": regret[keep - 1],
-                          "cumulative_reward": np.cumsum(reward)[keep - 1]})
-    finals = {"cumulative_regret": float(regret[-1]), "revenue": float(reward.sum()),
-              "revenue_per_pull": float(reward.mean()), "click_rate": float((reward > 0).mean()),
-              "best_ad_share": float((np.asarray(learner.regrets) <= 1e-12).mean())}
+    curve = pd.DataFrame(
+        {"pull": keep, "cumulative_regret": regret[keep - 1], "cumulative_reward": np.cumsum(reward)[keep - 1]}
+    )
+    finals = {
+        "cumulative_regret": float(regret[-1]),
+        "revenue": float(reward.sum()),
+        "revenue_per_pull": float(reward.mean()),
+        "click_rate": float((reward > 0).mean()),
+        "best_ad_share": float((np.asarray(learner.regrets) <= 1e-12).mean()),
+    }
     return curve, finals
 
 
-def compare(scenario: Scenario, policies: Sequence[str], seeds: Sequence[int], pulls: int | None = None,
-            points: int = 200, on_run: Callable[[str, int], None] | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare(
+    scenario: Scenario,
+    policies: Sequence[str],
+    seeds: Sequence[int],
+    pulls: int | None = None,
+    points: int = 200,
+    on_run: Callable[[str, int], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every policy with every seed.
 
     Args:
@@ -81,8 +92,10 @@ def compare(scenario: Scenario, policies: Sequence[str], seeds: Sequence[int], p
     """
     unknown = [p for p in policies if p not in scenario.learner_policies]
     if unknown:
-        raise ValueError(f"--policy: unknown learning policy {unknown[0]!r} for {scenario.name}; choose from "
-                         f"{', '.join(scenario.learner_policies)}")
+        raise ValueError(
+            f"--policy: unknown learning policy {unknown[0]!r} for {scenario.name}; choose from "
+            f"{', '.join(scenario.learner_policies)}"
+        )
     curves, runs = [], []
     for policy in policies:
         for seed in seeds:
@@ -91,8 +104,9 @@ def compare(scenario: Scenario, policies: Sequence[str], seeds: Sequence[int], p
             runs.append({"policy": policy, "seed": seed, **finals})
             if on_run is not None:
                 on_run(policy, seed)
-    curves_df = pd.concat(curves, ignore_index=True)[["policy", "seed", "pull", "cumulative_regret",
-                                                      "cumulative_reward"]]
+    curves_df = pd.concat(curves, ignore_index=True)[
+        ["policy", "seed", "pull", "cumulative_regret", "cumulative_reward"]
+    ]
     return curves_df, pd.DataFrame(runs)
 
 
@@ -119,8 +133,9 @@ def markdown_table(summary: pd.DataFrame) -> str:
         for metric in METRICS:
             digits = 1 if metric in ("cumulative_regret", "revenue") else 3
             half = row[f"{metric}_ci95"]
-            cells.append(f"{row[metric]:.{digits}f} ± {half:.{digits}f}" if np.isfinite(half)
-                         else f"{row[metric]:.{digits}f}")
+            cells.append(
+                f"{row[metric]:.{digits}f} ± {half:.{digits}f}" if np.isfinite(half) else f"{row[metric]:.{digits}f}"
+            )
         lines.append(f"| {row['policy']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -147,21 +162,36 @@ def plot_regret(curves: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def write_comparison(folder: Path, scenario: Scenario, curves: pd.DataFrame, runs: pd.DataFrame, *,
-                     pulls: int | None, command: list[str] | None = None) -> pd.DataFrame:
+def write_comparison(
+    folder: Path,
+    scenario: Scenario,
+    curves: pd.DataFrame,
+    runs: pd.DataFrame,
+    *,
+    pulls: int | None,
+    command: list[str] | None = None,
+) -> pd.DataFrame:
     """Write the comparison folder (see the module docstring) and return the summary."""
     folder.mkdir(parents=True, exist_ok=True)
     summary = summarise(runs)
     seeds = sorted(runs["seed"].unique().tolist())
-    write_json(folder / "config.json", {
-        "scenario": scenario.name, "policies": {p: scenario.learner_policies[p] for p in summary["policy"]},
-        "seeds": seeds, "pulls": pulls or scenario.build_world(0).horizon,
-        "config": scenario.config.model_dump(mode="json"), "versions": versions(),
-        "command": command if command is not None else sys.argv})
+    write_json(
+        folder / "config.json",
+        {
+            "scenario": scenario.name,
+            "policies": {p: scenario.learner_policies[p] for p in summary["policy"]},
+            "seeds": seeds,
+            "pulls": pulls or scenario.build_world(0).horizon,
+            "config": scenario.config.model_dump(mode="json"),
+            "versions": versions(),
+            "command": command if command is not None else sys.argv,
+        },
+    )
     atomic_write_text(folder / "regret_curves.csv", curves.to_csv(index=False))
     atomic_write_text(folder / "runs.csv", runs.to_csv(index=False))
     atomic_write_text(folder / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(folder / "summary.md", markdown_table(summary))
-    plot_regret(curves, folder / "regret.png",
-                f"{scenario.name}: mean cumulative regret, 95% CI over {len(seeds)} seeds")
+    plot_regret(
+        curves, folder / "regret.png", f"{scenario.name}: mean cumulative regret, 95% CI over {len(seeds)} seeds"
+    )
     return summary

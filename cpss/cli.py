@@ -21,8 +21,12 @@ from rich.table import Table
 
 from cpss.config import ConfigError
 
-app = typer.Typer(help="cpss-sim: personalisation in cyber-physical-social systems.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="cpss-sim: personalisation in cyber-physical-social systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -64,8 +68,14 @@ def _scenario(name: str, config: str | None, sets: list[str] | None, seed: int |
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 def _summary_table(summaries: dict[str, dict[str, float]], title: str) -> Table:
@@ -93,8 +103,13 @@ def list_scenarios() -> None:
             table.add_row(name, "-", "single agent (Gymnasium only: scenarios.make_gym)", "-", "-")
             continue
         cls = scenarios.scenario_class(name)
-        table.add_row(name, ", ".join(scenarios.config_names(name)), f"{cls.agent_prefix}_*",
-                      ", ".join(cls.heuristic_policies), ", ".join(cls.learner_policies) or "-")
+        table.add_row(
+            name,
+            ", ".join(scenarios.config_names(name)),
+            f"{cls.agent_prefix}_*",
+            ", ".join(cls.heuristic_policies),
+            ", ".join(cls.learner_policies) or "-",
+        )
     console.print(table)
 
 
@@ -104,8 +119,10 @@ def simulate(
     scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    policy: Annotated[str | None, typer.Option(
-        "--policy", help="heuristic personaliser, or a learning one (e.g. ads: explore, ucb1, linucb)")] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="heuristic personaliser, or a learning one (e.g. ads: explore, ucb1, linucb)"),
+    ] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="ticks (default: a day)")] = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
@@ -126,8 +143,9 @@ def simulate(
         else:
             env = run_heuristic(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
             summary = write_run(tmp, scen, env, policy=policy, seed=root)
-    console.print(_summary_table({policy: summary}, f"{scenario}: {'learning online' if learning else 'one day'}, "
-                                 f"seed {root}"))
+    console.print(
+        _summary_table({policy: summary}, f"{scenario}: {'learning online' if learning else 'one day'}, seed {root}")
+    )
     console.print(f"run folder: {out}")
 
 
@@ -180,15 +198,25 @@ def bandits(
     with run_folder(out) as tmp:
         with _progress() as bar:
             task = bar.add_task("ads bandits", total=len(policies) * seeds)
-            curves, runs = compare(scen, policies, range(seeds), pulls,
-                                   on_run=lambda p, s: bar.update(task, advance=1, description=f"ads / {p}"))
+            curves, runs = compare(
+                scen,
+                policies,
+                range(seeds),
+                pulls,
+                on_run=lambda p, s: bar.update(task, advance=1, description=f"ads / {p}"),
+            )
         summary = write_comparison(tmp, scen, curves, runs, pulls=pulls)
     table = Table(title=f"ads: {seeds} seeds, mean ± 95% CI at the last pull")
     for col in ("policy", "cumulative regret", "revenue", "best-ad share"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for _, row in summary.iterrows():
-        table.add_row(row["policy"], *(f"{row[m]:.{d}f} ± {row[m + '_ci95']:.{d}f}" for m, d in
-                                       (("cumulative_regret", 1), ("revenue", 1), ("best_ad_share", 3))))
+        table.add_row(
+            row["policy"],
+            *(
+                f"{row[m]:.{d}f} ± {row[m + '_ci95']:.{d}f}"
+                for m, d in (("cumulative_regret", 1), ("revenue", 1), ("best_ad_share", 3))
+            ),
+        )
     console.print(table)
     console.print(f"run folder: {out}")
 
@@ -239,10 +267,26 @@ def train(
     if backend not in ("native", "rllib"):
         raise ConfigError(f"--backend: must be native or rllib (got {backend!r})")
     if backend == "rllib" or is_rllib_run(resume):
-        return train_command(scenario, algo=algo, steps=steps, seed=seed, config=config, sets=set_, hyper=hyper,
-                             out=out, resume=resume, eval_every=eval_every, eval_episodes=eval_episodes,
-                             time_limit=time_limit, policies=policies, workers=workers, address=address,
-                             make_scenario=_scenario, progress=_progress, console=console)
+        return train_command(
+            scenario,
+            algo=algo,
+            steps=steps,
+            seed=seed,
+            config=config,
+            sets=set_,
+            hyper=hyper,
+            out=out,
+            resume=resume,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            time_limit=time_limit,
+            policies=policies,
+            workers=workers,
+            address=address,
+            make_scenario=_scenario,
+            progress=_progress,
+            console=console,
+        )
     if workers or address:
         raise ConfigError("--workers/--address: only with --backend rllib (see cpss sweep for parallel runs)")
     if device not in ("cpu", "cuda"):
@@ -261,16 +305,31 @@ def train(
             raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
         scen, _ = _scenario(saved["scenario"], None, None, None)
         scen = type(scen)(type(scen.config).model_validate(saved["config"]))
-        settings = TrainSettings(algo=saved["algo"], steps=steps or saved["steps"], seed=saved["seed"],
-                                 hyperparams=saved["hyperparams"], eval_every=eval_every,
-                                 eval_episodes=eval_episodes, tensorboard=tensorboard, time_limit=time_limit,
-                                 threads=threads)
+        settings = TrainSettings(
+            algo=saved["algo"],
+            steps=steps or saved["steps"],
+            seed=saved["seed"],
+            hyperparams=saved["hyperparams"],
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            tensorboard=tensorboard,
+            time_limit=time_limit,
+            threads=threads,
+        )
         folder = resume
     else:
         scen, root = _scenario(scenario, config, set_, seed)
-        settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper,
-                                 eval_every=eval_every, eval_episodes=eval_episodes, tensorboard=tensorboard,
-                                 time_limit=time_limit, threads=threads)
+        settings = TrainSettings(
+            algo=algo,
+            steps=steps or 20_000,
+            seed=root,
+            hyperparams=hyper,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            tensorboard=tensorboard,
+            time_limit=time_limit,
+            threads=threads,
+        )
         folder = out or default_out("train", f"{scenario}-{algo}")
         check_out(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -282,13 +341,17 @@ def train(
         def progress(done: int, row: dict) -> None:
             recent.append(float(row.get("return", 0.0)))
             rate = done / max(1e-9, __import__("time").perf_counter() - t0)
-            bar.update(task, completed=min(done, settings.steps),
-                       description=f"{settings.algo} on {scen.name}  {rate:,.0f} steps/s  "
-                                   f"return {np.mean(recent[-20:]):.3f}")
+            bar.update(
+                task,
+                completed=min(done, settings.steps),
+                description=f"{settings.algo} on {scen.name}  {rate:,.0f} steps/s  return {np.mean(recent[-20:]):.3f}",
+            )
 
         summary = run_training(scen, settings, folder, resume=resume is not None, on_progress=progress)
-    console.print(f"trained {settings.algo} for {summary['env_steps']} env steps in "
-                  f"{summary['wall_seconds']:.1f} s; last evaluation return: {summary['last_eval_return']}")
+    console.print(
+        f"trained {settings.algo} for {summary['env_steps']} env steps in "
+        f"{summary['wall_seconds']:.1f} s; last evaluation return: {summary['last_eval_return']}"
+    )
     console.print(f"run folder: {folder}")
 
 
@@ -338,8 +401,13 @@ def viz(
     """Serve a live browser dashboard of a scenario (Mesa SolaraViz) on localhost; Ctrl-C stops it."""
     from cpss.viz import serve
 
-    code = serve(scenario, config, checkpoint, port,
-                 on_ready=lambda url: console.print(f"dashboard: {url}  (Ctrl-C stops it)", highlight=False))
+    code = serve(
+        scenario,
+        config,
+        checkpoint,
+        port,
+        on_ready=lambda url: console.print(f"dashboard: {url}  (Ctrl-C stops it)", highlight=False),
+    )
     if code:
         raise typer.Exit(code=code)
 
@@ -362,9 +430,21 @@ def sweep(
     """Run a grid of config values x seeds in parallel; one row per run in results.csv (resumable)."""
     from cpss.sweep import sweep_command
 
-    code = sweep_command(scenario, config=config, sets=set_, grid=grid, seeds=seeds, policy=policy,
-                         checkpoint=checkpoint, backend=backend, workers=workers, address=address, out=out,
-                         console=console, err_console=err_console)
+    code = sweep_command(
+        scenario,
+        config=config,
+        sets=set_,
+        grid=grid,
+        seeds=seeds,
+        policy=policy,
+        checkpoint=checkpoint,
+        backend=backend,
+        workers=workers,
+        address=address,
+        out=out,
+        console=console,
+        err_console=err_console,
+    )
     if code:
         raise typer.Exit(code=code)
 

@@ -98,8 +98,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any],
-                    defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+def apply_overrides(
+    data: dict[str, Any], overrides: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Return a copy of ``data`` with dotted-key overrides applied (``{"a.b": 1}``).
 
     A section that ``data`` lacks is first filled from ``defaults`` (the model's default
@@ -154,9 +155,7 @@ def build_config(
         raise ConfigError(format_validation_error(err, source)) from None
 
 
-def load_config(
-    model_cls: type[M], path: str | Path | None = None, overrides: list[str] | None = None
-) -> M:
+def load_config(model_cls: type[M], path: str | Path | None = None, overrides: list[str] | None = None) -> M:
     """Load a TOML file into ``model_cls`` with ``--set``-style overrides.
 
     Args:

@@ -58,8 +58,7 @@ def density(occupancy: np.ndarray, area: np.ndarray) -> np.ndarray:
     return occupancy / area
 
 
-def expected_wait(queue_len: np.ndarray, viewers: np.ndarray, capacity: np.ndarray,
-                  dwell: np.ndarray) -> np.ndarray:
+def expected_wait(queue_len: np.ndarray, viewers: np.ndarray, capacity: np.ndarray, dwell: np.ndarray) -> np.ndarray:
     """Expected queueing minutes at each item: people ahead / capacity x median dwell."""
     ahead = queue_len + np.maximum(0, viewers - capacity + 1)
     return np.maximum(0.0, ahead) / capacity * dwell

@@ -32,14 +32,16 @@ class CPSSParallelEnv(ParallelEnv):
         model: The live Mesa model of the current day (None before the first reset).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"name": "cpss_v0", "render_modes": ["ansi", "rgb_array"],
-                "is_parallelizable": True, "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "cpss_v0",
+        "render_modes": ["ansi", "rgb_array"],
+        "is_parallelizable": True,
+        "render_fps": 4,
+    }
 
-    def __init__(self, scenario: Scenario, render_mode: str | None = None,
-                 max_cycles: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, render_mode: str | None = None, max_cycles: int | None = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: {render_mode!r} is not one of "
-                             f"{self.metadata['render_modes']}")
+            raise ValueError(f"render_mode: {render_mode!r} is not one of {self.metadata['render_modes']}")
         if max_cycles is not None and max_cycles < 1:
             raise ValueError(f"max_cycles: must be >= 1 (got {max_cycles})")
         self.scenario = scenario
@@ -73,14 +75,17 @@ class CPSSParallelEnv(ParallelEnv):
 
     def _check_agent(self, agent: str) -> int:
         if agent not in self._index:
-            raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents[0]}.."
-                             f"{self.possible_agents[-1]}" if self.possible_agents else
-                             f"unknown agent {agent!r}; this env has no agents")
+            raise ValueError(
+                f"unknown agent {agent!r}; agents are {self.possible_agents[0]}..{self.possible_agents[-1]}"
+                if self.possible_agents
+                else f"unknown agent {agent!r}; this env has no agents"
+            )
         return self._index[agent]
 
     # ---- episode ------------------------------------------------------------------
-    def reset(self, seed: int | None = None, options: dict | None = None
-              ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    def reset(
+        self, seed: int | None = None, options: dict | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         """Start a new day. ``seed`` fixes the day; without it the next seed is drawn."""
         if seed is not None:
             if seed < 0:
@@ -122,8 +127,7 @@ class CPSSParallelEnv(ParallelEnv):
         self.t += 1
         live = list(self.agents)
         rew = self.scenario.rewards(self.model)
-        over = self.scenario.is_over(self.model) or (
-            self.max_cycles is not None and self.t >= self.max_cycles)
+        over = self.scenario.is_over(self.model) or (self.max_cycles is not None and self.t >= self.max_cycles)
         obs = self._observations()
         rewards = {a: float(rew[self._index[a]]) for a in live}
         terminations = {a: False for a in live}
@@ -192,8 +196,9 @@ class CPSSParallelEnv(ParallelEnv):
         if self.model is None:
             raise RuntimeError("heuristic_actions() called before reset()")
         if policy not in self.scenario.heuristic_policies:
-            raise ValueError(f"unknown heuristic policy {policy!r}; choose from "
-                             f"{', '.join(self.scenario.heuristic_policies)}")
+            raise ValueError(
+                f"unknown heuristic policy {policy!r}; choose from {', '.join(self.scenario.heuristic_policies)}"
+            )
         acts = self.scenario.heuristic_actions(self.model, policy, self._policy_rng)
         return {a: acts[self._index[a]] for a in self.agents}
 
@@ -242,8 +247,7 @@ class CPSSGymEnv(gym.Env):
         """The live Mesa model."""
         return self.parallel.model
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None
-              ) -> tuple[np.ndarray, dict]:
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         """Start a new day (``seed`` as in :meth:`CPSSParallelEnv.reset`)."""
         super().reset(seed=seed)
         day = seed if seed is not None else int(self.np_random.integers(2**31 - 1))
@@ -255,8 +259,7 @@ class CPSSGymEnv(gym.Env):
         actions = self.parallel.heuristic_actions(self.others)
         actions[self.agent] = action
         obs, rew, term, trunc, infos = self.parallel.step(actions)
-        return (obs[self.agent], rew[self.agent], term[self.agent], trunc[self.agent],
-                infos[self.agent])
+        return (obs[self.agent], rew[self.agent], term[self.agent], trunc[self.agent], infos[self.agent])
 
     def heuristic_action(self, policy: str) -> Any:
         """What a heuristic would do for agent 0 now."""

@@ -287,8 +287,14 @@ def load_floor(path: str | Path) -> FloorPlan:
         doc = _graphml_doc(path) if path.suffix.lower() == ".graphml" else json.loads(path.read_text())
         g = nx.Graph()
         for z in doc["zones"]:
-            g.add_node(z["name"], name=z["name"], area=z["area"], capacity=z["capacity"],
-                       comfort=z.get("comfort", z["area"] / 5.0), pos=tuple(z.get("pos", (0, 0))))
+            g.add_node(
+                z["name"],
+                name=z["name"],
+                area=z["area"],
+                capacity=z["capacity"],
+                comfort=z.get("comfort", z["area"] / 5.0),
+                pos=tuple(z.get("pos", (0, 0))),
+            )
         for d in doc["doors"]:
             if d["a"] not in g or d["b"] not in g:
                 raise ConfigError(f"{path}: door {d['a']}-{d['b']} names an unknown zone")
@@ -326,13 +332,25 @@ def _graphml_doc(path: Path) -> dict[str, Any]:
     for node, a in g.nodes(data=True):
         if a.get("kind") == "item":
             weights = [float(w) for w in str(a["topics"]).split(",")]
-            items.append({"name": a.get("name", node), "zone": str(a["zone"]), "topics": weights,
-                          "attraction": float(a.get("attraction", 0.5)),
-                          "capacity": int(a.get("capacity", 5)),
-                          "dwell_min": float(a.get("dwell_min", 1.0))})
+            items.append(
+                {
+                    "name": a.get("name", node),
+                    "zone": str(a["zone"]),
+                    "topics": weights,
+                    "attraction": float(a.get("attraction", 0.5)),
+                    "capacity": int(a.get("capacity", 5)),
+                    "dwell_min": float(a.get("dwell_min", 1.0)),
+                }
+            )
             continue
-        zones.append({"name": str(node), "area": float(a["area"]), "capacity": int(a["capacity"]),
-                      "pos": [float(a.get("x", 0.0)), float(a.get("y", 0.0))]})
+        zones.append(
+            {
+                "name": str(node),
+                "area": float(a["area"]),
+                "capacity": int(a["capacity"]),
+                "pos": [float(a.get("x", 0.0)), float(a.get("y", 0.0))],
+            }
+        )
         if str(a.get("entrance", "")).lower() in ("true", "1") and entrance is None:
             entrance = str(node)
     zone_ids = {z["name"] for z in zones}
@@ -340,9 +358,13 @@ def _graphml_doc(path: Path) -> dict[str, Any]:
         if u in zone_ids and v in zone_ids:
             doors.append({"a": u, "b": v, "walk_min": float(a.get("walk_min", 0.2))})
     n_topics = len(items[0]["topics"]) if items else 0
-    return {"zones": zones, "doors": doors, "items": items,
-            "entrance": entrance if entrance is not None else (zones[0]["name"] if zones else ""),
-            "topics": [f"topic {t}" for t in range(n_topics)]}
+    return {
+        "zones": zones,
+        "doors": doors,
+        "items": items,
+        "entrance": entrance if entrance is not None else (zones[0]["name"] if zones else ""),
+        "topics": [f"topic {t}" for t in range(n_topics)],
+    }
 
 
 class Item(mesa.discrete_space.FixedAgent):

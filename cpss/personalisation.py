@@ -35,9 +35,7 @@ from cpss.config import FTerms
 TERMS = ("user", "personaliser", "crowd", "context", "environment")
 
 
-def user_term(
-    match: np.ndarray, attention: np.ndarray, exposure: np.ndarray, n_sat: float
-) -> np.ndarray:
+def user_term(match: np.ndarray, attention: np.ndarray, exposure: np.ndarray, n_sat: float) -> np.ndarray:
     """Interest match x attention x novelty, in [0, 1].
 
     Args:
@@ -74,8 +72,15 @@ def personaliser_term(trust: np.ndarray, guided: np.ndarray, content_bonus: floa
 
 
 def crowd_term(
-    viewers: np.ndarray, density: np.ndarray, queue_wait: np.ndarray, *, social_proof: float,
-    social_scale: float, rho_star: float, congestion_penalty: float, wait_cost: float,
+    viewers: np.ndarray,
+    density: np.ndarray,
+    queue_wait: np.ndarray,
+    *,
+    social_proof: float,
+    social_scale: float,
+    rho_star: float,
+    congestion_penalty: float,
+    wait_cost: float,
 ) -> np.ndarray:
     """Social proof minus congestion and queueing.
 
@@ -100,9 +105,7 @@ def crowd_term(
     return proof - crowding - wait_cost * queue_wait
 
 
-def context_term(
-    noise: np.ndarray, event: np.ndarray, *, noise_sensitivity: float, event_bonus: float
-) -> np.ndarray:
+def context_term(noise: np.ndarray, event: np.ndarray, *, noise_sensitivity: float, event_bonus: float) -> np.ndarray:
     """Indirect influence of the context: ``event_bonus · event - noise_sensitivity · noise``.
 
     Args:
@@ -180,10 +183,20 @@ class PersonalisationFunction:
         self.params = params or FParams()
 
     def terms(
-        self, *, match: np.ndarray, attention: np.ndarray, exposure: np.ndarray, trust: np.ndarray,
-        guided: np.ndarray, viewers: np.ndarray,
-        density: np.ndarray, queue_wait: np.ndarray, noise: np.ndarray, event: np.ndarray,
-        attraction: np.ndarray, walk_min: np.ndarray,
+        self,
+        *,
+        match: np.ndarray,
+        attention: np.ndarray,
+        exposure: np.ndarray,
+        trust: np.ndarray,
+        guided: np.ndarray,
+        viewers: np.ndarray,
+        density: np.ndarray,
+        queue_wait: np.ndarray,
+        noise: np.ndarray,
+        event: np.ndarray,
+        attraction: np.ndarray,
+        walk_min: np.ndarray,
     ) -> dict[str, np.ndarray]:
         """Compute the five terms (unweighted) for broadcastable user-item inputs."""
         p = self.params
@@ -191,13 +204,16 @@ class PersonalisationFunction:
             "user": user_term(match, attention, exposure, p.n_sat),
             "personaliser": personaliser_term(trust, guided, p.content_bonus),
             "crowd": crowd_term(
-                viewers, density, queue_wait, social_proof=p.social_proof,
-                social_scale=p.social_scale, rho_star=p.rho_star,
-                congestion_penalty=p.congestion_penalty, wait_cost=p.wait_cost,
+                viewers,
+                density,
+                queue_wait,
+                social_proof=p.social_proof,
+                social_scale=p.social_scale,
+                rho_star=p.rho_star,
+                congestion_penalty=p.congestion_penalty,
+                wait_cost=p.wait_cost,
             ),
-            "context": context_term(
-                noise, event, noise_sensitivity=p.noise_sensitivity, event_bonus=p.event_bonus
-            ),
+            "context": context_term(noise, event, noise_sensitivity=p.noise_sensitivity, event_bonus=p.event_bonus),
             "environment": environment_term(
                 attraction, walk_min, attraction_weight=p.attraction_weight, walk_cost=p.walk_cost
             ),
@@ -211,8 +227,16 @@ class PersonalisationFunction:
         """The walking part of the environment term (unweighted): ``-walk_cost · walk_min``."""
         return environment_term(0.0, walk_min, attraction_weight=0.0, walk_cost=self.params.walk_cost)
 
-    def item_terms(self, *, viewers: np.ndarray, density: np.ndarray, queue_wait: np.ndarray,
-                   noise: np.ndarray, event: np.ndarray, attraction: np.ndarray) -> dict[str, np.ndarray]:
+    def item_terms(
+        self,
+        *,
+        viewers: np.ndarray,
+        density: np.ndarray,
+        queue_wait: np.ndarray,
+        noise: np.ndarray,
+        event: np.ndarray,
+        attraction: np.ndarray,
+    ) -> dict[str, np.ndarray]:
         """The terms that depend on the item only (crowd, context, attraction), unweighted.
 
         Together with :meth:`terms_user`, :meth:`walk_part` and the personaliser term they add up
@@ -220,13 +244,20 @@ class PersonalisationFunction:
         """
         p = self.params
         return {
-            "crowd": crowd_term(viewers, density, queue_wait, social_proof=p.social_proof,
-                                social_scale=p.social_scale, rho_star=p.rho_star,
-                                congestion_penalty=p.congestion_penalty, wait_cost=p.wait_cost),
-            "context": context_term(noise, event, noise_sensitivity=p.noise_sensitivity,
-                                    event_bonus=p.event_bonus),
-            "environment": environment_term(attraction, 0.0, attraction_weight=p.attraction_weight,
-                                            walk_cost=p.walk_cost),
+            "crowd": crowd_term(
+                viewers,
+                density,
+                queue_wait,
+                social_proof=p.social_proof,
+                social_scale=p.social_scale,
+                rho_star=p.rho_star,
+                congestion_penalty=p.congestion_penalty,
+                wait_cost=p.wait_cost,
+            ),
+            "context": context_term(noise, event, noise_sensitivity=p.noise_sensitivity, event_bonus=p.event_bonus),
+            "environment": environment_term(
+                attraction, 0.0, attraction_weight=p.attraction_weight, walk_cost=p.walk_cost
+            ),
         }
 
     def combine(self, terms: dict[str, np.ndarray]) -> np.ndarray:

@@ -43,8 +43,7 @@ class GuideSlots:
         return int(self.visitor.shape[0])
 
 
-def update_estimate(estimate: np.ndarray, features: np.ndarray, signal: np.ndarray,
-                    lr: float) -> np.ndarray:
+def update_estimate(estimate: np.ndarray, features: np.ndarray, signal: np.ndarray, lr: float) -> np.ndarray:
     """One online least-squares step of interest estimates toward an observed match.
 
     ``est <- normalise(max(0, est + lr · (signal - est·f) · f))``
@@ -132,8 +131,12 @@ def policy_interest(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
 def policy_crowd_aware(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
     """Interest minus expected congestion (from sensors) and walking, plus attraction."""
     crowd = view.congestion_penalty * np.maximum(0.0, view.crowd_density - view.rho_star)
-    score = (view.match * view.novelty + view.attraction_weight * view.attraction
-             - view.crowd_weight * crowd[None, :] - view.walk_cost * view.walk)
+    score = (
+        view.match * view.novelty
+        + view.attraction_weight * view.attraction
+        - view.crowd_weight * crowd[None, :]
+        - view.walk_cost * view.walk
+    )
     return _best(score, view)
 
 

@@ -33,8 +33,9 @@ def floor_figure(model, title: str | None = None) -> Figure:
     fig, ax = plt.subplots(figsize=(6, 5), dpi=80)
     for u, v in fl.graph.edges:
         ax.plot(pos[[u, v], 0], pos[[u, v], 1], color="0.75", lw=2, zorder=1)
-    sc = ax.scatter(pos[:, 0], pos[:, 1], c=np.minimum(ratio, 3.0), cmap="YlOrRd", vmin=0, vmax=3,
-                    s=500, edgecolors="k", zorder=2)
+    sc = ax.scatter(
+        pos[:, 0], pos[:, 1], c=np.minimum(ratio, 3.0), cmap="YlOrRd", vmin=0, vmax=3, s=500, edgecolors="k", zorder=2
+    )
     for z in range(fl.n_zones):
         ax.annotate(str(int(model.occupancy[z])), pos[z], ha="center", va="center", fontsize=8, zorder=3)
     g, p = model.guides, model.pop
@@ -74,8 +75,13 @@ def plot_series(frames: dict[str, pd.DataFrame], column: str, path: Path, ylabel
 def plot_heatmap(occupancy: np.ndarray, names: list[str], path: Path, dt: float) -> None:
     """Heatmap of occupancy per zone (rows) over time (columns)."""
     fig, ax = plt.subplots(figsize=(8, max(3, 0.25 * len(names))), dpi=100)
-    im = ax.imshow(occupancy.T, aspect="auto", cmap="viridis", interpolation="nearest",
-                   extent=(0, occupancy.shape[0] * dt, len(names) - 0.5, -0.5))
+    im = ax.imshow(
+        occupancy.T,
+        aspect="auto",
+        cmap="viridis",
+        interpolation="nearest",
+        extent=(0, occupancy.shape[0] * dt, len(names) - 0.5, -0.5),
+    )
     if len(names) <= 40:
         ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_xlabel("minutes since opening")

@@ -46,8 +46,14 @@ def mean_ci_frame(frame: pd.DataFrame, by: list[str], metric: str) -> pd.DataFra
         values = group[metric].dropna().to_numpy(dtype=float)
         if len(values):
             mean, half = mean_ci(values)
-            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
-                         "mean": mean, "ci95": half, "n": len(values)})
+            rows.append(
+                {
+                    **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                    "mean": mean,
+                    "ci95": half,
+                    "n": len(values),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -153,8 +159,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w]+", "_", name).strip("_")
 
 
-def sweep_report(folder: Path, out: Path, metrics: list[str] | None = None,
-                 xs: list[str] | None = None) -> list[Block]:
+def sweep_report(folder: Path, out: Path, metrics: list[str] | None = None, xs: list[str] | None = None) -> list[Block]:
     """Figures and blocks of a sweep folder's report."""
     import scenarios
     from cpss.sweep import RESULTS, SPEC, grid_keys
@@ -173,11 +178,15 @@ def sweep_report(folder: Path, out: Path, metrics: list[str] | None = None,
         raise ConfigError(f"--metric {unknown[0]}: not a column of {folder / RESULTS}")
     blocks: list[Block] = [
         ("h1", f"Sweep report: {scenario} ({folder.name})"),
-        ("p", f"{len(done)} runs done, {len(failed)} failed, seeds per grid point: "
-              f"{done.groupby(varying).size().max() if varying and len(done) else len(done)}. "
-              f"Bands and error bars are 95% Student-t confidence intervals of the mean across seeds; "
-              f"the seed fixes the day, so every grid point sees the same days."),
-        ("h2", "Commands"), ("code", "\n".join(dict.fromkeys(_command(inv) for inv in spec["invocations"]))),
+        (
+            "p",
+            f"{len(done)} runs done, {len(failed)} failed, seeds per grid point: "
+            f"{done.groupby(varying).size().max() if varying and len(done) else len(done)}. "
+            f"Bands and error bars are 95% Student-t confidence intervals of the mean across seeds; "
+            f"the seed fixes the day, so every grid point sees the same days.",
+        ),
+        ("h2", "Commands"),
+        ("code", "\n".join(dict.fromkeys(_command(inv) for inv in spec["invocations"]))),
     ]
     constant = {k: label(done[k].iloc[0]) for k in candidates if k not in varying and len(done) and k != "config_id"}
     if constant:
@@ -198,16 +207,21 @@ def sweep_report(folder: Path, out: Path, metrics: list[str] | None = None,
         for metric in metrics:
             stats = mean_ci_frame(done.assign(**{k: done[k].map(label) for k in varying}), varying, metric)
             column = stats.apply(lambda r: _fmt(r["mean"], r["ci95"]), axis=1).rename(metric)
-            table = stats[[*varying, "n"]].assign(**{metric: column}) if table is None else table.assign(
-                **{metric: column.to_numpy()})
+            table = (
+                stats[[*varying, "n"]].assign(**{metric: column})
+                if table is None
+                else table.assign(**{metric: column.to_numpy()})
+            )
         rank = {k: {v: i for i, v in enumerate(_order(spec, k))} for k in varying if not _numeric(done[k])}
         if rank and table is not None:
             table = table.sort_values([*varying], key=lambda col: col.map(rank[col.name]) if col.name in rank else col)
         blocks.append(("table", table))
     if len(failed):
         cols = [c for c in ("run_id", *varying, "seed", "error") if c in failed]
-        blocks += [("h2", f"Failed runs ({len(failed)}; rerun the sweep command to retry them)"),
-                   ("table", failed[cols].head(20))]
+        blocks += [
+            ("h2", f"Failed runs ({len(failed)}; rerun the sweep command to retry them)"),
+            ("table", failed[cols].head(20)),
+        ]
     blocks.append(("h2", "Resolved base configs"))
     for config_id, config in spec["configs"].items():
         blocks.append(("details", (f"config {config_id}", json.dumps(config, indent=1))))
@@ -240,8 +254,10 @@ def training_report(runs: list[Path], out: Path) -> list[Block]:
         members = [m for m in members if len(m["hist"])]
         if not members:
             continue
-        curves = [(m["hist"]["env_steps"].to_numpy(), m["hist"]["return"].rolling(10, min_periods=1).mean().to_numpy())
-                  for m in members]
+        curves = [
+            (m["hist"]["env_steps"].to_numpy(), m["hist"]["return"].rolling(10, min_periods=1).mean().to_numpy())
+            for m in members
+        ]
         end = min(c[0][-1] for c in curves)
         grid = np.linspace(max(c[0][0] for c in curves), end, 100) if end > 0 else np.array([0.0])
         stack = np.array([np.interp(grid, steps, ret) for steps, ret in curves])
@@ -252,10 +268,16 @@ def training_report(runs: list[Path], out: Path) -> list[Block]:
         ax.fill_between(grid, mean - half, mean + half, alpha=0.2, color=line.get_color())
         finals[group] = mean_ci([float(m["hist"]["return"].tail(10).mean()) for m in members])
         for m in members:
-            rows.append({"run": m["run"].name, "algorithm": group, "seed": m["cfg"].get("seed"),
-                         "env_steps": int(m["hist"]["env_steps"].iloc[-1]),
-                         "final return (mean of last 10 rows)": round(float(m["hist"]["return"].tail(10).mean()), 4),
-                         "wall s": round(float(m["summary"].get("wall_seconds", float("nan"))), 1)})
+            rows.append(
+                {
+                    "run": m["run"].name,
+                    "algorithm": group,
+                    "seed": m["cfg"].get("seed"),
+                    "env_steps": int(m["hist"]["env_steps"].iloc[-1]),
+                    "final return (mean of last 10 rows)": round(float(m["hist"]["return"].tail(10).mean()), 4),
+                    "wall s": round(float(m["summary"].get("wall_seconds", float("nan"))), 1),
+                }
+            )
     ax.set_xlabel("env steps")
     ax.set_ylabel("training return (mean of 10)")
     ax.set_title("learning curves (mean, 95% CI across runs)", fontsize=9)
@@ -266,11 +288,15 @@ def training_report(runs: list[Path], out: Path) -> list[Block]:
     plt.close(fig)
     blocks: list[Block] = [
         ("h1", f"Training report ({len(runs)} run{'s' if len(runs) != 1 else ''})"),
-        ("p", "Training return per logged row (an episode or an update), smoothed over 10 rows; with several "
-              "runs of one algorithm, their mean and 95% Student-t interval on a common grid of env steps."),
+        (
+            "p",
+            "Training return per logged row (an episode or an update), smoothed over 10 rows; with several "
+            "runs of one algorithm, their mean and 95% Student-t interval on a common grid of env steps.",
+        ),
         ("img", ("fig_learning_curves.png", "learning curves")),
         ("p", "Final return per algorithm: " + "; ".join(f"{g}: {_fmt(*v)}" for g, v in finals.items())),
-        ("table", pd.DataFrame(rows)), ("h2", "Resolved configs"),
+        ("table", pd.DataFrame(rows)),
+        ("h2", "Resolved configs"),
     ]
     for m in info:
         cfg = {k: v for k, v in m["cfg"].items() if k != "versions"}
@@ -325,12 +351,21 @@ def to_html(blocks: list[Block]) -> str:
         elif kind == "details":
             body.append(f"<details><summary>{esc(payload[0])}</summary><pre>{esc(payload[1])}</pre></details>")
     style = "body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:2px 8px}img{max-width:100%}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head><body>\n" + \
-        "\n".join(body) + "\n</body></html>\n"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
 
 
-def make_report(target: Path, out: Path | None = None, *, html: bool = False,
-                metrics: list[str] | None = None, xs: list[str] | None = None) -> Path:
+def make_report(
+    target: Path,
+    out: Path | None = None,
+    *,
+    html: bool = False,
+    metrics: list[str] | None = None,
+    xs: list[str] | None = None,
+) -> Path:
     """Write the report of a sweep folder, a training run folder or a folder of training runs.
 
     Args:

@@ -95,25 +95,34 @@ def algo_config(scenario: Scenario, settings: TrainSettings, policies: str, work
 
     train_hp = {k: v for k, v in settings.hyperparams.items() if not k.startswith("model.")}
     model_hp = {k[6:]: v for k, v in settings.hyperparams.items() if k.startswith("model.")}
-    valid = {name for cls in PPOConfig.__mro__ if "training" in vars(cls)
-             for name in inspect.signature(cls.training).parameters} - {"self", "kwargs"}
+    valid = {
+        name
+        for cls in PPOConfig.__mro__
+        if "training" in vars(cls)
+        for name in inspect.signature(cls.training).parameters
+    } - {"self", "kwargs"}
     model_fields = set(inspect.signature(DefaultModelConfig).parameters)
     unknown = sorted({*(set(train_hp) - valid), *(f"model.{k}" for k in set(model_hp) - model_fields)})
     if unknown:
-        raise ConfigError(f"unknown hyperparameter(s) {', '.join(unknown)} for rllib ppo; valid: PPOConfig.training() "
-                          "arguments (lr, gamma, train_batch_size_per_learner, minibatch_size, num_epochs, ...) "
-                          "and model.<DefaultModelConfig field>")
+        raise ConfigError(
+            f"unknown hyperparameter(s) {', '.join(unknown)} for rllib ppo; valid: PPOConfig.training() "
+            "arguments (lr, gamma, train_batch_size_per_learner, minibatch_size, num_epochs, ...) "
+            "and model.<DefaultModelConfig field>"
+        )
     ids = module_ids(scenario, policies)
     env_config = {"scenario": scenario.name, "config": scenario.config.model_dump(mode="json")}
-    return (PPOConfig()
-            .environment(ENV_NAME, env_config=env_config)
-            .env_runners(num_env_runners=workers)
-            .multi_agent(policies=set(ids), policy_mapping_fn=shared_mapping if policies == "shared"
-                         else per_agent_mapping)
-            .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: RLModuleSpec() for m in ids}),
-                       model_config=DefaultModelConfig(**model_hp))
-            .training(**train_hp)
-            .debugging(seed=settings.seed))
+    return (
+        PPOConfig()
+        .environment(ENV_NAME, env_config=env_config)
+        .env_runners(num_env_runners=workers)
+        .multi_agent(policies=set(ids), policy_mapping_fn=shared_mapping if policies == "shared" else per_agent_mapping)
+        .rl_module(
+            rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: RLModuleSpec() for m in ids}),
+            model_config=DefaultModelConfig(**model_hp),
+        )
+        .training(**train_hp)
+        .debugging(seed=settings.seed)
+    )
 
 
 class RLlibPolicy:
@@ -128,8 +137,9 @@ class RLlibPolicy:
     def __init__(self, modules: dict[str, Any], policies: str, name: str = "rllib-ppo") -> None:
         self.modules, self.policies, self.name = modules, policies, name
 
-    def act(self, observations: dict[str, np.ndarray], infos: dict[str, dict] | None = None,
-            deterministic: bool = True) -> dict[str, Any]:
+    def act(
+        self, observations: dict[str, np.ndarray], infos: dict[str, dict] | None = None, deterministic: bool = True
+    ) -> dict[str, Any]:
         """One action per agent in ``observations`` (invalid discrete actions masked out)."""
         import torch
         from gymnasium import spaces
@@ -197,9 +207,13 @@ def _row(result: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     state["episodes"] += int(runners.get("num_episodes", 0))
     state["iteration"] += 1
     per_agent = runners.get("agent_episode_returns_mean") or {}
-    row = {"env_steps": state["env_steps"], "episode": state["episodes"], "iteration": state["iteration"],
-           "return": float(np.mean(list(per_agent.values()))) if per_agent else float("nan"),
-           "episode_return_sum": float(runners.get("episode_return_mean", float("nan")))}
+    row = {
+        "env_steps": state["env_steps"],
+        "episode": state["episodes"],
+        "iteration": state["iteration"],
+        "return": float(np.mean(list(per_agent.values()))) if per_agent else float("nan"),
+        "episode_return_sum": float(runners.get("episode_return_mean", float("nan"))),
+    }
     learners = {k: v for k, v in result.get("learners", {}).items() if k != "__all_modules__"}
     for loss in LOSSES:
         values = [float(v[loss]) for v in learners.values() if isinstance(v, dict) and loss in v]
@@ -221,9 +235,17 @@ def check_options(algo: str, policies: str, workers: int) -> None:
     ray_init_check("--backend rllib")
 
 
-def train_rllib(scenario: Scenario, settings: TrainSettings, folder: Path, *, policies: str = "shared",
-                workers: int = 0, address: str | None = None, resume: bool = False,
-                on_progress: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
+def train_rllib(
+    scenario: Scenario,
+    settings: TrainSettings,
+    folder: Path,
+    *,
+    policies: str = "shared",
+    workers: int = 0,
+    address: str | None = None,
+    resume: bool = False,
+    on_progress: Callable[[int, dict], None] | None = None,
+) -> dict[str, Any]:
     """Train (or resume) RLlib PPO on a scenario and keep the run folder up to date.
 
     Args:
@@ -260,11 +282,23 @@ def train_rllib(scenario: Scenario, settings: TrainSettings, folder: Path, *, po
         else:
             state = {"env_steps": 0, "episodes": 0, "iteration": 0}
             algo = config.build_algo()
-            write_json(folder / "config.json", {
-                "scenario": scenario.name, "algo": settings.algo, "backend": "rllib", "policies": policies,
-                "seed": settings.seed, "steps": settings.steps, "hyperparams": settings.hyperparams,
-                "multi_agent": True, "others": None, "workers": workers,
-                "config": scenario.config.model_dump(mode="json"), "versions": {**versions(), "ray": ray.__version__}})
+            write_json(
+                folder / "config.json",
+                {
+                    "scenario": scenario.name,
+                    "algo": settings.algo,
+                    "backend": "rllib",
+                    "policies": policies,
+                    "seed": settings.seed,
+                    "steps": settings.steps,
+                    "hyperparams": settings.hyperparams,
+                    "multi_agent": True,
+                    "others": None,
+                    "workers": workers,
+                    "config": scenario.config.model_dump(mode="json"),
+                    "versions": {**versions(), "ray": ray.__version__},
+                },
+            )
         return _train_loop(algo, scenario, settings, folder, policies, state, on_progress)
     finally:
         if algo is not None:
@@ -273,16 +307,24 @@ def train_rllib(scenario: Scenario, settings: TrainSettings, folder: Path, *, po
             ray.shutdown()
 
 
-def _train_loop(algo: Any, scenario: Scenario, settings: TrainSettings, folder: Path, policies: str,
-                state: dict[str, Any], on_progress: Callable[[int, dict], None] | None) -> dict[str, Any]:
+def _train_loop(
+    algo: Any,
+    scenario: Scenario,
+    settings: TrainSettings,
+    folder: Path,
+    policies: str,
+    state: dict[str, Any],
+    on_progress: Callable[[int, dict], None] | None,
+) -> dict[str, Any]:
     write_json(folder / "status.json", {"state": "running", "env_steps": state["env_steps"]})
     history = _read_rows(folder / "metrics.csv", state["env_steps"])
     evals = _read_rows(folder / "eval.csv", state["env_steps"])
     eval_env = make_env(scenario, True, default_others(scenario))
     baselines_path = folder / "baselines.json"
     if settings.eval_every and not baselines_path.is_file():
-        base = evaluate_policies(scenario, eval_env, None, settings.eval_episodes, settings.seed + 10_000,
-                                 scenario.heuristic_policies)
+        base = evaluate_policies(
+            scenario, eval_env, None, settings.eval_episodes, settings.seed + 10_000, scenario.heuristic_policies
+        )
         write_json(baselines_path, {k: float(np.mean([r["return"] for r in v])) for k, v in base.items()})
     baselines = json.loads(baselines_path.read_text()) if baselines_path.is_file() else {}
     next_eval = _next_multiple(state["env_steps"], settings.eval_every)
@@ -294,8 +336,9 @@ def _train_loop(algo: Any, scenario: Scenario, settings: TrainSettings, folder: 
         if settings.eval_every and state["env_steps"] >= next_eval:
             live = RLlibPolicy({m: algo.get_module(m) for m in module_ids(scenario, policies)}, policies)
             rows = evaluate_policies(scenario, eval_env, live, settings.eval_episodes, settings.seed + 10_000, ())
-            evals.append({"env_steps": state["env_steps"],
-                          "return": float(np.mean([r["return"] for r in rows[live.name]]))})
+            evals.append(
+                {"env_steps": state["env_steps"], "return": float(np.mean([r["return"] for r in rows[live.name]]))}
+            )
             next_eval = _next_multiple(state["env_steps"], settings.eval_every)
         _save(algo, folder, state)
         atomic_write_text(folder / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
@@ -307,10 +350,17 @@ def _train_loop(algo: Any, scenario: Scenario, settings: TrainSettings, folder: 
         if timed_out or state["env_steps"] == before:
             break
     _learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
-    summary = {"algo": settings.algo, "backend": "rllib", "env_steps": state["env_steps"],
-               "episodes": state["episodes"], "iterations": state["iteration"],
-               "stopped_by_time_limit": state["env_steps"] < settings.steps, "wall_seconds": time.perf_counter() - t0,
-               "last_eval_return": evals[-1]["return"] if evals else None, "baselines": baselines}
+    summary = {
+        "algo": settings.algo,
+        "backend": "rllib",
+        "env_steps": state["env_steps"],
+        "episodes": state["episodes"],
+        "iterations": state["iteration"],
+        "stopped_by_time_limit": state["env_steps"] < settings.steps,
+        "wall_seconds": time.perf_counter() - t0,
+        "last_eval_return": evals[-1]["return"] if evals else None,
+        "baselines": baselines,
+    }
     write_json(folder / "summary.json", summary)
     write_json(folder / "status.json", {"state": "done", "env_steps": state["env_steps"]})
     return summary
@@ -322,11 +372,27 @@ def is_rllib_run(folder: Path | None) -> bool:
     return bool(path and path.is_file() and json.loads(path.read_text()).get("backend") == "rllib")
 
 
-def train_command(scenario_name: str, *, algo: str, steps: int | None, seed: int | None, config: str | None,
-                  sets: list[str] | None, hyper: dict[str, Any], out: Path | None, resume: Path | None,
-                  eval_every: int, eval_episodes: int, time_limit: float | None, policies: str, workers: int,
-                  address: str | None, make_scenario: Callable[..., Any], progress: Callable[[], Any],
-                  console: Any) -> None:
+def train_command(
+    scenario_name: str,
+    *,
+    algo: str,
+    steps: int | None,
+    seed: int | None,
+    config: str | None,
+    sets: list[str] | None,
+    hyper: dict[str, Any],
+    out: Path | None,
+    resume: Path | None,
+    eval_every: int,
+    eval_episodes: int,
+    time_limit: float | None,
+    policies: str,
+    workers: int,
+    address: str | None,
+    make_scenario: Callable[..., Any],
+    progress: Callable[[], Any],
+    console: Any,
+) -> None:
     """The body of ``cpss train --backend rllib`` (``make_scenario`` and ``progress`` come from the CLI)."""
     from cpss.runio import check_out, default_out
 
@@ -337,14 +403,27 @@ def train_command(scenario_name: str, *, algo: str, steps: int | None, seed: int
         saved = json.loads((resume / "config.json").read_text())
         scen, _ = make_scenario(saved["scenario"], None, None, None)
         scen = type(scen)(type(scen.config).model_validate(saved["config"]))
-        settings = TrainSettings(algo=saved["algo"], steps=steps or saved["steps"], seed=saved["seed"],
-                                 hyperparams=saved["hyperparams"], eval_every=eval_every, eval_episodes=eval_episodes,
-                                 time_limit=time_limit)
+        settings = TrainSettings(
+            algo=saved["algo"],
+            steps=steps or saved["steps"],
+            seed=saved["seed"],
+            hyperparams=saved["hyperparams"],
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            time_limit=time_limit,
+        )
         policies, workers, folder = saved["policies"], saved.get("workers", workers), resume
     else:
         scen, root = make_scenario(scenario_name, config, sets, seed)
-        settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper,
-                                 eval_every=eval_every, eval_episodes=eval_episodes, time_limit=time_limit)
+        settings = TrainSettings(
+            algo=algo,
+            steps=steps or 20_000,
+            seed=root,
+            hyperparams=hyper,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            time_limit=time_limit,
+        )
         folder = out or default_out("train", f"{scenario_name}-rllib-{algo}")
         check_out(folder)
         algo_config(scen, settings, policies, workers)  # unknown hyperparameters fail before the folder exists
@@ -353,12 +432,25 @@ def train_command(scenario_name: str, *, algo: str, steps: int | None, seed: int
         task = bar.add_task(f"rllib {settings.algo} on {scen.name}", total=settings.steps)
 
         def on_progress(done: int, row: dict) -> None:
-            bar.update(task, completed=min(done, settings.steps),
-                       description=f"rllib {settings.algo} on {scen.name}  iteration {row['iteration']}  "
-                                   f"return {row['return']:.3f}")
+            bar.update(
+                task,
+                completed=min(done, settings.steps),
+                description=f"rllib {settings.algo} on {scen.name}  iteration {row['iteration']}  "
+                f"return {row['return']:.3f}",
+            )
 
-        summary = train_rllib(scen, settings, folder, policies=policies, workers=workers, address=address,
-                              resume=resume is not None, on_progress=on_progress)
-    console.print(f"trained rllib {settings.algo} ({policies} policies) for {summary['env_steps']} env steps in "
-                  f"{summary['iterations']} iterations, {summary['wall_seconds']:.1f} s")
+        summary = train_rllib(
+            scen,
+            settings,
+            folder,
+            policies=policies,
+            workers=workers,
+            address=address,
+            resume=resume is not None,
+            on_progress=on_progress,
+        )
+    console.print(
+        f"trained rllib {settings.algo} ({policies} policies) for {summary['env_steps']} env steps in "
+        f"{summary['iterations']} iterations, {summary['wall_seconds']:.1f} s"
+    )
     console.print(f"run folder: {folder}")

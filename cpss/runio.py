@@ -21,8 +21,7 @@ from typing import Any
 
 from cpss.config import ConfigError
 
-PACKAGES = ("cpss-sim", "mesa", "numpy", "networkx", "pettingzoo", "gymnasium", "torch",
-            "pandas", "pydantic")
+PACKAGES = ("cpss-sim", "mesa", "numpy", "networkx", "pettingzoo", "gymnasium", "torch", "pandas", "pydantic")
 
 
 def versions() -> dict[str, str]:

@@ -22,8 +22,9 @@ from cpss.runio import atomic_write_text, versions, write_json
 from cpss.scenario import Scenario
 
 
-def run_heuristic(scenario: Scenario, policy: str, seed: int, steps: int | None = None,
-                  on_step: Callable[[int], None] | None = None) -> CPSSParallelEnv:
+def run_heuristic(
+    scenario: Scenario, policy: str, seed: int, steps: int | None = None, on_step: Callable[[int], None] | None = None
+) -> CPSSParallelEnv:
     """Simulate one day with every personaliser following ``policy``.
 
     Args:
@@ -37,8 +38,10 @@ def run_heuristic(scenario: Scenario, policy: str, seed: int, steps: int | None 
         The env after the day, with its model (``env.model``) for analysis.
     """
     if policy not in scenario.heuristic_policies:
-        raise ValueError(f"--policy: unknown policy {policy!r} for {scenario.name}; choose from "
-                         f"{', '.join((*scenario.heuristic_policies, *scenario.learner_policies))}")
+        raise ValueError(
+            f"--policy: unknown policy {policy!r} for {scenario.name}; choose from "
+            f"{', '.join((*scenario.heuristic_policies, *scenario.learner_policies))}"
+        )
     env = CPSSParallelEnv(scenario, max_cycles=steps)
     env.reset(seed=seed)
     while not env.day_over:
@@ -48,8 +51,9 @@ def run_heuristic(scenario: Scenario, policy: str, seed: int, steps: int | None 
     return env
 
 
-def run_learner(scenario: Scenario, policy: str, seed: int, steps: int | None = None,
-                on_step: Callable[[int], None] | None = None) -> tuple[CPSSGymEnv, Any]:
+def run_learner(
+    scenario: Scenario, policy: str, seed: int, steps: int | None = None, on_step: Callable[[int], None] | None = None
+) -> tuple[CPSSGymEnv, Any]:
     """Let agent 0 learn online with one of ``scenario.learner_policies``.
 
     The learner (``agents.make(name, env, seed=seed, **hyperparams)``) plays whole days of the
@@ -70,8 +74,10 @@ def run_learner(scenario: Scenario, policy: str, seed: int, steps: int | None = 
     import agents
 
     if policy not in scenario.learner_policies:
-        raise ValueError(f"--policy: unknown learning policy {policy!r} for {scenario.name}; choose from "
-                         f"{', '.join(scenario.learner_policies)}")
+        raise ValueError(
+            f"--policy: unknown learning policy {policy!r} for {scenario.name}; choose from "
+            f"{', '.join(scenario.learner_policies)}"
+        )
     algo, hyperparams = scenario.learner_policies[policy]
     horizon = scenario.build_world(seed).horizon
     total = steps or horizon
@@ -97,8 +103,16 @@ class _Progress(gym.Wrapper):
         return out
 
 
-def write_learner_run(folder: Path, scenario: Scenario, env: CPSSGymEnv, learner: Any, *, policy: str,
-                      seed: int, command: list[str] | None = None) -> dict[str, float]:
+def write_learner_run(
+    folder: Path,
+    scenario: Scenario,
+    env: CPSSGymEnv,
+    learner: Any,
+    *,
+    policy: str,
+    seed: int,
+    command: list[str] | None = None,
+) -> dict[str, float]:
     """A run folder for :func:`run_learner`: :func:`write_run` of the last day, plus the learner.
 
     For a bandit learner (one with per-pull ``rewards`` and ``regrets`` traces) it adds
@@ -112,8 +126,15 @@ def write_learner_run(folder: Path, scenario: Scenario, env: CPSSGymEnv, learner
 
     algo, hyperparams = scenario.learner_policies[policy]
     days = [agents.episode_seed(seed, i) for i in range(learner.episodes)]
-    extra = {"learner": {"algo": algo, "hyperparams": hyperparams, "env_steps": learner.env_steps,
-                         "day_seeds": days, "others": env.others}}
+    extra = {
+        "learner": {
+            "algo": algo,
+            "hyperparams": hyperparams,
+            "env_steps": learner.env_steps,
+            "day_seeds": days,
+            "others": env.others,
+        }
+    }
     summary = write_run(folder, scenario, env.parallel, policy=policy, seed=seed, command=command, extra=extra)
     if not hasattr(learner, "regrets"):
         return summary
@@ -130,8 +151,11 @@ def write_learner_run(folder: Path, scenario: Scenario, env: CPSSGymEnv, learner
     fig.tight_layout()
     fig.savefig(folder / "learner_regret.png")
     plt.close(fig)
-    summary.update(learner_pulls=float(learner.env_steps), learner_reward=float(sum(learner.rewards)),
-                   learner_cumulative_regret=float(learner.cumulative_regret))
+    summary.update(
+        learner_pulls=float(learner.env_steps),
+        learner_reward=float(sum(learner.rewards)),
+        learner_cumulative_regret=float(learner.cumulative_regret),
+    )
     write_json(folder / "summary.json", summary)
     return summary
 
@@ -153,8 +177,16 @@ def _plot(frames: dict[str, pd.DataFrame], column: str, path: Path) -> None:
     plt.close(fig)
 
 
-def write_run(folder: Path, scenario: Scenario, env: CPSSParallelEnv, *, policy: str, seed: int,
-              command: list[str] | None = None, extra: dict[str, Any] | None = None) -> dict[str, float]:
+def write_run(
+    folder: Path,
+    scenario: Scenario,
+    env: CPSSParallelEnv,
+    *,
+    policy: str,
+    seed: int,
+    command: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, float]:
     """Write config.json, metrics.csv, summary.json and PNG plots of one run into ``folder``.
 
     Args:
@@ -171,10 +203,19 @@ def write_run(folder: Path, scenario: Scenario, env: CPSSParallelEnv, *, policy:
     """
     folder.mkdir(parents=True, exist_ok=True)
     model = env.model
-    write_json(folder / "config.json", {
-        "scenario": scenario.name, "policy": policy, "seed": seed, "ticks": env.t,
-        "config": scenario.config.model_dump(mode="json"), "versions": versions(),
-        "command": command if command is not None else sys.argv, **(extra or {})})
+    write_json(
+        folder / "config.json",
+        {
+            "scenario": scenario.name,
+            "policy": policy,
+            "seed": seed,
+            "ticks": env.t,
+            "config": scenario.config.model_dump(mode="json"),
+            "versions": versions(),
+            "command": command if command is not None else sys.argv,
+            **(extra or {}),
+        },
+    )
     frame = scenario.metrics_frame(model)
     atomic_write_text(folder / "metrics.csv", frame.to_csv(index_label="tick"))
     summary = scenario.summary(model)

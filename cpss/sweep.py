@@ -128,8 +128,15 @@ def _digest(data: Any, n: int) -> str:
     return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:n]
 
 
-def plan(scenario: str, config: str | None, sets: list[str] | None, grid: dict[str, list[Any]], seeds: int,
-         policy: str | None = None, checkpoint: Path | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def plan(
+    scenario: str,
+    config: str | None,
+    sets: list[str] | None,
+    grid: dict[str, list[Any]],
+    seeds: int,
+    policy: str | None = None,
+    checkpoint: Path | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Expand a sweep into run specs (plain dicts) and describe it for ``sweep.json``.
 
     Args:
@@ -157,8 +164,9 @@ def plan(scenario: str, config: str | None, sets: list[str] | None, grid: dict[s
         from cpss.training import locate_checkpoint
 
         if policy is not None or "policy" in grid or config is not None:
-            raise ConfigError("--checkpoint: not with --policy, --grid policy=... or --config (the run's config "
-                              "is the base)")
+            raise ConfigError(
+                "--checkpoint: not with --policy, --grid policy=... or --config (the run's config is the base)"
+            )
         ckpt, saved = locate_checkpoint(checkpoint)
         if saved["scenario"] != scenario:
             raise ConfigError(f"--checkpoint {checkpoint}: trained on {saved['scenario']}, not {scenario}")
@@ -175,8 +183,9 @@ def plan(scenario: str, config: str | None, sets: list[str] | None, grid: dict[s
     if ckpt_path is None:
         for name in policies:
             if name not in cls.heuristic_policies:
-                raise ConfigError(f"--policy: unknown policy {name!r} for {scenario}; choose from "
-                                  f"{', '.join(cls.heuristic_policies)}")
+                raise ConfigError(
+                    f"--policy: unknown policy {name!r} for {scenario}; choose from {', '.join(cls.heuristic_policies)}"
+                )
     _check_keys(grid, base_dict)
     config_id = _digest(base_dict, 8)
     specs = []
@@ -185,9 +194,17 @@ def plan(scenario: str, config: str | None, sets: list[str] | None, grid: dict[s
         for seed in range(seeds):
             ident = {"config_id": config_id, "policy": pol, "checkpoint": ckpt_path, "params": params, "seed": seed}
             specs.append({**ident, "run_id": _digest(ident, 16), "scenario": scenario, "base": base_dict})
-    invocation = {"scenario": scenario, "config": config, "set": list(sets or []), "seeds": seeds,
-                  "policies": policies, "grid": grid, "checkpoint": None if checkpoint is None else str(checkpoint),
-                  "config_id": config_id, "runs": len(specs)}
+    invocation = {
+        "scenario": scenario,
+        "config": config,
+        "set": list(sets or []),
+        "seeds": seeds,
+        "policies": policies,
+        "grid": grid,
+        "checkpoint": None if checkpoint is None else str(checkpoint),
+        "config_id": config_id,
+        "runs": len(specs),
+    }
     return specs, {"invocation": invocation, "config": base_dict}
 
 
@@ -242,8 +259,14 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identity(spec: dict[str, Any]) -> dict[str, Any]:
-    return {"run_id": spec["run_id"], "policy": spec["policy"], "seed": spec["seed"], "config_id": spec["config_id"],
-            "checkpoint": spec.get("checkpoint"), **{k: cell(v) for k, v in spec["params"].items()}}
+    return {
+        "run_id": spec["run_id"],
+        "policy": spec["policy"],
+        "seed": spec["seed"],
+        "config_id": spec["config_id"],
+        "checkpoint": spec.get("checkpoint"),
+        **{k: cell(v) for k, v in spec["params"].items()},
+    }
 
 
 def failed_row(spec: dict[str, Any], exc: BaseException) -> dict[str, Any]:
@@ -289,9 +312,15 @@ def update_spec(folder: Path, record: dict[str, Any]) -> None:
     write_json(path, data)
 
 
-def run_sweep(specs: list[dict[str, Any]], folder: Path, *, backend: str = "local", workers: int | None = None,
-              address: str | None = None,
-              on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+def run_sweep(
+    specs: list[dict[str, Any]],
+    folder: Path,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     """Run the specs not yet done in ``folder`` and keep ``results.csv`` up to date.
 
     Args:
@@ -327,9 +356,22 @@ def run_sweep(specs: list[dict[str, Any]], folder: Path, *, backend: str = "loca
     return new
 
 
-def sweep_command(scenario: str, *, config: str | None, sets: list[str] | None, grid: list[str] | None, seeds: int,
-                  policy: str | None, checkpoint: Path | None, backend: str, workers: int | None,
-                  address: str | None, out: Path | None, console: Any, err_console: Any) -> int:
+def sweep_command(
+    scenario: str,
+    *,
+    config: str | None,
+    sets: list[str] | None,
+    grid: list[str] | None,
+    seeds: int,
+    policy: str | None,
+    checkpoint: Path | None,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    out: Path | None,
+    console: Any,
+    err_console: Any,
+) -> int:
     """The body of ``cpss sweep``: plan, run with a progress bar, report; returns the exit code."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -354,17 +396,23 @@ def sweep_command(scenario: str, *, config: str | None, sets: list[str] | None, 
 
             def on_row(row: dict[str, Any]) -> None:
                 counts[row["status"]] += 1
-                bar.update(task, advance=1, description=f"sweep {scenario} ({backend}): "
-                                                         f"{counts['done']} done, {counts['failed']} failed")
+                bar.update(
+                    task,
+                    advance=1,
+                    description=f"sweep {scenario} ({backend}): {counts['done']} done, {counts['failed']} failed",
+                )
 
             new = run_sweep(specs, folder, backend=backend, workers=workers, address=address, on_row=on_row)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted after {counts['done'] + counts['failed']} runs; rerun the same command "
-                          "to resume")
+        err_console.print(
+            f"interrupted after {counts['done'] + counts['failed']} runs; rerun the same command to resume"
+        )
         return 130
     errors = sorted({r["error"] for r in new if r["status"] == "failed"})
-    console.print(f"{counts['done']} runs done, {counts['failed']} failed, {len(specs) - todo} skipped "
-                  f"(already done); results: {folder / RESULTS}")
+    console.print(
+        f"{counts['done']} runs done, {counts['failed']} failed, {len(specs) - todo} skipped "
+        f"(already done); results: {folder / RESULTS}"
+    )
     for error in errors[:5]:
         console.print(f"  failed: {error}", highlight=False, soft_wrap=True)
     return 0

@@ -49,8 +49,9 @@ def default_others(scenario: Scenario) -> str:
     return policy if policy in scenario.heuristic_policies else scenario.heuristic_policies[0]
 
 
-def evaluate_policies(scenario: Scenario, learner_env: Any, learner: Any, episodes: int, seed: int,
-                      policies: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+def evaluate_policies(
+    scenario: Scenario, learner_env: Any, learner: Any, episodes: int, seed: int, policies: tuple[str, ...]
+) -> dict[str, list[dict[str, Any]]]:
     """Per-episode rows for the learner and each heuristic on the same seeded days."""
     import agents
     from agents.evaluate import evaluate
@@ -59,8 +60,7 @@ def evaluate_policies(scenario: Scenario, learner_env: Any, learner: Any, episod
     if learner is not None:
         results[learner.name] = evaluate(learner_env, learner, episodes, seed)
     for policy in policies:
-        env = make_env(scenario, hasattr(learner_env, "possible_agents"),
-                       getattr(learner_env, "others", None))
+        env = make_env(scenario, hasattr(learner_env, "possible_agents"), getattr(learner_env, "others", None))
         results[f"heuristic:{policy}"] = evaluate(env, agents.make("heuristic", env, policy=policy), episodes, seed)
     return results
 
@@ -117,8 +117,14 @@ def _learning_curve(folder: Path, history: pd.DataFrame, evals: pd.DataFrame, ba
     plt.close(fig)
 
 
-def train(scenario: Scenario, settings: TrainSettings, folder: Path, *, resume: bool = False,
-          on_progress: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
+def train(
+    scenario: Scenario,
+    settings: TrainSettings,
+    folder: Path,
+    *,
+    resume: bool = False,
+    on_progress: Callable[[int, dict], None] | None = None,
+) -> dict[str, Any]:
     """Train (or resume) a learner and keep the run folder up to date.
 
     Args:
@@ -131,8 +137,9 @@ def train(scenario: Scenario, settings: TrainSettings, folder: Path, *, resume: 
     Returns:
         The final summary (steps, wall time, last evaluation, baselines).
     """
-    import agents
     import torch
+
+    import agents
 
     torch.set_num_threads(settings.threads)
     cls = agents.get(settings.algo)
@@ -147,18 +154,28 @@ def train(scenario: Scenario, settings: TrainSettings, folder: Path, *, resume: 
         learner = agents.load(ckpt, env)
     else:
         learner = agents.make(settings.algo, env, seed=settings.seed, **settings.hyperparams)
-        write_json(folder / "config.json", {
-            "scenario": scenario.name, "algo": settings.algo, "seed": settings.seed,
-            "steps": settings.steps, "hyperparams": settings.hyperparams, "multi_agent": multi,
-            "others": None if multi else others, "config": scenario.config.model_dump(mode="json"),
-            "versions": versions()})
+        write_json(
+            folder / "config.json",
+            {
+                "scenario": scenario.name,
+                "algo": settings.algo,
+                "seed": settings.seed,
+                "steps": settings.steps,
+                "hyperparams": settings.hyperparams,
+                "multi_agent": multi,
+                "others": None if multi else others,
+                "config": scenario.config.model_dump(mode="json"),
+                "versions": versions(),
+            },
+        )
     write_json(folder / "status.json", {"state": "running", "env_steps": learner.env_steps})
     history = _read_rows(folder / "metrics.csv", learner.env_steps)
     evals = _read_rows(folder / "eval.csv", learner.env_steps)
     baselines_path = folder / "baselines.json"
     if settings.eval_every and not baselines_path.is_file():
-        base = evaluate_policies(scenario, eval_env, None, settings.eval_episodes, settings.seed + 10_000,
-                                 scenario.heuristic_policies)
+        base = evaluate_policies(
+            scenario, eval_env, None, settings.eval_episodes, settings.seed + 10_000, scenario.heuristic_policies
+        )
         write_json(baselines_path, {k: float(np.mean([r["return"] for r in v])) for k, v in base.items()})
     baselines = json.loads(baselines_path.read_text()) if baselines_path.is_file() else {}
     writer = _tensorboard(folder) if settings.tensorboard else None
@@ -186,10 +203,15 @@ def train(scenario: Scenario, settings: TrainSettings, folder: Path, *, resume: 
     learner.learn(settings.steps, callback=callback)
     _checkpoint(folder, learner, history, evals)
     _learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
-    summary = {"algo": settings.algo, "env_steps": learner.env_steps, "episodes": learner.episodes,
-               "stopped_by_time_limit": learner.env_steps < settings.steps,
-               "wall_seconds": time.perf_counter() - t0,
-               "last_eval_return": evals[-1]["return"] if evals else None, "baselines": baselines}
+    summary = {
+        "algo": settings.algo,
+        "env_steps": learner.env_steps,
+        "episodes": learner.episodes,
+        "stopped_by_time_limit": learner.env_steps < settings.steps,
+        "wall_seconds": time.perf_counter() - t0,
+        "last_eval_return": evals[-1]["return"] if evals else None,
+        "baselines": baselines,
+    }
     write_json(folder / "summary.json", summary)
     write_json(folder / "status.json", {"state": "done", "env_steps": learner.env_steps})
     if writer is not None:

@@ -94,8 +94,18 @@ class Population:
         self.zone = np.full(v, -1, dtype=np.int64)
         self.target_item = np.full(v, -1, dtype=np.int64)
         self.target_zone = np.full(v, -1, dtype=np.int64)
-        for name in ("walk_left", "trip_walk", "walked", "dwell_left", "queue_since",
-                     "trip_wait", "wait_total", "satisfaction", "gain", "congested_min"):
+        for name in (
+            "walk_left",
+            "trip_walk",
+            "walked",
+            "dwell_left",
+            "queue_since",
+            "trip_wait",
+            "wait_total",
+            "satisfaction",
+            "gain",
+            "congested_min",
+        ):
             setattr(self, name, np.zeros(v))
         self.entered = np.full(v, np.nan)
         self.leaving = np.zeros(v, dtype=bool)
@@ -122,8 +132,9 @@ class Population:
         return self.state != Activity.OUTSIDE
 
 
-def attention(elapsed_min: np.ndarray, walked_min: np.ndarray, *, onset: float, tau: float,
-              walk_factor: float) -> np.ndarray:
+def attention(
+    elapsed_min: np.ndarray, walked_min: np.ndarray, *, onset: float, tau: float, walk_factor: float
+) -> np.ndarray:
     """Museum fatigue as attention: 1 before the onset, then exponential decay.
 
     ``A = exp(-max(0, e - onset) / tau)`` with effective time ``e = elapsed + walk_factor ·
@@ -144,9 +155,19 @@ def attention(elapsed_min: np.ndarray, walked_min: np.ndarray, *, onset: float, 
 
 
 def sample_population(
-    rng: np.random.Generator, *, n: int, arrival: np.ndarray, styles: list[Style], n_topics: int,
-    item_features: np.ndarray, budget_median: float, budget_sigma: float, device_share: float,
-    trust_mean: float, group_probs: list[float], interest_concentration: float = 0.3,
+    rng: np.random.Generator,
+    *,
+    n: int,
+    arrival: np.ndarray,
+    styles: list[Style],
+    n_topics: int,
+    item_features: np.ndarray,
+    budget_median: float,
+    budget_sigma: float,
+    device_share: float,
+    trust_mean: float,
+    group_probs: list[float],
+    interest_concentration: float = 0.3,
     top_k: int = 5,
 ) -> Population:
     """Draw the day's users from the model RNG.
@@ -190,8 +211,16 @@ def sample_population(
     arrival = np.asarray(arrival, dtype=float)[lead]
     k = min(top_k, item_features.shape[0])
     top = np.argsort(-(interest @ item_features.T), axis=1, kind="stable")[:, :k]
-    pop = Population(arrival=arrival, style=style, budget=budget, interest=interest, trust=trust,
-                     has_device=has_device, leader=leader, top_items=top)
+    pop = Population(
+        arrival=arrival,
+        style=style,
+        budget=budget,
+        interest=interest,
+        trust=trust,
+        has_device=has_device,
+        leader=leader,
+        top_items=top,
+    )
     pop.init_dynamic(item_features.shape[0])
     return pop
 

@@ -46,11 +46,9 @@ class VenueModel(CPSSModel):
         policy: Overrides ``config.guides.policy`` when given.
     """
 
-    def __init__(self, config: VenueConfig | None = None, seed: int | None = None,
-                 policy: str | None = None) -> None:
+    def __init__(self, config: VenueConfig | None = None, seed: int | None = None, policy: str | None = None) -> None:
         cfg = config or VenueConfig()
-        super().__init__(cfg.world.seed if seed is None else seed, cfg.world.minutes_per_step,
-                         cfg.world.day_minutes)
+        super().__init__(cfg.world.seed if seed is None else seed, cfg.world.minutes_per_step, cfg.world.day_minutes)
         self.config = cfg
         self.policy = policy or cfg.guides.policy
         if self.policy not in POLICY_FUNCTIONS:
@@ -72,15 +70,25 @@ class VenueModel(CPSSModel):
         v = cfg.visitors
         self.styles = [Style(name=n, **s.model_dump()) for n, s in v.styles.items()]
         self.style_names = [s.name for s in self.styles]
-        self._style_arr = {k: np.array([getattr(s, k) for s in self.styles]) for k in
-                           ("stop_bias", "selectivity", "walk_sensitivity", "dwell_mult", "order_bonus")}
+        self._style_arr = {
+            k: np.array([getattr(s, k) for s in self.styles])
+            for k in ("stop_bias", "selectivity", "walk_sensitivity", "dwell_mult", "order_bonus")
+        }
         last = max(self.dt, self.day_minutes - cfg.world.last_entry_before_close)
         self.pop = sample_population(
-            self.rng, n=v.count, arrival=sample_arrivals(self.rng, v.count, cfg.context.arrival_profile, last),
-            styles=self.styles, n_topics=len(fl.topics), item_features=fl.item_features,
-            budget_median=v.budget_median, budget_sigma=v.budget_sigma,
-            device_share=cfg.guides.device_share, trust_mean=cfg.guides.trust_mean,
-            group_probs=v.group_sizes, interest_concentration=v.interest_concentration)
+            self.rng,
+            n=v.count,
+            arrival=sample_arrivals(self.rng, v.count, cfg.context.arrival_profile, last),
+            styles=self.styles,
+            n_topics=len(fl.topics),
+            item_features=fl.item_features,
+            budget_median=v.budget_median,
+            budget_sigma=v.budget_sigma,
+            device_share=cfg.guides.device_share,
+            trust_mean=cfg.guides.trust_mean,
+            group_probs=v.group_sizes,
+            interest_concentration=v.interest_concentration,
+        )
         self.social_graph = crowd.social_graph(self.pop.leader)
         self.handles: dict[int, User] = {}
         # --- personalisers (x_pa) ---
@@ -95,14 +103,24 @@ class VenueModel(CPSSModel):
         self.events = self._windows(c.events, "context.events")
         self.base_noise = np.clip(c.base_noise + 0.1 * self.rng.random(fl.n_zones), 0.0, 1.0)
         self.sensors = OccupancySensors(fl.n_zones, c.sensors, self.rng)
-        self.f = PersonalisationFunction(cfg.f, FParams(
-            n_sat=v.satiation_n, content_bonus=cfg.guides.content_bonus,
-            social_proof=cfg.crowd.social_proof, social_scale=cfg.crowd.social_scale,
-            rho_star=cfg.crowd.rho_star, congestion_penalty=cfg.crowd.congestion_penalty,
-            wait_cost=cfg.crowd.wait_cost, noise_sensitivity=c.noise_sensitivity,
-            event_bonus=c.event_bonus, attraction_weight=cfg.f.attraction_weight,
-            walk_cost=cfg.f.walk_cost, accept_bias=cfg.f.accept_bias,
-            accept_sharpness=cfg.f.accept_sharpness))
+        self.f = PersonalisationFunction(
+            cfg.f,
+            FParams(
+                n_sat=v.satiation_n,
+                content_bonus=cfg.guides.content_bonus,
+                social_proof=cfg.crowd.social_proof,
+                social_scale=cfg.crowd.social_scale,
+                rho_star=cfg.crowd.rho_star,
+                congestion_penalty=cfg.crowd.congestion_penalty,
+                wait_cost=cfg.crowd.wait_cost,
+                noise_sensitivity=c.noise_sensitivity,
+                event_bonus=c.event_bonus,
+                attraction_weight=cfg.f.attraction_weight,
+                walk_cost=cfg.f.walk_cost,
+                accept_bias=cfg.f.accept_bias,
+                accept_sharpness=cfg.f.accept_sharpness,
+            ),
+        )
         # --- counters for metrics ---
         self.popularity = np.zeros(fl.n_items)
         self.offers = self.accepts = self.views = 0
@@ -118,10 +136,18 @@ class VenueModel(CPSSModel):
         if f.file:
             return load_floor(f.file)
         rng = self.rng if f.layout_seed is None else np.random.default_rng(f.layout_seed)
-        return generate_floor(rng, rooms=f.rooms, items=f.exhibits, topics=f.topics,
-                              room_area=f.room_area, comfort_m2=f.comfort_m2, hard_m2=f.hard_m2,
-                              extra_door_share=f.extra_doors, n_stars=f.stars,
-                              dwell_median_min=f.dwell_median)
+        return generate_floor(
+            rng,
+            rooms=f.rooms,
+            items=f.exhibits,
+            topics=f.topics,
+            room_area=f.room_area,
+            comfort_m2=f.comfort_m2,
+            hard_m2=f.hard_m2,
+            extra_door_share=f.extra_doors,
+            n_stars=f.stars,
+            dwell_median_min=f.dwell_median,
+        )
 
     def _consideration_sets(self, hops: int | None) -> np.ndarray:
         """(N, K) items within ``hops`` doors of each zone, padded with -1 (None: all items)."""
@@ -138,8 +164,9 @@ class VenueModel(CPSSModel):
     def _windows(self, entries: list, field: str) -> list[Window]:
         for i, w in enumerate(entries):
             if w.zone >= self.floor.n_zones:
-                raise ConfigError(f"{field}[{i}].zone: zone {w.zone} does not exist "
-                                  f"(the floor has {self.floor.n_zones} zones)")
+                raise ConfigError(
+                    f"{field}[{i}].zone: zone {w.zone} does not exist (the floor has {self.floor.n_zones} zones)"
+                )
             if w.end < w.start:
                 raise ConfigError(f"{field}[{i}]: end must be >= start")
         return [Window(w.zone, w.start, w.end) for w in entries]
@@ -148,8 +175,13 @@ class VenueModel(CPSSModel):
     def attention_of(self, idx: np.ndarray) -> np.ndarray:
         """Attention (1 - fatigue) of users ``idx`` now."""
         v = self.config.visitors
-        return attention(self.minute - self.pop.entered[idx], self.pop.walked[idx],
-                         onset=v.fatigue_onset, tau=v.fatigue_tau, walk_factor=v.walk_fatigue)
+        return attention(
+            self.minute - self.pop.entered[idx],
+            self.pop.walked[idx],
+            onset=v.fatigue_onset,
+            tau=v.fatigue_tau,
+            walk_factor=v.walk_fatigue,
+        )
 
     def item_open(self) -> np.ndarray:
         """(M,) items whose zone is not closed now."""
@@ -189,14 +221,20 @@ class VenueModel(CPSSModel):
         mask = active_k[:, None] & ~self.slot_rows(p.visited) & self.item_open()[None, :]
         exposure = pair_dot(self.slot_rows(p.satiation), fl.item_features)
         return DecisionView(
-            active=active_k, mask=mask, match=pair_dot(g.estimate, fl.item_features),
+            active=active_k,
+            mask=mask,
+            match=pair_dot(g.estimate, fl.item_features),
             novelty=np.exp(-exposure / self.f.params.n_sat),
             walk=self.item_zone_dist[np.maximum(self.slot_rows(p.zone), 0)],
-            crowd_density=(self.sensed / self.area)[fl.item_zone], attraction=fl.item_attraction,
-            popularity=self.popularity, rho_star=self.f.params.rho_star,
-            congestion_penalty=self.f.params.congestion_penalty, walk_cost=self.f.params.walk_cost,
+            crowd_density=(self.sensed / self.area)[fl.item_zone],
+            attraction=fl.item_attraction,
+            popularity=self.popularity,
+            rho_star=self.f.params.rho_star,
+            congestion_penalty=self.f.params.congestion_penalty,
+            walk_cost=self.f.params.walk_cost,
             attraction_weight=self.f.params.attraction_weight,
-            crowd_weight=self.config.guides.crowd_weight)
+            crowd_weight=self.config.guides.crowd_weight,
+        )
 
     # ------------------------------------------------------------------ the tick
     def step(self) -> None:
@@ -234,10 +272,16 @@ class VenueModel(CPSSModel):
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
         self._open = self.zone_closed[fl.item_zone] == 0
         wait = crowd.expected_wait(self.queue_len, self.viewers, fl.item_capacity, fl.item_dwell)
-        self._item_part = self.f.combine(self.f.item_terms(
-            viewers=self.viewers, density=self.density[fl.item_zone], queue_wait=wait,
-            noise=self.noise[fl.item_zone], event=self.zone_event[fl.item_zone],
-            attraction=fl.item_attraction))
+        self._item_part = self.f.combine(
+            self.f.item_terms(
+                viewers=self.viewers,
+                density=self.density[fl.item_zone],
+                queue_wait=wait,
+                noise=self.noise[fl.item_zone],
+                event=self.zone_event[fl.item_zone],
+                attraction=fl.item_attraction,
+            )
+        )
         self._arrived = p.state != A.OUTSIDE
 
     def expected_utility(self, users: np.ndarray, guided: bool) -> np.ndarray:
@@ -249,11 +293,16 @@ class VenueModel(CPSSModel):
             match=pair_dot(p.interest[users], fl.item_features),
             attention=self.attention_of(users)[:, None],
             exposure=pair_dot(p.satiation[users], fl.item_features),
-            trust=p.trust[users][:, None], guided=np.float64(guided),
-            viewers=self.viewers[None, :], density=self.density[fl.item_zone][None, :],
-            queue_wait=wait[None, :], noise=self.noise[fl.item_zone][None, :],
-            event=self.zone_event[fl.item_zone][None, :], attraction=fl.item_attraction[None, :],
-            walk_min=self.item_zone_dist[zone])
+            trust=p.trust[users][:, None],
+            guided=np.float64(guided),
+            viewers=self.viewers[None, :],
+            density=self.density[fl.item_zone][None, :],
+            queue_wait=wait[None, :],
+            noise=self.noise[fl.item_zone][None, :],
+            event=self.zone_event[fl.item_zone][None, :],
+            attraction=fl.item_attraction[None, :],
+            walk_min=self.item_zone_dist[zone],
+        )
 
     def _decide(self) -> None:
         p, g = self.pop, self.guides
@@ -263,8 +312,7 @@ class VenueModel(CPSSModel):
         # Guides recommend to the users they serve (external actions or the heuristic).
         if g.size:
             view = self.decision_view()
-            recs = (self._external if self._external is not None
-                    else POLICY_FUNCTIONS[self.policy](view, self.rng))
+            recs = self._external if self._external is not None else POLICY_FUNCTIONS[self.policy](view, self.rng)
             recs = np.where(view.active & (recs >= 0) & view.mask[np.arange(g.size), np.maximum(recs, 0)], recs, -1)
             g.recommendation[:] = recs
             self._external = None
@@ -285,8 +333,7 @@ class VenueModel(CPSSModel):
         if rest.size:
             lead = p.leader[rest]
             item = p.target_item[lead]
-            can = (self.rng.random(rest.size) < self.config.crowd.cohesion) & (
-                p.state[lead] != A.DECIDING)
+            can = (self.rng.random(rest.size) < self.config.crowd.cohesion) & (p.state[lead] != A.DECIDING)
             leaves = can & p.leaving[lead]
             self._start_leaving(rest[leaves])
             follow = can & ~p.leaving[lead] & (item >= 0)
@@ -314,8 +361,9 @@ class VenueModel(CPSSModel):
         walk = f.weights.environment * f.walk_part(self.item_zone_dist[zone[:, None], safe])
         util = user + s["walk_sensitivity"][st][:, None] * walk + self._item_part[safe]
         here = fl.item_zone[safe] == zone[:, None]
-        items_v = s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (
-            s["order_bonus"][st][:, None] * here)
+        items_v = (
+            s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (s["order_bonus"][st][:, None] * here)
+        )
         allowed = (cand >= 0) & ~p.visited[users[:, None], safe] & self._open[safe]
         items_v = np.where(allowed, items_v, -np.inf)
         top = items_v.max(axis=1, keepdims=True)
@@ -329,8 +377,9 @@ class VenueModel(CPSSModel):
         # Second stage: stop at that item (its plain utility) vs wander vs leave, a three-way
         # logit, so that many items in view do not crowd out moving on.
         fatigue = 1.0 - self.attention_of(users)
-        options = np.stack([best_v, np.full(users.size, v.browse_bias),
-                            v.leave_bias + v.leave_fatigue * fatigue], axis=1)
+        options = np.stack(
+            [best_v, np.full(users.size, v.browse_bias), v.leave_bias + v.leave_fatigue * fatigue], axis=1
+        )
         stage = np.argmax(options + self.rng.gumbel(size=options.shape), axis=1)
         self._go_to_item(users[stage == 0], best[stage == 0], guided=False)
         wander = users[stage == 1]
@@ -417,8 +466,7 @@ class VenueModel(CPSSModel):
         mult = self._style_arr["dwell_mult"][p.style[ok]]
         match = np.sum(p.interest[ok] * fl.item_features[item], axis=1)
         # Dwell ~ LogNormal(ln m_e, 0.85) scaled by style and interest (calibration §8, [D]/[U]).
-        p.dwell_left[ok] = fl.item_dwell[item] * mult * (0.5 + match) * np.exp(
-            0.85 * self.rng.standard_normal(ok.size))
+        p.dwell_left[ok] = fl.item_dwell[item] * mult * (0.5 + match) * np.exp(0.85 * self.rng.standard_normal(ok.size))
         p.state[ok] = A.VIEWING
 
     def _view(self) -> None:
@@ -432,12 +480,19 @@ class VenueModel(CPSSModel):
         feats = fl.item_features[item]
         match = np.sum(p.interest[done] * feats, axis=1)
         gain = self.f.utility(
-            match=match, attention=self.attention_of(done),
-            exposure=np.sum(p.satiation[done] * feats, axis=1), trust=p.trust[done],
-            guided=p.guided[done].astype(float), viewers=np.maximum(0, self.viewers[item] - 1),
-            density=self.density[zone], queue_wait=p.trip_wait[done], noise=self.noise[zone],
-            event=self.zone_event[zone], attraction=fl.item_attraction[item],
-            walk_min=p.trip_walk[done])
+            match=match,
+            attention=self.attention_of(done),
+            exposure=np.sum(p.satiation[done] * feats, axis=1),
+            trust=p.trust[done],
+            guided=p.guided[done].astype(float),
+            viewers=np.maximum(0, self.viewers[item] - 1),
+            density=self.density[zone],
+            queue_wait=p.trip_wait[done],
+            noise=self.noise[zone],
+            event=self.zone_event[zone],
+            attraction=fl.item_attraction[item],
+            walk_min=p.trip_walk[done],
+        )
         p.satisfaction[done] += gain
         p.gain[done] += gain
         p.satiation[done] += feats
@@ -449,12 +504,10 @@ class VenueModel(CPSSModel):
         if sel.any():  # the guide refines its estimate from what it observes
             k = p.slot[done[sel]]
             signal = match[sel] + 0.1 * self.rng.standard_normal(int(sel.sum()))
-            g.estimate[k] = update_estimate(g.estimate[k], feats[sel], signal,
-                                            self.config.guides.estimate_lr)
+            g.estimate[k] = update_estimate(g.estimate[k], feats[sel], signal, self.config.guides.estimate_lr)
         was_guided = p.guided[done]
         tg = done[was_guided]  # trust moves toward how good the guided visit was
-        p.trust[tg] += self.config.guides.trust_lr * (
-            np.clip(gain[was_guided] / 0.5, 0.0, 1.0) - p.trust[tg])
+        p.trust[tg] += self.config.guides.trust_lr * (np.clip(gain[was_guided] / 0.5, 0.0, 1.0) - p.trust[tg])
         p.guided[done] = False
         p.state[done] = A.DECIDING
 
@@ -466,7 +519,8 @@ class VenueModel(CPSSModel):
             return
         d = np.flatnonzero((p.state == A.DECIDING) & ~p.leaving)
         tired = (self.minute - p.entered[d] >= p.budget[d]) | (
-            self.attention_of(d) < self.config.visitors.attention_floor)
+            self.attention_of(d) < self.config.visitors.attention_floor
+        )
         self._start_leaving(d[tired])
 
     def _exit(self, users: np.ndarray) -> None:
@@ -490,6 +544,7 @@ class VenueModel(CPSSModel):
         g.visitor[k] = waiting
         p.slot[waiting] = k
         noisy = p.interest[waiting] + self.config.guides.profile_noise * self.rng.standard_normal(
-            p.interest[waiting].shape)
+            p.interest[waiting].shape
+        )
         noisy = np.maximum(noisy, 0.0) + 1e-6
         g.estimate[k] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)

@@ -33,7 +33,8 @@ class FloorSection(StrictModel):
 
     file: str | None = Field(None, description="JSON or GraphML floor plan (else generated)")
     layout_seed: int | None = Field(
-        None, ge=0, description="fixes the generated layout across days; None: from the root seed")
+        None, ge=0, description="fixes the generated layout across days; None: from the root seed"
+    )
     rooms: int = Field(12, ge=2, le=5000)
     exhibits: int = Field(40, ge=1, le=20000)
     topics: int = Field(6, ge=1, le=64)
@@ -59,14 +60,18 @@ class StyleSection(StrictModel):
 DEFAULT_STYLES = {
     # Véron & Levasseur's archetypes; shares and parameters are assumptions tuned toward
     # ~0.35 stops per element and ~30% diligent visitors (calibration-museum.md §1, §9).
-    "ant": StyleSection(share=0.25, stop_bias=2.0, selectivity=3.0, walk_sensitivity=2.0,
-                        dwell_mult=1.3, order_bonus=0.6),
-    "butterfly": StyleSection(share=0.30, stop_bias=1.5, selectivity=3.0, walk_sensitivity=0.5,
-                              dwell_mult=1.0, order_bonus=0.0),
-    "fish": StyleSection(share=0.25, stop_bias=0.3, selectivity=2.0, walk_sensitivity=1.0,
-                         dwell_mult=0.5, order_bonus=0.3),
-    "grasshopper": StyleSection(share=0.20, stop_bias=1.0, selectivity=8.0,
-                                walk_sensitivity=0.3, dwell_mult=2.0, order_bonus=0.0),
+    "ant": StyleSection(
+        share=0.25, stop_bias=2.0, selectivity=3.0, walk_sensitivity=2.0, dwell_mult=1.3, order_bonus=0.6
+    ),
+    "butterfly": StyleSection(
+        share=0.30, stop_bias=1.5, selectivity=3.0, walk_sensitivity=0.5, dwell_mult=1.0, order_bonus=0.0
+    ),
+    "fish": StyleSection(
+        share=0.25, stop_bias=0.3, selectivity=2.0, walk_sensitivity=1.0, dwell_mult=0.5, order_bonus=0.3
+    ),
+    "grasshopper": StyleSection(
+        share=0.20, stop_bias=1.0, selectivity=8.0, walk_sensitivity=0.3, dwell_mult=2.0, order_bonus=0.0
+    ),
 }
 
 
@@ -88,7 +93,8 @@ class VisitorsSection(StrictModel):
     leave_fatigue: float = Field(4.0, ge=0.0, description="added utility of leaving at fatigue 1")
     browse_bias: float = Field(-1.5, description="utility of wandering to a neighbouring room")
     consideration_hops: int | None = Field(
-        2, ge=0, description="users consider items within this many doors (None: all items)")
+        2, ge=0, description="users consider items within this many doors (None: all items)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> VisitorsSection:

@@ -31,8 +31,19 @@ GYM_ONLY: dict[str, tuple[str, str]] = {
 }
 """Single-agent Gymnasium envs without a Scenario (no configs, no PettingZoo view): name -> (module, class)."""
 
-__all__ = ["CONFIG_DIR", "GYM_ONLY", "REGISTRY", "config_names", "load_config", "make", "make_gym",
-           "make_scenario", "names", "parallel_names", "scenario_class"]
+__all__ = [
+    "CONFIG_DIR",
+    "GYM_ONLY",
+    "REGISTRY",
+    "config_names",
+    "load_config",
+    "make",
+    "make_gym",
+    "make_scenario",
+    "names",
+    "parallel_names",
+    "scenario_class",
+]
 
 
 def names() -> list[str]:
@@ -72,8 +83,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def load_config(name: str, config: str | Path | None = None,
-                overrides: dict[str, Any] | None = None) -> StrictModel:
+def load_config(name: str, config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> StrictModel:
     """Load and validate a scenario config.
 
     Args:
@@ -92,8 +102,9 @@ def load_config(name: str, config: str | Path | None = None,
     if not path.suffix and (CONFIG_DIR / f"{config}.toml").is_file():
         path = CONFIG_DIR / f"{config}.toml"
     elif not path.suffix:
-        raise ConfigError(f"unknown config {config!r} for {name}; shipped: "
-                          f"{', '.join(config_names(name))} (or give a .toml path)")
+        raise ConfigError(
+            f"unknown config {config!r} for {name}; shipped: {', '.join(config_names(name))} (or give a .toml path)"
+        )
     flat: dict[str, Any] = {}
     _flatten("", overrides or {}, flat)
     return build_config(cls, read_toml(path), overrides=flat, source=str(path))
@@ -104,8 +115,14 @@ def make_scenario(name: str, config: str | Path | None = None, **overrides: Any)
     return scenario_class(name)(load_config(name, config, overrides))
 
 
-def make(name: str, *, config: str | Path | None = None, render_mode: str | None = None,
-         max_cycles: int | None = None, **overrides: Any) -> CPSSParallelEnv:
+def make(
+    name: str,
+    *,
+    config: str | Path | None = None,
+    render_mode: str | None = None,
+    max_cycles: int | None = None,
+    **overrides: Any,
+) -> CPSSParallelEnv:
     """A scenario as a PettingZoo ParallelEnv.
 
     Args:
@@ -123,8 +140,7 @@ def make(name: str, *, config: str | Path | None = None, render_mode: str | None
         raise _gym_only_error(name)
     if "seed" in overrides:
         overrides.setdefault("world", {})["seed"] = overrides.pop("seed")
-    return CPSSParallelEnv(make_scenario(name, config, **overrides), render_mode=render_mode,
-                           max_cycles=max_cycles)
+    return CPSSParallelEnv(make_scenario(name, config, **overrides), render_mode=render_mode, max_cycles=max_cycles)
 
 
 def make_gym(name: str, *, others: str = "crowd_aware", **kwargs: Any) -> gym.Env:

@@ -187,8 +187,14 @@ class AdsScenario(Scenario):
         """After a step: expected payoffs of the pull just made, and whether it was shown / clicked."""
         if model.t == 0:
             return None
-        return [{"expected_rewards": model.last_expected[k].copy(), "shown": model.last_attended == k,
-                 "clicked": model.last_attended == k and model.last_click} for k in range(model.n_servers)]
+        return [
+            {
+                "expected_rewards": model.last_expected[k].copy(),
+                "shown": model.last_attended == k,
+                "clicked": model.last_attended == k and model.last_click,
+            }
+            for k in range(model.n_servers)
+        ]
 
     def default_action(self) -> int:
         """A missing action abstains (the server proposes nothing)."""
@@ -219,8 +225,11 @@ class AdsScenario(Scenario):
         from scenarios import ads_world as w
 
         out = {name: float(fn(model)) for name, fn in w.REPORTERS.items()}
-        out.update(clicks=float(model.clicks), impressions=float(model.impressions),
-                   revenue_per_pull=out["revenue"] / model.t if model.t else 0.0)
+        out.update(
+            clicks=float(model.clicks),
+            impressions=float(model.impressions),
+            revenue_per_pull=out["revenue"] / model.t if model.t else 0.0,
+        )
         for k in range(model.n_servers):
             out[f"revenue_server_{k}"] = float(model.revenue[k])
             out[f"regret_server_{k}"] = float(model.regret[k])
@@ -228,11 +237,15 @@ class AdsScenario(Scenario):
 
     def render_text(self, model: AdsModel) -> str:
         """The next user, the last pull and each server's revenue and payoffs."""
-        lines = [f"ads — pull {model.t} of {model.stream.size}; next user {model.user} "
-                 f"(segment {model.segment[model.user]}, daypart {model.daypart})"]
+        lines = [
+            f"ads — pull {model.t} of {model.stream.size}; next user {model.user} "
+            f"(segment {model.segment[model.user]}, daypart {model.daypart})"
+        ]
         if model.last_attended >= 0:
             k, ad = model.last_attended, model.last_ad - model.last_attended * model.per_server
-            lines.append(f"last pull: the user attended to server_{k}'s ad {ad} ({'clicked' if model.last_click else 'no click'})")
+            lines.append(
+                f"last pull: the user attended to server_{k}'s ad {ad} ({'clicked' if model.last_click else 'no click'})"
+            )
         pay = model.payoffs().reshape(model.n_servers, model.per_server)
         for k in range(model.n_servers):
             cells = " ".join(f"{v:.3f}" for v in pay[k])

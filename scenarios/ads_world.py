@@ -120,9 +120,11 @@ class Catalogue:
         """Segment x category affinity in [-1, 1]."""
         self.daypart_effect = rng.uniform(-1.0, 1.0, (cfg.world.dayparts, a.categories))
         """Daypart x category effect in [-1, 1]."""
-        self.static_logit = (logit(self.base_ctr)[None, None, :]
-                             + a.segment_weight * self.taste[:, None, self.category]
-                             + a.daypart_weight * self.daypart_effect[None, :, self.category])
+        self.static_logit = (
+            logit(self.base_ctr)[None, None, :]
+            + a.segment_weight * self.taste[:, None, self.category]
+            + a.daypart_weight * self.daypart_effect[None, :, self.category]
+        )
         """(segments, dayparts, N) logit of the CTR without crowd effects."""
 
 

@@ -96,8 +96,14 @@ class MuseumScenario(Scenario):
     agent_prefix = "guide"
     heuristic_policies = POLICIES
     plot_metrics = ("mean_satisfaction", "occupancy_ratio", "mean_wait", "acceptance_rate")
-    headline_metrics = ("mean_satisfaction", "peak_occupancy_ratio", "congestion_minutes", "mean_wait",
-                        "acceptance_rate", "top_interest_coverage")
+    headline_metrics = (
+        "mean_satisfaction",
+        "peak_occupancy_ratio",
+        "congestion_minutes",
+        "mean_wait",
+        "acceptance_rate",
+        "top_interest_coverage",
+    )
 
     def build_world(self, seed: int) -> VenueModel:
         """A fresh museum day."""
@@ -136,33 +142,54 @@ class MuseumScenario(Scenario):
         time_left = np.clip((budget - elapsed) / budget, 0.0, 1.0) * ~idle
         walked = model.slot_rows(p.walked)
         v = self.config.visitors
-        fatigue = np.where(idle, 0.0, 1.0 - attention(elapsed, walked, onset=v.fatigue_onset, tau=v.fatigue_tau,
-                                                      walk_factor=v.walk_fatigue))
+        fatigue = np.where(
+            idle,
+            0.0,
+            1.0 - attention(elapsed, walked, onset=v.fatigue_onset, tau=v.fatigue_tau, walk_factor=v.walk_fatigue),
+        )
         deciding = ((model.slot_rows(p.state) == Activity.DECIDING) & ~idle).astype(float)
         return idle, live, zone, time_left, fatigue, deciding
 
     def _context(self, model: VenueModel) -> np.ndarray:
-        return np.concatenate([[min(1.0, model.minute / model.day_minutes)], model.zone_closed,
-                               model.noise])
+        return np.concatenate([[min(1.0, model.minute / model.day_minutes)], model.zone_closed, model.noise])
 
     def observe(self, model: VenueModel) -> np.ndarray:
         """(K, obs_dim) per the layout table in the module docstring."""
         idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
         k = idle.shape[0]
         sensed = np.clip(model.sensed / model.comfort / OCC_SCALE, 0.0, 1.0)
-        obs = np.concatenate([
-            zone, time_left[:, None], fatigue[:, None], model.guides.estimate * live,
-            model.slot_rows(model.pop.visited) * live, deciding[:, None], np.tile(sensed, (k, 1)),
-            np.tile(self._context(model), (k, 1)), idle[:, None].astype(float)], axis=1)
+        obs = np.concatenate(
+            [
+                zone,
+                time_left[:, None],
+                fatigue[:, None],
+                model.guides.estimate * live,
+                model.slot_rows(model.pop.visited) * live,
+                deciding[:, None],
+                np.tile(sensed, (k, 1)),
+                np.tile(self._context(model), (k, 1)),
+                idle[:, None].astype(float),
+            ],
+            axis=1,
+        )
         return np.clip(obs, 0.0, 1.0).astype(np.float32)
 
     def state(self, model: VenueModel) -> np.ndarray:
         """True occupancy, every slot's visitor (with true interests), context."""
         idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
         occ = np.clip(model.occupancy / model.comfort / OCC_SCALE, 0.0, 1.0)
-        slots = np.concatenate([zone, time_left[:, None], fatigue[:, None], deciding[:, None],
-                                idle[:, None].astype(float), model.slot_rows(model.pop.interest) * live,
-                                model.slot_rows(model.pop.visited) * live], axis=1)
+        slots = np.concatenate(
+            [
+                zone,
+                time_left[:, None],
+                fatigue[:, None],
+                deciding[:, None],
+                idle[:, None].astype(float),
+                model.slot_rows(model.pop.interest) * live,
+                model.slot_rows(model.pop.visited) * live,
+            ],
+            axis=1,
+        )
         out = np.concatenate([occ, slots.ravel(), self._context(model)])
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 

@@ -116,8 +116,7 @@ from scenarios import workshop_dynamics as dyn
 from scenarios.workshop_config import WorkshopConfig
 from scenarios.workshop_world import WorkshopModel
 
-__all__ = ["OBS_FIELDS", "WorkshopConfig", "WorkshopModel", "WorkshopScenario", "env",
-           "parallel_env"]
+__all__ = ["OBS_FIELDS", "WorkshopConfig", "WorkshopModel", "WorkshopScenario", "env", "parallel_env"]
 
 DISTANCE_SCALE = 3.0
 """Metres that map to 1 in the proximity observation (farther, or away, reads as 1)."""
@@ -168,8 +167,14 @@ class WorkshopScenario(Scenario):
     agent_prefix = "cobot"
     heuristic_policies = ("fixed", "preference", "fatigue_adaptive")
     plot_metrics = ("throughput", "wip", "mean_fatigue", "safety_violations", "comfort_mismatch")
-    headline_metrics = ("throughput", "mean_fatigue", "peak_fatigue", "safety_violations", "comfort_mismatch",
-                        "workload_gini")
+    headline_metrics = (
+        "throughput",
+        "mean_fatigue",
+        "peak_fatigue",
+        "safety_violations",
+        "comfort_mismatch",
+        "workload_gini",
+    )
 
     def build_world(self, seed: int) -> WorkshopModel:
         """A fresh shift."""
@@ -190,16 +195,22 @@ class WorkshopScenario(Scenario):
     def state_space(self, model: WorkshopModel) -> spaces.Box:
         """Box(0, 1) of the global state."""
         n = model.layout.n_stations
-        return spaces.Box(0.0, 1.0, shape=(STATION_STATE * n + model.n_cells + 7,),
-                          dtype=np.float32)
+        return spaces.Box(0.0, 1.0, shape=(STATION_STATE * n + model.n_cells + 7,), dtype=np.float32)
 
     # ---- observations ------------------------------------------------------------------
     def _context(self, m: WorkshopModel) -> np.ndarray:
         ahead = dyn.next_start(m.minute, m.breaks)
-        return np.array([
-            m.minute / m.day_minutes, float(dyn.in_windows(m.minute, m.breaks)),
-            min(1.0, ahead / BREAK_HORIZON), m.order_rate / max(m.peak_rate, 1e-9), m.noise,
-            (m.temp - 15.0) / 20.0, float((m.crew_station < 0).mean())])
+        return np.array(
+            [
+                m.minute / m.day_minutes,
+                float(dyn.in_windows(m.minute, m.breaks)),
+                min(1.0, ahead / BREAK_HORIZON),
+                m.order_rate / max(m.peak_rate, 1e-9),
+                m.noise,
+                (m.temp - 15.0) / 20.0,
+                float((m.crew_station < 0).mean()),
+            ]
+        )
 
     def observe(self, model: WorkshopModel) -> np.ndarray:
         """(K, 26) per OBS_FIELDS."""
@@ -210,21 +221,32 @@ class WorkshopScenario(Scenario):
         n = lay.n_stations
         level = np.where(m.first, m.input_level / BACKLOG_SCALE, m.input_level / cap)
         out_level = np.where(dn >= 0, m.buffer[np.maximum(dn, 0)] / cap, 0.0)
-        skill = dyn.skill_level(m.experience[np.arange(n), lay.task],
-                                progress_ratio=self.config.workers.learning_rate)
+        skill = dyn.skill_level(m.experience[np.arange(n), lay.task], progress_ratio=self.config.workers.learning_rate)
         ctx = self._context(m)
         cols = [
-            level[st], out_level, m.busy[st], m.blocked[st], m.progress[st], sensed[st],
+            level[st],
+            out_level,
+            m.busy[st],
+            m.blocked[st],
+            m.progress[st],
+            sensed[st],
             np.where(up >= 0, sensed[np.maximum(up, 0)], 1.0),
             np.where(dn >= 0, sensed[np.maximum(dn, 0)], 1.0),
-            m.proximity_reading[st] / DISTANCE_SCALE, m.wearable_reading[st],
-            m.wearable_reading[n + st], m.stated_speed[st], m.stated_assist[st], skill[st],
-            m.present[st], m.helpers[st] / 2.0,
+            m.proximity_reading[st] / DISTANCE_SCALE,
+            m.wearable_reading[st],
+            m.wearable_reading[n + st],
+            m.stated_speed[st],
+            m.stated_assist[st],
+            skill[st],
+            m.present[st],
+            m.helpers[st] / 2.0,
             lay.cycle[st] / (2.0 * self.config.floor.cycle_time),
             lay.position[st] / max(1, lay.position.max()),
             *(np.full(st.size, ctx[i]) for i in range(3)),
-            np.full(st.size, ctx[3]), m.backlog[lay.cell[st]] / BACKLOG_SCALE,
-            *(np.full(st.size, ctx[i]) for i in range(4, 7))]
+            np.full(st.size, ctx[3]),
+            m.backlog[lay.cell[st]] / BACKLOG_SCALE,
+            *(np.full(st.size, ctx[i]) for i in range(4, 7)),
+        ]
         obs = np.stack([np.asarray(c, dtype=float) for c in cols], axis=1)
         return np.clip(np.nan_to_num(obs), 0.0, 1.0).astype(np.float32)
 
@@ -232,12 +254,26 @@ class WorkshopScenario(Scenario):
         """True per-station state, the order books and the context (see the module docstring)."""
         m, lay, cap = model, model.layout, self.config.floor.buffer_capacity
         n = lay.n_stations
-        skill = dyn.skill_level(m.experience[np.arange(n), lay.task],
-                                progress_ratio=self.config.workers.learning_rate)
+        skill = dyn.skill_level(m.experience[np.arange(n), lay.task], progress_ratio=self.config.workers.learning_rate)
         level = np.where(m.first, m.input_level / BACKLOG_SCALE, m.input_level / cap)
-        per_station = np.stack([
-            level, m.busy, m.blocked, m.progress, m.up, m.present, m.distance / DISTANCE_SCALE,
-            m.phys, m.mental, m.pref_speed, m.pref_assist, m.trust, skill], axis=1)
+        per_station = np.stack(
+            [
+                level,
+                m.busy,
+                m.blocked,
+                m.progress,
+                m.up,
+                m.present,
+                m.distance / DISTANCE_SCALE,
+                m.phys,
+                m.mental,
+                m.pref_speed,
+                m.pref_assist,
+                m.trust,
+                skill,
+            ],
+            axis=1,
+        )
         out = np.concatenate([per_station.ravel(), m.backlog / BACKLOG_SCALE, self._context(m)])
         return np.clip(np.nan_to_num(out), 0.0, 1.0).astype(np.float32)
 
@@ -249,8 +285,7 @@ class WorkshopScenario(Scenario):
     def default_action(self) -> np.ndarray:
         """The reduced (always safe) speed and the fixed assistance share."""
         c = self.config.cobots
-        return np.array([np.floor(1000 * c.v_reduced / c.v_max) / 1000, c.fixed_assistance],
-                        dtype=np.float32)
+        return np.array([np.floor(1000 * c.v_reduced / c.v_max) / 1000, c.fixed_assistance], dtype=np.float32)
 
     def apply_actions(self, model: WorkshopModel, actions: list[Any]) -> np.ndarray:
         """Set every cobot's speed and share; in-bounds continuous actions are always valid.
@@ -265,13 +300,16 @@ class WorkshopScenario(Scenario):
         """Own station's output and worker well-being, mixed with the cell's output."""
         r, m = self.config.rewards, model
         st = m.cobot_station
-        own = (r.output * m.completed[st] + r.wellbeing * m.utility[st]
-               - r.fatigue * m.combined_fatigue[st] * m.dt - r.safety * m.violation[st])
+        own = (
+            r.output * m.completed[st]
+            + r.wellbeing * m.utility[st]
+            - r.fatigue * m.combined_fatigue[st] * m.dt
+            - r.safety * m.violation[st]
+        )
         team = r.output * m.done_tick[m.layout.cell[st]]
         return (1.0 - r.cooperation) * own + r.cooperation * team
 
-    def heuristic_actions(self, model: WorkshopModel, policy: str,
-                          rng: np.random.Generator) -> list[np.ndarray]:
+    def heuristic_actions(self, model: WorkshopModel, policy: str, rng: np.random.Generator) -> list[np.ndarray]:
         """Actions of a heuristic cobot policy (see the module docstring)."""
         m, c = model, self.config.cobots
         st = m.cobot_station
@@ -286,14 +324,13 @@ class WorkshopScenario(Scenario):
                 est = np.clip(np.maximum(m.wearable_reading[st], m.wearable_reading[n + st]), 0, 1)
                 assist = assist + c.adaptive_gain * est * (1.0 - assist)
                 speed = speed * (1.0 - 0.5 * est)
-            reach = dyn.protective_separation(speed * c.v_max, v_human=c.v_human,
-                                              t_react=c.t_react, t_stop=c.t_stop,
-                                              intrusion=c.intrusion)
+            reach = dyn.protective_separation(
+                speed * c.v_max, v_human=c.v_human, t_react=c.t_react, t_stop=c.t_stop, intrusion=c.intrusion
+            )
             near = m.proximity_reading[st] < reach + c.guard_margin
             speed = np.where(near, np.minimum(speed, m.safe_speed), speed)
         else:
-            raise ValueError(f"unknown heuristic policy {policy!r}; choose from "
-                             f"{', '.join(self.heuristic_policies)}")
+            raise ValueError(f"unknown heuristic policy {policy!r}; choose from {', '.join(self.heuristic_policies)}")
         acts = np.clip(np.stack([speed, assist], axis=1), 0.0, 1.0).astype(np.float32)
         return list(acts)
 
@@ -313,18 +350,21 @@ class WorkshopScenario(Scenario):
     def render_text(self, model: WorkshopModel) -> str:
         """One line per station: jobs waiting, state, machine, worker, cobot."""
         m = model
-        lines = [f"workshop — minute {m.minute:.0f} of {m.day_minutes:.0f}"
-                 f"{' (break)' if m.on_break else ''}; done {int(m.done.sum())}, WIP {m.wip}, "
-                 f"order book {int(m.backlog.sum())}"]
+        lines = [
+            f"workshop — minute {m.minute:.0f} of {m.day_minutes:.0f}"
+            f"{' (break)' if m.on_break else ''}; done {int(m.done.sum())}, WIP {m.wip}, "
+            f"order book {int(m.backlog.sum())}"
+        ]
         for i in range(m.layout.n_stations):
             state = "blocked" if m.blocked[i] else "busy" if m.busy[i] else "idle"
             machine = "up" if m.up[i] else "DOWN"
-            cobot = (f"cobot v={m.speed[i]:.2f} a={m.assist[i]:.2f}" if m.has_cobot[i]
-                     else "no cobot")
+            cobot = f"cobot v={m.speed[i]:.2f} a={m.assist[i]:.2f}" if m.has_cobot[i] else "no cobot"
             warn = " VIOLATION" if m.violation[i] else ""
-            lines.append(f"station {i:>2} [{int(m.input_level[i]):>3}] {state:<7} {machine:<4} "
-                         f"fatigue {m.combined_fatigue[i]:.2f} dist {m.distance[i]:.1f} m "
-                         f"{cobot}{warn}")
+            lines.append(
+                f"station {i:>2} [{int(m.input_level[i]):>3}] {state:<7} {machine:<4} "
+                f"fatigue {m.combined_fatigue[i]:.2f} dist {m.distance[i]:.1f} m "
+                f"{cobot}{warn}"
+            )
         return "\n".join(lines)
 
     def render_rgb(self, model: WorkshopModel) -> np.ndarray:
@@ -336,13 +376,29 @@ class WorkshopScenario(Scenario):
         fig, ax = plt.subplots(figsize=(7, 1.2 + 1.0 * m.n_cells), dpi=80)
         for u, v in m.layout.graph.edges:
             ax.plot(xy[[u, v], 0], xy[[u, v], 1], color="0.8", lw=2, zorder=1)
-        sc = ax.scatter(xy[:, 0], xy[:, 1], c=m.combined_fatigue, cmap="RdYlGn_r", vmin=0,
-                        vmax=1, s=400, marker="s", edgecolors="k", zorder=2)
+        sc = ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            c=m.combined_fatigue,
+            cmap="RdYlGn_r",
+            vmin=0,
+            vmax=1,
+            s=400,
+            marker="s",
+            edgecolors="k",
+            zorder=2,
+        )
         down = ~m.up
         ax.scatter(xy[down, 0], xy[down, 1], marker="x", s=250, c="k", zorder=3)
         for i in range(m.layout.n_stations):
-            ax.annotate(str(int(m.input_level[i])), xy[i] + np.array([-0.45, 0.0]),
-                        ha="center", va="center", fontsize=7, zorder=3)
+            ax.annotate(
+                str(int(m.input_level[i])),
+                xy[i] + np.array([-0.45, 0.0]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                zorder=3,
+            )
         ax.set_xlim(-0.9, xy[:, 0].max() + 0.5)
         ax.set_ylim(xy[:, 1].min() - 0.5, 0.5)
         fig.colorbar(sc, ax=ax, label="fatigue")

@@ -20,8 +20,8 @@ class WorldSection(StrictModel):
     seed: int = Field(0, ge=0, description="root seed of the model RNG")
     day_minutes: int = Field(480, ge=10, le=24 * 60, description="shift length (calibration §9.1)")
     minutes_per_step: float = Field(
-        1.0, gt=0.0, le=1.0,
-        description="minutes per tick; at most 1 (a station completes at most one job a tick)")
+        1.0, gt=0.0, le=1.0, description="minutes per tick; at most 1 (a station completes at most one job a tick)"
+    )
 
 
 class FloorSection(StrictModel):
@@ -32,20 +32,16 @@ class FloorSection(StrictModel):
     buffer_capacity: int = Field(2, ge=1, le=50, description="jobs per buffer (Koren)")
     initial_wip: int = Field(1, ge=0, le=50, description="jobs in each buffer at shift start [A]")
     task_types: int = Field(3, ge=1, le=16, description="station task types (station i: i mod T)")
-    cycle_time: float = Field(
-        2.0, gt=0.0, le=60.0, description="nominal manual minutes per job (70–150 s range, §9.1)")
+    cycle_time: float = Field(2.0, gt=0.0, le=60.0, description="nominal manual minutes per job (70–150 s range, §9.1)")
     cycle_time_cv: float = Field(0.1, ge=0.0, le=1.0, description="station spread (σ = 0.1·mean)")
-    layout_seed: int | None = Field(
-        None, ge=0, description="fixes cycle times across days; None: from the root seed")
+    layout_seed: int | None = Field(None, ge=0, description="fixes cycle times across days; None: from the root seed")
 
     @model_validator(mode="after")
     def _check(self) -> FloorSection:
         if self.stations % self.cells:
-            raise ValueError(f"stations ({self.stations}) must be a multiple of cells "
-                             f"({self.cells})")
+            raise ValueError(f"stations ({self.stations}) must be a multiple of cells ({self.cells})")
         if self.initial_wip > self.buffer_capacity:
-            raise ValueError(f"initial_wip ({self.initial_wip}) exceeds buffer_capacity "
-                             f"({self.buffer_capacity})")
+            raise ValueError(f"initial_wip ({self.initial_wip}) exceeds buffer_capacity ({self.buffer_capacity})")
         return self
 
 
@@ -56,14 +52,14 @@ class MachinesSection(StrictModel):
     mttr: float = Field(30.0, gt=0.0, description="mean repair minutes (calibration §9.4)")
     repair_shape: int = Field(2, ge=1, le=20, description="Erlang shape of repair time (CV 0.71)")
     process_fault_share: float = Field(
-        0.2, ge=0.0, le=1.0, description="faults an engineer clears instead of a technician [A]")
+        0.2, ge=0.0, le=1.0, description="faults an engineer clears instead of a technician [A]"
+    )
 
 
 class WorkersSection(StrictModel):
     """The users: one operator per station, with skills, fatigue, preferences and trust."""
 
-    roster_seed: int | None = Field(
-        None, ge=0, description="fixes the team across days; None: from the root seed")
+    roster_seed: int | None = Field(None, ge=0, description="fixes the team across days; None: from the root seed")
     pace_cv: float = Field(0.1, ge=0.0, le=1.0, description="spread of natural pace [A]")
     prior_jobs: float = Field(60.0, ge=0.0, description="median prior jobs per task type [A]")
     prior_sigma: float = Field(1.0, ge=0.0, le=3.0, description="lognormal σ of prior jobs [A]")
@@ -92,7 +88,8 @@ class WorkersSection(StrictModel):
     stop_startle: float = Field(0.02, ge=0.0, le=1.0, description="mental jump per stop [A]")
     near_share: float = Field(0.5, ge=0.0, le=1.0, description="mean share of minutes near [A]")
     near_persistence: float = Field(
-        0.8, ge=0.0, lt=1.0, description="mean chance a proximity phase carries on a minute [A]")
+        0.8, ge=0.0, lt=1.0, description="mean chance a proximity phase carries on a minute [A]"
+    )
 
 
 class TeamSection(StrictModel):
@@ -101,7 +98,8 @@ class TeamSection(StrictModel):
     technicians: int = Field(2, ge=1, le=1000, description="pooled maintenance technicians")
     engineers: int = Field(1, ge=0, le=1000, description="engineers clearing process faults")
     help_probability: float = Field(
-        0.1, ge=0.0, le=1.0, description="idle worker helps an overloaded neighbour, per minute")
+        0.1, ge=0.0, le=1.0, description="idle worker helps an overloaded neighbour, per minute"
+    )
     help_share: float = Field(0.3, ge=0.0, le=1.0, description="human rate a helper adds [A]")
     pace_conformity: float = Field(0.15, ge=0.0, le=1.0, description="Mas & Moretti 0.15–0.17")
     starve_boost: float = Field(0.05, ge=0.0, le=0.5, description="speed-up when next starves")
@@ -126,17 +124,19 @@ class PeakSection(WindowSection):
 class SensorsSection(StrictModel):
     """Noisy sensors of the CPS side (reused cpss.context.OccupancySensors)."""
 
-    machine: SensorConfig = Field(default_factory=lambda: SensorConfig(
-        relative_noise=0.0, absolute_noise=0.1, dropout=0.02))
-    proximity: SensorConfig = Field(default_factory=lambda: SensorConfig(
-        relative_noise=0.0, absolute_noise=0.05, dropout=0.02))
-    wearable: SensorConfig = Field(default_factory=lambda: SensorConfig(
-        relative_noise=0.1, absolute_noise=0.05, dropout=0.05))
+    machine: SensorConfig = Field(
+        default_factory=lambda: SensorConfig(relative_noise=0.0, absolute_noise=0.1, dropout=0.02)
+    )
+    proximity: SensorConfig = Field(
+        default_factory=lambda: SensorConfig(relative_noise=0.0, absolute_noise=0.05, dropout=0.02)
+    )
+    wearable: SensorConfig = Field(
+        default_factory=lambda: SensorConfig(relative_noise=0.1, absolute_noise=0.05, dropout=0.05)
+    )
 
 
 def _default_breaks() -> list[WindowSection]:
-    return [WindowSection(start=120, end=130), WindowSection(start=240, end=270),
-            WindowSection(start=360, end=370)]
+    return [WindowSection(start=120, end=130), WindowSection(start=240, end=270), WindowSection(start=360, end=370)]
 
 
 def _default_peaks() -> list[PeakSection]:
@@ -146,11 +146,9 @@ def _default_peaks() -> list[PeakSection]:
 class ContextSection(StrictModel):
     """Indirect influence: shift clock and breaks, order book, noise and temperature, sensors."""
 
-    breaks: list[WindowSection] = Field(default_factory=_default_breaks,
-                                        description="10/30/10 min (net 430 min, §9.1)")
+    breaks: list[WindowSection] = Field(default_factory=_default_breaks, description="10/30/10 min (net 430 min, §9.1)")
     order_load: float = Field(0.9, ge=0.0, le=5.0, description="base orders / nominal capacity")
-    peaks: list[PeakSection] = Field(default_factory=_default_peaks,
-                                     description="two 60-min peaks at 1.4× [A]")
+    peaks: list[PeakSection] = Field(default_factory=_default_peaks, description="two 60-min peaks at 1.4× [A]")
     base_noise: float = Field(0.3, ge=0.0, le=1.0, description="ambient noise level [A]")
     machine_noise: float = Field(0.3, ge=0.0, le=1.0, description="added with all machines on [A]")
     temperature: float = Field(20.0, ge=-20.0, le=50.0, description="°C at shift start [A]")
@@ -178,8 +176,7 @@ class CobotsSection(StrictModel):
     t_react: float = Field(0.1, ge=0.0, description="robot reaction time, s")
     t_stop: float = Field(0.3, ge=0.0, description="robot stopping time, s (UR category 0)")
     intrusion: float = Field(0.3, ge=0.0, description="C + Z_d + Z_r, m")
-    time_ratio: float = Field(
-        1.5, gt=0.0, description="cobot minutes per whole job / cycle_time, at speed 1 [A]")
+    time_ratio: float = Field(1.5, gt=0.0, description="cobot minutes per whole job / cycle_time, at speed 1 [A]")
     speed_half: float = Field(0.2, gt=0.0, description="speed at which motion = rest of cycle [A]")
     stop_loss: float = Field(0.5, ge=0.0, le=1.0, description="share of a minute lost per stop [A]")
     fixed_speed: float | None = Field(None, ge=0.0, le=1.0, description="None: reduced speed")
@@ -240,8 +237,7 @@ class WorkshopConfig(StrictModel):
             raise ValueError(f"cobots.count: {c.count} cobots but only {n} stations")
         if c.stations is not None:
             if len(c.stations) != self.n_cobots:
-                raise ValueError(f"cobots.stations: {len(c.stations)} entries for "
-                                 f"{self.n_cobots} cobots")
+                raise ValueError(f"cobots.stations: {len(c.stations)} entries for {self.n_cobots} cobots")
             if len(set(c.stations)) != len(c.stations) or not all(0 <= i < n for i in c.stations):
                 raise ValueError(f"cobots.stations: must be distinct stations in 0..{n - 1}")
         day = self.world.day_minutes

@@ -20,9 +20,14 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------- safety (ISO/TS 15066 SSM)
 
 
-def protective_separation(v_robot: np.ndarray | float, *, v_human: float = 1.6,
-                          t_react: float = 0.1, t_stop: float = 0.3,
-                          intrusion: float = 0.3) -> np.ndarray:
+def protective_separation(
+    v_robot: np.ndarray | float,
+    *,
+    v_human: float = 1.6,
+    t_react: float = 0.1,
+    t_stop: float = 0.3,
+    intrusion: float = 0.3,
+) -> np.ndarray:
     """Protective separation distance of speed-and-separation monitoring, in metres (§3.2).
 
     ``S_p = v_h·(T_r + T_s) + v_r·T_r + v_r·T_s / 2 + C``: the human approaches during the
@@ -43,8 +48,9 @@ def protective_separation(v_robot: np.ndarray | float, *, v_human: float = 1.6,
     return v_human * (t_react + t_stop) + v * t_react + 0.5 * v * t_stop + intrusion
 
 
-def safety_violation(v_robot: np.ndarray | float, distance: np.ndarray | float, *,
-                     v_limit: float = 0.25, **separation: float) -> np.ndarray:
+def safety_violation(
+    v_robot: np.ndarray | float, distance: np.ndarray | float, *, v_limit: float = 0.25, **separation: float
+) -> np.ndarray:
     """True where the robot is faster than ``v_limit`` while the human is within reach.
 
     "Within reach" means closer than the protective separation ``S_p(v_robot)``; at or below
@@ -77,9 +83,16 @@ def speed_factor(speed: np.ndarray, half: float) -> np.ndarray:
 # ---------------------------------------------------------------- worker: fatigue, skill, comfort
 
 
-def fatigue_step(fatigue: np.ndarray, load: np.ndarray, rest_share: np.ndarray, dt: float, *,
-                 rate: np.ndarray | float, recovery: np.ndarray | float,
-                 rest_mult: float) -> np.ndarray:
+def fatigue_step(
+    fatigue: np.ndarray,
+    load: np.ndarray,
+    rest_share: np.ndarray,
+    dt: float,
+    *,
+    rate: np.ndarray | float,
+    recovery: np.ndarray | float,
+    rest_mult: float,
+) -> np.ndarray:
     """Exact update of ``df/dt = rate·load − R·f`` over ``dt`` minutes, clipped to [0, 1].
 
     The 3CC-r form (Xia & Frey-Law 2008; Looft et al. 2018, §1.1): recovery is faster at rest,
@@ -109,8 +122,7 @@ def wright_exponent(progress_ratio: float) -> float:
     return float(-np.log2(progress_ratio))
 
 
-def time_multiplier(experience: np.ndarray, *, progress_ratio: float,
-                    plateau: float) -> np.ndarray:
+def time_multiplier(experience: np.ndarray, *, progress_ratio: float, plateau: float) -> np.ndarray:
     """Unit time relative to a novice's: ``plateau + (1 − plateau)·(1 + n)^(−b)`` (§2)."""
     b = wright_exponent(progress_ratio)
     return plateau + (1.0 - plateau) * (1.0 + np.asarray(experience, dtype=float)) ** (-b)
@@ -140,16 +152,26 @@ def cobot_share(human_min: np.ndarray, cobot_min: np.ndarray, assist: np.ndarray
     return np.minimum(np.asarray(assist, dtype=float), h / (h + np.asarray(cobot_min, dtype=float)))
 
 
-def comfort_mismatch(speed: np.ndarray, assist: np.ndarray, pref_speed: np.ndarray,
-                     pref_assist: np.ndarray) -> np.ndarray:
+def comfort_mismatch(
+    speed: np.ndarray, assist: np.ndarray, pref_speed: np.ndarray, pref_assist: np.ndarray
+) -> np.ndarray:
     """Distance of the cobot's behaviour from the worker's preference, in [0, 1]."""
     return 0.5 * (np.abs(speed - pref_speed) + np.abs(assist - pref_assist))
 
 
-def mental_drive(work_share: np.ndarray, speed: np.ndarray, pref_speed: np.ndarray,
-                 distance: np.ndarray, sensitivity: np.ndarray, pace_excess: np.ndarray, *,
-                 base: float = 0.5, speed_weight: float = 2.0, pace_weight: float = 5.0,
-                 d0: float = 0.5) -> np.ndarray:
+def mental_drive(
+    work_share: np.ndarray,
+    speed: np.ndarray,
+    pref_speed: np.ndarray,
+    distance: np.ndarray,
+    sensitivity: np.ndarray,
+    pace_excess: np.ndarray,
+    *,
+    base: float = 0.5,
+    speed_weight: float = 2.0,
+    pace_weight: float = 5.0,
+    d0: float = 0.5,
+) -> np.ndarray:
     """Mental load of a tick: time on task plus stress from speed and pace (§4).
 
     ``work_share · (base + sensitivity·speed_weight·max(0, v − v_pref)·exp(−d/d0)
@@ -159,8 +181,9 @@ def mental_drive(work_share: np.ndarray, speed: np.ndarray, pref_speed: np.ndarr
     """
     proximity = np.exp(-np.asarray(distance, dtype=float) / d0)
     over = np.maximum(0.0, np.asarray(speed) - np.asarray(pref_speed))
-    return work_share * (base + sensitivity * speed_weight * over * proximity
-                             + pace_weight * np.maximum(0.0, pace_excess))
+    return work_share * (
+        base + sensitivity * speed_weight * over * proximity + pace_weight * np.maximum(0.0, pace_excess)
+    )
 
 
 def error_probability(fatigue: np.ndarray, base: float, beta: float = 0.6) -> np.ndarray:
@@ -178,8 +201,7 @@ def conform_pace(pace: np.ndarray, cell: np.ndarray, gamma: float) -> np.ndarray
     return pace + gamma * (sums[cell] / counts[cell] - pace)
 
 
-def tool_waits(needing: np.ndarray, cell: np.ndarray, priority: np.ndarray,
-               tools: int) -> np.ndarray:
+def tool_waits(needing: np.ndarray, cell: np.ndarray, priority: np.ndarray, tools: int) -> np.ndarray:
     """Stations that find no free shared tool: per cell, all but the ``tools`` first by priority.
 
     Args:
@@ -231,8 +253,7 @@ def temperature(minute: float, day_minutes: float, start: float, rise: float) ->
 # ---------------------------------------------------------------- layout
 
 
-def lognormal_mean_one(rng: np.random.Generator, cv: float, size: int | tuple[int, ...]
-                       ) -> np.ndarray:
+def lognormal_mean_one(rng: np.random.Generator, cv: float, size: int | tuple[int, ...]) -> np.ndarray:
     """Lognormal draws with mean 1 and coefficient of variation ``cv``."""
     sigma = np.sqrt(np.log1p(cv**2))
     return np.exp(sigma * rng.standard_normal(size) - 0.5 * sigma**2)
@@ -257,8 +278,9 @@ class Layout:
         return int(self.cell.shape[0])
 
 
-def build_layout(rng: np.random.Generator, stations: int, cells: int, task_types: int,
-                 cycle_time: float, cycle_cv: float) -> Layout:
+def build_layout(
+    rng: np.random.Generator, stations: int, cells: int, task_types: int, cycle_time: float, cycle_cv: float
+) -> Layout:
     """``cells`` lines of ``stations / cells`` stations on a networkx path graph per cell.
 
     Flow edges join consecutive stations of a cell; cells lie side by side (aisle edges join
@@ -276,8 +298,16 @@ def build_layout(rng: np.random.Generator, stations: int, cells: int, task_types
     graph.add_edges_from((int(i), int(i) + per) for i in idx[cell < cells - 1])
     cycle = cycle_time * lognormal_mean_one(rng, cycle_cv, stations)
     xy = np.stack([position, -cell], axis=1).astype(float)
-    return Layout(graph=graph, cell=cell, position=position, upstream=upstream,
-                  downstream=downstream, xy=xy, task=idx % task_types, cycle=cycle)
+    return Layout(
+        graph=graph,
+        cell=cell,
+        position=position,
+        upstream=upstream,
+        downstream=downstream,
+        xy=xy,
+        task=idx % task_types,
+        cycle=cycle,
+    )
 
 
 # ---------------------------------------------------------------- roster
@@ -303,21 +333,23 @@ class Roster:
     trust: np.ndarray  # initial trust in the cobot
 
 
-def sample_roster(rng: np.random.Generator, n: int, task_types: int,
-                  w: WorkersSection) -> Roster:
+def sample_roster(rng: np.random.Generator, n: int, task_types: int, w: WorkersSection) -> Roster:
     """Draw ``n`` workers from the population described by ``w`` (calibration §9.2)."""
     pref_speed = np.clip(rng.normal(w.pref_speed, w.pref_sd, n), 0.05, 1.0)
     pref_assist = np.clip(rng.normal(w.pref_assistance, w.pref_sd, n), 0.0, 0.9)
     return Roster(
-        pace_nat=lognormal_mean_one(rng, w.pace_cv, n), pref_speed=pref_speed,
+        pace_nat=lognormal_mean_one(rng, w.pace_cv, n),
+        pref_speed=pref_speed,
         pref_assist=pref_assist,
         stated_speed=np.clip(pref_speed + w.stated_noise * rng.standard_normal(n), 0.0, 1.0),
         stated_assist=np.clip(pref_assist + w.stated_noise * rng.standard_normal(n), 0.0, 1.0),
         sensitivity=lognormal_mean_one(rng, w.speed_sensitivity_cv, n),
         near_share=np.clip(rng.normal(w.near_share, 0.15, n), 0.05, 0.95),
         persistence=np.clip(rng.normal(w.near_persistence, 0.1, n), 0.0, 0.97),
-        near_dist=rng.uniform(0.3, 0.7, n), far_dist=rng.uniform(1.3, 2.5, n),
+        near_dist=rng.uniform(0.3, 0.7, n),
+        far_dist=rng.uniform(1.3, 2.5, n),
         fatigue_mult=lognormal_mean_one(rng, w.fatigue_cv, n),
         recovery_mult=lognormal_mean_one(rng, w.fatigue_cv, n),
         experience=w.prior_jobs * np.exp(w.prior_sigma * rng.standard_normal((n, task_types))),
-        trust=np.clip(rng.normal(w.trust_mean, 0.15, n), 0.0, 1.0))
+        trust=np.clip(rng.normal(w.trust_mean, 0.15, n), 0.0, 1.0),
+    )

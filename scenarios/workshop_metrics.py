@@ -153,4 +153,3 @@ MODEL_REPORTERS = {
 def summary(m: Any) -> dict[str, float]:
     """The shift's headline figures (every reporter's current value)."""
     return {name: float(fn(m)) for name, fn in MODEL_REPORTERS.items()}
-

@@ -51,14 +51,14 @@ class WorkshopModel(CPSSModel):
 
     def __init__(self, config: WorkshopConfig | None = None, seed: int | None = None) -> None:
         cfg = config or WorkshopConfig()
-        super().__init__(cfg.world.seed if seed is None else seed, cfg.world.minutes_per_step,
-                         cfg.world.day_minutes)
+        super().__init__(cfg.world.seed if seed is None else seed, cfg.world.minutes_per_step, cfg.world.day_minutes)
         self.config = cfg
         fl, w, c = cfg.floor, cfg.workers, cfg.cobots
         # --- env: stations on a networkx graph, buffers, machines ---
         lrng = self.rng if fl.layout_seed is None else np.random.default_rng(fl.layout_seed)
-        self.layout = lay = dyn.build_layout(lrng, fl.stations, fl.cells, fl.task_types,
-                                             fl.cycle_time, fl.cycle_time_cv)
+        self.layout = lay = dyn.build_layout(
+            lrng, fl.stations, fl.cells, fl.task_types, fl.cycle_time, fl.cycle_time_cv
+        )
         self.make_space(lay.graph)
         n, self.n_cells = lay.n_stations, fl.cells
         self.first = lay.upstream < 0
@@ -69,8 +69,7 @@ class WorkshopModel(CPSSModel):
         self.blocked = np.zeros(n, dtype=bool)
         self.progress = np.zeros(n)
         m = cfg.machines
-        self.mtbf = (np.inf if m.availability >= 1.0
-                     else m.availability * m.mttr / (1 - m.availability))
+        self.mtbf = np.inf if m.availability >= 1.0 else m.availability * m.mttr / (1 - m.availability)
         self.up = np.ones(n, dtype=bool)
         self.uptime_left = self._uptimes(n)
         self.repair_left = np.zeros(n)
@@ -99,8 +98,11 @@ class WorkshopModel(CPSSModel):
         self.waited_tool = np.zeros(n, dtype=bool)
         # --- personalisers: cobots at stations ---
         k = cfg.n_cobots
-        self.cobot_station = (np.asarray(c.stations, dtype=np.int64) if c.stations is not None
-                              else np.round(np.linspace(0, n - 1, k)).astype(np.int64))
+        self.cobot_station = (
+            np.asarray(c.stations, dtype=np.int64)
+            if c.stations is not None
+            else np.round(np.linspace(0, n - 1, k)).astype(np.int64)
+        )
         self.has_cobot = np.zeros(n, dtype=bool)
         self.has_cobot[self.cobot_station] = True
         self.safe_speed = float(np.floor(1000 * c.v_reduced / c.v_max) / 1000)
@@ -123,12 +125,22 @@ class WorkshopModel(CPSSModel):
         self.wearable = OccupancySensors(2 * n, s.wearable, self.rng)
         self._read_sensors()
         ff = cfg.f
-        self.f = PersonalisationFunction(ff, FParams(
-            n_sat=ff.monotony_hours, content_bonus=ff.assist_value, social_proof=ff.support,
-            social_scale=ff.support_scale, rho_star=ff.pressure_fill,
-            congestion_penalty=ff.pressure_penalty, wait_cost=ff.wait_cost,
-            noise_sensitivity=ff.noise_sensitivity, event_bonus=ff.break_bonus,
-            attraction_weight=ff.machine_weight, walk_cost=ff.walk_cost))
+        self.f = PersonalisationFunction(
+            ff,
+            FParams(
+                n_sat=ff.monotony_hours,
+                content_bonus=ff.assist_value,
+                social_proof=ff.support,
+                social_scale=ff.support_scale,
+                rho_star=ff.pressure_fill,
+                congestion_penalty=ff.pressure_penalty,
+                wait_cost=ff.wait_cost,
+                noise_sensitivity=ff.noise_sensitivity,
+                event_bonus=ff.break_bonus,
+                attraction_weight=ff.machine_weight,
+                walk_cost=ff.walk_cost,
+            ),
+        )
         # --- job bookkeeping (each cell is FIFO, so lead times are exact) ---
         wip0 = np.bincount(lay.cell, weights=self.buffer, minlength=self.n_cells).astype(np.int64)
         self.arrival_time = np.zeros((self.n_cells, max(16, 2 * int(wip0.max(initial=0)) + 16)))
@@ -185,8 +197,7 @@ class WorkshopModel(CPSSModel):
         n, t0 = lay.n_stations, self.minute
         u = self.rng.random((7, n))
         z = self.rng.standard_normal(n)
-        repair_draw = self.rng.gamma(cfg.machines.repair_shape,
-                                     cfg.machines.mttr / cfg.machines.repair_shape, n)
+        repair_draw = self.rng.gamma(cfg.machines.repair_shape, cfg.machines.mttr / cfg.machines.repair_shape, n)
         uptime_draw = self._uptimes(n)
         self._context(t0)
         self._team(u[0], u[1], u[2], z)
@@ -195,8 +206,14 @@ class WorkshopModel(CPSSModel):
         moving = self.has_cobot & able & (self.assist > 0) & (self.speed > 0)
         c = cfg.cobots
         self.violation = moving & dyn.safety_violation(
-            speed_ms, self.distance, v_limit=c.v_reduced, v_human=c.v_human, t_react=c.t_react,
-            t_stop=c.t_stop, intrusion=c.intrusion)
+            speed_ms,
+            self.distance,
+            v_limit=c.v_reduced,
+            v_human=c.v_human,
+            t_react=c.t_react,
+            t_stop=c.t_stop,
+            intrusion=c.intrusion,
+        )
         self.stop = self.violation
         self._work(able, u[3], u[4], u[5], u[6], repair_draw)
         self._flow()
@@ -237,8 +254,7 @@ class WorkshopModel(CPSSModel):
         self.arrival_time[rows, self.n_jobs[rows] + offset] = t0
         self.n_jobs += arrivals
 
-    def _team(self, u_help: np.ndarray, u_side: np.ndarray, u_prox: np.ndarray,
-              z: np.ndarray) -> None:
+    def _team(self, u_help: np.ndarray, u_side: np.ndarray, u_prox: np.ndarray, z: np.ndarray) -> None:
         lay, t = self.layout, self.config.team
         waiting = self.present & (~self.busy | self.blocked | ~self.up)
         self.helping[:] = -1
@@ -247,8 +263,7 @@ class WorkshopModel(CPSSModel):
             over = (self.input_level >= cap) & self.busy & self.up
             left = (lay.upstream >= 0) & over[np.maximum(lay.upstream, 0)]
             right = (lay.downstream >= 0) & over[np.maximum(lay.downstream, 0)]
-            target = np.where(left & (~right | (u_side < 0.5)), lay.upstream,
-                              np.where(right, lay.downstream, -1))
+            target = np.where(left & (~right | (u_side < 0.5)), lay.upstream, np.where(right, lay.downstream, -1))
             go = waiting & (target >= 0) & (u_help < t.help_probability)
             self.helping[go] = target[go]
         away = self.helping >= 0
@@ -260,8 +275,15 @@ class WorkshopModel(CPSSModel):
         dist = np.where(self.near, self.near_dist + 0.1 * z, self.far_dist + 0.3 * z)
         self.distance = np.where(self.present, np.clip(dist, 0.05, ABSENT_M), ABSENT_M)
 
-    def _work(self, able: np.ndarray, u_need: np.ndarray, u_prio: np.ndarray, u_err: np.ndarray,
-              u_kind: np.ndarray, repair_draw: np.ndarray) -> None:
+    def _work(
+        self,
+        able: np.ndarray,
+        u_need: np.ndarray,
+        u_prio: np.ndarray,
+        u_err: np.ndarray,
+        u_kind: np.ndarray,
+        repair_draw: np.ndarray,
+    ) -> None:
         cfg, lay, dt = self.config, self.layout, self.dt
         w, t, c = cfg.workers, cfg.team, cfg.cobots
         waits = dyn.tool_waits(able & (u_need < t.tool_need), lay.cell, u_prio, t.shared_tools)
@@ -272,11 +294,11 @@ class WorkshopModel(CPSSModel):
         own = np.maximum(own, 0.05)
         dn = np.maximum(lay.downstream, 0)
         starving = ~self.last & (self.buffer[dn] == 0) & ~self.busy[dn]
-        self.pace = (dyn.conform_pace(own, lay.cell, t.pace_conformity)
-                     * (1 + t.starve_boost * starving))
+        self.pace = dyn.conform_pace(own, lay.cell, t.pace_conformity) * (1 + t.starve_boost * starving)
         self.pace_excess = np.maximum(0.0, self.pace / own - 1.0)
-        mult = dyn.time_multiplier(self.experience[np.arange(lay.n_stations), lay.task],
-                                   progress_ratio=w.learning_rate, plateau=w.plateau)
+        mult = dyn.time_multiplier(
+            self.experience[np.arange(lay.n_stations), lay.task], progress_ratio=w.learning_rate, plateau=w.plateau
+        )
         human = lay.cycle * mult / self.pace / (1 + t.help_share * self.helpers)
         v_eff = self.speed * np.where(self.stop, 1 - c.stop_loss, 1.0)
         cobot = lay.cycle * c.time_ratio / np.maximum(dyn.speed_factor(v_eff, c.speed_half), 1e-6)
@@ -286,8 +308,7 @@ class WorkshopModel(CPSSModel):
         self.work_share = able * share
         self.progress += np.minimum(dt / minutes, 1.0) * self.work_share
         finished = able & (self.progress >= 1.0)
-        err = finished & (u_err < dyn.error_probability(np.maximum(self.phys, self.mental),
-                                                          w.error_base))
+        err = finished & (u_err < dyn.error_probability(np.maximum(self.phys, self.mental), w.error_base))
         self.progress[err] = 0.5
         self.completed = finished & ~err
         self.carry = np.where(self.completed, np.minimum(self.progress - 1.0, 0.99), 0.0)
@@ -353,34 +374,53 @@ class WorkshopModel(CPSSModel):
         heat = float(np.clip((self.temp - ctx.comfort_temperature) / 10.0, 0.0, 1.0))
         relief = np.where(helping, 1.0, 1.0 - w.assist_relief * assist)
         load = work * self.pace * relief * (1.0 + w.heat_load * heat)
-        self.phys = dyn.fatigue_step(self.phys, load, 1.0 - work, dt,
-                                     rate=w.fatigue_rate * self.fatigue_mult,
-                                     recovery=w.recovery_rate * self.recovery_mult,
-                                     rest_mult=w.rest_multiplier)
+        self.phys = dyn.fatigue_step(
+            self.phys,
+            load,
+            1.0 - work,
+            dt,
+            rate=w.fatigue_rate * self.fatigue_mult,
+            recovery=w.recovery_rate * self.recovery_mult,
+            rest_mult=w.rest_multiplier,
+        )
         speed = np.where(self.has_cobot & self.present, self.speed, 0.0)
-        drive = dyn.mental_drive(work, speed, self.pref_speed, self.distance, self.sensitivity,
-                                 np.where(helping, 0.0, self.pace_excess))
-        self.mental = dyn.fatigue_step(self.mental, drive, 1.0 - work, dt,
-                                       rate=w.mental_rate * self.fatigue_mult,
-                                       recovery=w.mental_recovery * self.recovery_mult,
-                                       rest_mult=w.mental_rest_multiplier)
+        drive = dyn.mental_drive(
+            work, speed, self.pref_speed, self.distance, self.sensitivity, np.where(helping, 0.0, self.pace_excess)
+        )
+        self.mental = dyn.fatigue_step(
+            self.mental,
+            drive,
+            1.0 - work,
+            dt,
+            rate=w.mental_rate * self.fatigue_mult,
+            recovery=w.mental_recovery * self.recovery_mult,
+            rest_mult=w.mental_rest_multiplier,
+        )
         self.mental = np.clip(self.mental + w.stop_startle * self.stop, 0.0, 1.0)
         self.collaborating = self.has_cobot & (self.work_share > 0)
-        self.mismatch = np.where(self.collaborating, dyn.comfort_mismatch(
-            self.speed, self.assist, self.pref_speed, self.pref_assist), 0.0)
+        self.mismatch = np.where(
+            self.collaborating, dyn.comfort_mismatch(self.speed, self.assist, self.pref_speed, self.pref_assist), 0.0
+        )
         learn = w.trust_lr * dt * self.collaborating
-        self.trust = np.clip(self.trust + learn * (1.0 - self.mismatch - self.trust)
-                             - w.stop_trust_drop * self.stop, 0.0, 1.0)
+        self.trust = np.clip(
+            self.trust + learn * (1.0 - self.mismatch - self.trust) - w.stop_trust_drop * self.stop, 0.0, 1.0
+        )
         idle = self.present & (self.work_share <= 0)
         cap = cfg.floor.buffer_capacity
         self.utility = dt * self.f.utility(
-            match=1.0 - self.mismatch, attention=1.0 - np.maximum(self.phys, self.mental),
+            match=1.0 - self.mismatch,
+            attention=1.0 - np.maximum(self.phys, self.mental),
             exposure=np.full(self.phys.shape, max(0.0, self.minute - self.last_rest) / 60.0),
-            trust=self.trust, guided=np.where(self.collaborating, self.assist_eff, 0.0),
-            viewers=self.helpers, density=np.minimum(self.input_level / cap, 2.0),
-            queue_wait=dt * idle, noise=np.full(self.phys.shape, min(1.0, self.noise + heat)),
-            event=np.full(self.phys.shape, float(self.on_break)), attraction=self.up.astype(float),
-            walk_min=dt * helping + cfg.team.tool_wait * self.waited_tool)
+            trust=self.trust,
+            guided=np.where(self.collaborating, self.assist_eff, 0.0),
+            viewers=self.helpers,
+            density=np.minimum(self.input_level / cap, 2.0),
+            queue_wait=dt * idle,
+            noise=np.full(self.phys.shape, min(1.0, self.noise + heat)),
+            event=np.full(self.phys.shape, float(self.on_break)),
+            attraction=self.up.astype(float),
+            walk_min=dt * helping + cfg.team.tool_wait * self.waited_tool,
+        )
         self.satisfaction += self.utility
         self.work_minutes += dt * work
 
@@ -403,4 +443,3 @@ class WorkshopModel(CPSSModel):
         self.blocked_min += dt * float(self.blocked.sum())
         self.up_min += dt * float(self.up.sum())
         self.buffer_history.append(self.input_level.copy())
-

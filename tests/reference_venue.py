@@ -24,8 +24,10 @@ def reference_admit(rng, candidates, bins, free, priority=None):
     if candidates.size == 0:
         return candidates
     perm = rng.permutation(candidates.size)
-    order = sorted(range(candidates.size), key=lambda r: (
-        int(bins[perm[r]]), 0.0 if priority is None else float(priority[perm[r]]), r))
+    order = sorted(
+        range(candidates.size),
+        key=lambda r: (int(bins[perm[r]]), 0.0 if priority is None else float(priority[perm[r]]), r),
+    )
     taken: dict[int, int] = {}
     out = []
     for r in order:
@@ -45,8 +47,11 @@ class ReferenceVenueModel(VenueModel):
         z = fl.item_zone[j]
         ahead = self.queue_len[j] + max(0, self.viewers[j] - fl.item_capacity[j] + 1)
         wait = max(0.0, ahead) / fl.item_capacity[j] * fl.item_dwell[j]
-        crowd = (prm.social_proof * (1 - math.exp(-self.viewers[j] / prm.social_scale))
-                 - prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star) - prm.wait_cost * wait)
+        crowd = (
+            prm.social_proof * (1 - math.exp(-self.viewers[j] / prm.social_scale))
+            - prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star)
+            - prm.wait_cost * wait
+        )
         context = prm.event_bonus * self.zone_event[z] - prm.noise_sensitivity * self.noise[z]
         env = prm.attraction_weight * fl.item_attraction[j]
         return w.crowd * crowd + w.context * context + w.environment * env
@@ -114,13 +119,14 @@ class ReferenceVenueModel(VenueModel):
             user = min(1.0, max(0.0, match)) * self._attention(v) * math.exp(-exposure / prm.n_sat)
             pa = float(p.guided[v]) * p.trust[v] * prm.content_bonus
             others = max(0, self.viewers[j] - 1)
-            crowd = (prm.social_proof * (1 - math.exp(-others / prm.social_scale))
-                     - prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star)
-                     - prm.wait_cost * p.trip_wait[v])
+            crowd = (
+                prm.social_proof * (1 - math.exp(-others / prm.social_scale))
+                - prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star)
+                - prm.wait_cost * p.trip_wait[v]
+            )
             context = prm.event_bonus * self.zone_event[z] - prm.noise_sensitivity * self.noise[z]
             env = prm.attraction_weight * fl.item_attraction[j] - prm.walk_cost * p.trip_walk[v]
-            gains[v] = (w.user * user + w.personaliser * pa + w.crowd * crowd + w.context * context
-                        + w.environment * env)
+            gains[v] = w.user * user + w.personaliser * pa + w.crowd * crowd + w.context * context + w.environment * env
             matches[v] = match
         for v in done:
             j = p.target_item[v]

@@ -39,8 +39,11 @@ def test_ctr_follows_the_documented_formula_without_crowd_effects():
     m, cat, cfg = env.model, env.model.cat, env.scenario.config
     for _ in range(5):
         s, d = m.segment[m.user], m.daypart
-        z = (logit(cat.base_ctr) + cfg.ads.segment_weight * cat.taste[s, cat.category]
-             + cfg.ads.daypart_weight * cat.daypart_effect[d, cat.category])
+        z = (
+            logit(cat.base_ctr)
+            + cfg.ads.segment_weight * cat.taste[s, cat.category]
+            + cfg.ads.daypart_weight * cat.daypart_effect[d, cat.category]
+        )
         np.testing.assert_allclose(m.ctr_now(), sigmoid(z))
         env.step({"server_0": 0})
 
@@ -98,9 +101,9 @@ def test_several_servers_compete_for_attention():
         _, rew, _, _, infos = env.step(acts)
         assert sum(i["shown"] for i in infos.values()) == 1
         for k, agent in enumerate(env.possible_agents):
-            own = ctr[k * 8:(k + 1) * 8]
+            own = ctr[k * 8 : (k + 1) * 8]
             attention = own / (own + proposed.sum() - proposed[k])
-            np.testing.assert_allclose(infos[agent]["expected_rewards"], attention * own * pay[k * 8:(k + 1) * 8])
+            np.testing.assert_allclose(infos[agent]["expected_rewards"], attention * own * pay[k * 8 : (k + 1) * 8])
             assert rew[agent] == 0.0 or infos[agent]["clicked"]
 
 
@@ -167,11 +170,19 @@ def test_bad_config_is_one_clear_error(overrides, message):
 # ==== command line ============================================================================
 def test_simulate_ads_with_a_learning_policy(tmp_path):
     out = tmp_path / "run"
-    res = runner.invoke(app, ["simulate", "ads", "--policy", "ucb1", "--steps", "1500", "--seed", "2",
-                              "--out", str(out)])
+    res = runner.invoke(
+        app, ["simulate", "ads", "--policy", "ucb1", "--steps", "1500", "--seed", "2", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
-    for name in ("config.json", "metrics.csv", "summary.json", "learner_trace.csv", "learner_regret.png",
-                 "cumulative_regret.png", "revenue.png"):
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "summary.json",
+        "learner_trace.csv",
+        "learner_regret.png",
+        "cumulative_regret.png",
+        "revenue.png",
+    ):
         assert (out / name).is_file(), name
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["policy"] == "ucb1" and cfg["learner"]["algo"] == "ucb1" and cfg["learner"]["env_steps"] == 1500
@@ -185,8 +196,9 @@ def test_simulate_ads_with_a_learning_policy(tmp_path):
 
 def test_bandits_command_writes_a_comparison(tmp_path):
     out = tmp_path / "cmp"
-    res = runner.invoke(app, ["bandits", "--seeds", "2", "--pulls", "300", "--policy", "ucb1",
-                              "--policy", "explore", "--out", str(out)])
+    res = runner.invoke(
+        app, ["bandits", "--seeds", "2", "--pulls", "300", "--policy", "ucb1", "--policy", "explore", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "ucb1" in res.output and "explore" in res.output
     for name in ("regret.png", "regret_curves.csv", "runs.csv", "summary.csv", "summary.md", "config.json"):

@@ -114,8 +114,12 @@ def test_bad_toml_file(tmp_path):
 
 
 def test_console_script_exit_code_and_stderr(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "cpss", "simulate", "museum", "--set", "visitors.count=-1"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cpss", "simulate", "museum", "--set", "visitors.count=-1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "visitors.count" in proc.stderr
     assert "Traceback" not in proc.stderr

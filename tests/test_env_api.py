@@ -60,8 +60,9 @@ def test_observations_and_state_stay_in_their_spaces(name, config):
 def test_state_render_and_max_cycles(name, config):
     module = importlib.import_module(f"scenarios.{name}")
     state_test(module.env(config=config), module.parallel_env(config=config), num_cycles=10)
-    render_test(lambda render_mode=None: module.env(
-        config=config, render_mode=None if render_mode == "human" else render_mode))
+    render_test(
+        lambda render_mode=None: module.env(config=config, render_mode=None if render_mode == "human" else render_mode)
+    )
     max_cycles_test(module)
 
 
@@ -144,8 +145,11 @@ def test_bad_step_input_is_rejected_without_touching_the_world():
 
 
 def test_continuous_actions_reject_nan():
-    boxed = [n for n in scenarios.parallel_names()
-             if isinstance(scenarios.make(n).action_space(scenarios.make(n).possible_agents[0]), gym.spaces.Box)]
+    boxed = [
+        n
+        for n in scenarios.parallel_names()
+        if isinstance(scenarios.make(n).action_space(scenarios.make(n).possible_agents[0]), gym.spaces.Box)
+    ]
     name = boxed[0] if boxed else None
     if name is None:
         pytest.skip("no scenario with continuous actions is registered")
@@ -191,8 +195,9 @@ def test_sb3_can_train_on_the_gym_view():
     model.learn(total_timesteps=128)
 
 
-@pytest.mark.parametrize(("name", "overrides"), [("museum", {"visitors": {"count": 0}}),
-                                                 ("workshop", {"context": {"order_load": 0.0}})])
+@pytest.mark.parametrize(
+    ("name", "overrides"), [("museum", {"visitors": {"count": 0}}), ("workshop", {"context": {"order_load": 0.0}})]
+)
 def test_degenerate_but_valid_configs_run(name, overrides):
     env = scenarios.make(name, max_cycles=30, **overrides)
     obs, infos = env.reset(seed=0)

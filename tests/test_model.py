@@ -107,12 +107,18 @@ def test_floor_generator_is_valid_and_seeded():
 
 def _plan_doc():
     return {
-        "topics": ["art", "science"], "entrance": "Hall",
-        "zones": [{"name": "Hall", "area": 50, "capacity": 30}, {"name": "Egypt", "area": 40, "capacity": 20},
-                  {"name": "Rome", "area": 40, "capacity": 20}],
+        "topics": ["art", "science"],
+        "entrance": "Hall",
+        "zones": [
+            {"name": "Hall", "area": 50, "capacity": 30},
+            {"name": "Egypt", "area": 40, "capacity": 20},
+            {"name": "Rome", "area": 40, "capacity": 20},
+        ],
         "doors": [{"a": "Hall", "b": "Egypt", "walk_min": 0.3}, {"a": "Egypt", "b": "Rome"}],
-        "items": [{"name": "Mask", "zone": "Egypt", "topics": [1, 0]},
-                  {"name": "Statue", "zone": "Rome", "topics": [0.5, 0.5], "capacity": 3}],
+        "items": [
+            {"name": "Mask", "zone": "Egypt", "topics": [1, 0]},
+            {"name": "Statue", "zone": "Rome", "topics": [0.5, 0.5], "capacity": 3},
+        ],
     }
 
 
@@ -161,8 +167,17 @@ def test_make_floor_rejects_self_loops():
     for z in g.nodes:
         g.nodes[z].update(area=10, capacity=5)
     with pytest.raises(ConfigError, match="self-loop"):
-        make_floor(g, entrance=0, item_zone=[1], item_features=[[1.0]], item_attraction=[0.5],
-                   item_capacity=[2], item_dwell=[1.0], item_names=["x"], topics=["t"])
+        make_floor(
+            g,
+            entrance=0,
+            item_zone=[1],
+            item_features=[[1.0]],
+            item_attraction=[0.5],
+            item_capacity=[2],
+            item_dwell=[1.0],
+            item_names=["x"],
+            topics=["t"],
+        )
 
 
 def test_admit_respects_free_places_and_priority():
@@ -173,9 +188,7 @@ def test_admit_respects_free_places_and_priority():
     assert set(ok.tolist()) == {1, 2, 3, 4}
 
 
-@pytest.mark.parametrize(
-    ("values", "expected"), [([1, 1, 1, 1], 0.0), ([0, 0, 0, 4], 0.75), ([], 0.0), ([-1, 2], 0.5)]
-)
+@pytest.mark.parametrize(("values", "expected"), [([1, 1, 1, 1], 0.0), ([0, 0, 0, 4], 0.75), ([], 0.0), ([-1, 2], 0.5)])
 def test_gini(values, expected):
     assert gini(np.array(values, dtype=float)) == pytest.approx(expected)
 

@@ -48,8 +48,7 @@ def test_personaliser_term(trust, guided, bonus, expected):
     assert personaliser_term(np.array(trust), np.array(guided), bonus) == pytest.approx(expected)
 
 
-CROWD = {"social_proof": 0.2, "social_scale": 3.0, "rho_star": 0.5, "congestion_penalty": 0.5,
-         "wait_cost": 0.02}
+CROWD = {"social_proof": 0.2, "social_scale": 3.0, "rho_star": 0.5, "congestion_penalty": 0.5, "wait_cost": 0.02}
 
 
 @pytest.mark.parametrize(
@@ -76,19 +75,27 @@ def test_context_term(noise, event, expected):
     assert got == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(
-    ("attraction", "walk", "expected"), [(1.0, 0.0, 0.4), (0.0, 10.0, -0.3), (0.5, 2.0, 0.14)]
-)
+@pytest.mark.parametrize(("attraction", "walk", "expected"), [(1.0, 0.0, 0.4), (0.0, 10.0, -0.3), (0.5, 2.0, 0.14)])
 def test_environment_term(attraction, walk, expected):
     got = environment_term(np.array(attraction), np.array(walk), attraction_weight=0.4, walk_cost=0.03)
     assert got == pytest.approx(expected)
 
 
 def _inputs(**over):
-    base = dict(match=np.array(0.8), attention=np.array(1.0), exposure=np.array(0.0),
-                trust=np.array(1.0), guided=np.array(1.0), viewers=np.array(0.0),
-                density=np.array(1.5), queue_wait=np.array(0.0), noise=np.array(1.0),
-                event=np.array(0.0), attraction=np.array(1.0), walk_min=np.array(0.0))
+    base = dict(
+        match=np.array(0.8),
+        attention=np.array(1.0),
+        exposure=np.array(0.0),
+        trust=np.array(1.0),
+        guided=np.array(1.0),
+        viewers=np.array(0.0),
+        density=np.array(1.5),
+        queue_wait=np.array(0.0),
+        noise=np.array(1.0),
+        event=np.array(0.0),
+        attraction=np.array(1.0),
+        walk_min=np.array(0.0),
+    )
     base.update(over)
     return base
 
@@ -97,8 +104,9 @@ def test_utility_is_the_weighted_sum_of_terms():
     f = PersonalisationFunction(FTerms(user=2.0, personaliser=1.0, crowd=0.5, context=1.0, environment=1.0))
     terms = f.terms(**_inputs())
     assert set(terms) == set(TERMS)
-    expected = (2 * terms["user"] + terms["personaliser"] + 0.5 * terms["crowd"] + terms["context"]
-                + terms["environment"])
+    expected = (
+        2 * terms["user"] + terms["personaliser"] + 0.5 * terms["crowd"] + terms["context"] + terms["environment"]
+    )
     assert f.utility(**_inputs()) == pytest.approx(float(expected))
 
 

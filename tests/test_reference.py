@@ -14,9 +14,15 @@ from cpss.venue import VenueModel
 
 @pytest.mark.parametrize("policy", ["none", "crowd_aware"])
 def test_fast_day_equals_reference_day(policy):
-    cfg = scenarios.load_config("museum", "museum-small", {
-        "visitors": {"count": 120}, "world": {"day_minutes": 150, "last_entry_before_close": 40},
-        "context": {"events": [{"zone": 2, "start": 30, "end": 90}]}})
+    cfg = scenarios.load_config(
+        "museum",
+        "museum-small",
+        {
+            "visitors": {"count": 120},
+            "world": {"day_minutes": 150, "last_entry_before_close": 40},
+            "context": {"events": [{"zone": 2, "start": 30, "end": 90}]},
+        },
+    )
     fast, ref = VenueModel(cfg, seed=9, policy=policy), ReferenceVenueModel(cfg, seed=9, policy=policy)
     while fast.running:
         fast.step()

@@ -17,10 +17,30 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.filterwarnings("ignore:.*Overriding environment:UserWarning")
 
 runner = CliRunner()
-TINY = ["--set", "visitors.count=30", "--set", "world.day_minutes=40", "--set", "world.last_entry_before_close=10",
-        "--set", "guides.count=2", "--set", "guides.device_share=1.0"]
-ONE_ITERATION = ["--steps", "80", "--hp", "train_batch_size_per_learner=80", "--hp", "minibatch_size=40",
-                 "--hp", "num_epochs=1", "--hp", "model.fcnet_hiddens=[32]"]
+TINY = [
+    "--set",
+    "visitors.count=30",
+    "--set",
+    "world.day_minutes=40",
+    "--set",
+    "world.last_entry_before_close=10",
+    "--set",
+    "guides.count=2",
+    "--set",
+    "guides.device_share=1.0",
+]
+ONE_ITERATION = [
+    "--steps",
+    "80",
+    "--hp",
+    "train_batch_size_per_learner=80",
+    "--hp",
+    "minibatch_size=40",
+    "--hp",
+    "num_epochs=1",
+    "--hp",
+    "model.fcnet_hiddens=[32]",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +52,24 @@ def ray_session():
 
 
 def _train(out, *extra):
-    res = runner.invoke(app, ["train", "museum", "--backend", "rllib", "--algo", "ppo", "--seed", "3", *TINY,
-                              *ONE_ITERATION, "--out", str(out), *extra])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "museum",
+            "--backend",
+            "rllib",
+            "--algo",
+            "ppo",
+            "--seed",
+            "3",
+            *TINY,
+            *ONE_ITERATION,
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out
 

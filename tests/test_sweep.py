@@ -14,8 +14,16 @@ from cpss.cli import app
 from cpss.sweep import parse_grid, plan, read_results, run_sweep, update_spec
 
 runner = CliRunner()
-TINY = ["--set", "visitors.count=30", "--set", "world.day_minutes=40", "--set", "world.last_entry_before_close=10",
-        "--set", "guides.count=2"]
+TINY = [
+    "--set",
+    "visitors.count=30",
+    "--set",
+    "world.day_minutes=40",
+    "--set",
+    "world.last_entry_before_close=10",
+    "--set",
+    "guides.count=2",
+]
 GRID = ["--grid", "policy=interest,crowd_aware", "--grid", "guides.device_share=0.2,0.8"]
 METRICS = ["return", "mean_satisfaction", "peak_occupancy_ratio", "congestion_minutes"]
 
@@ -45,15 +53,30 @@ def test_local_sweep_writes_one_tidy_row_per_run(local_sweep):
 
 
 def test_report_on_a_sweep(local_sweep, tmp_path):
-    res = runner.invoke(app, ["report", str(local_sweep), "--out", str(tmp_path), "--html",
-                              "--metric", "mean_satisfaction", "--metric", "peak_occupancy_ratio"])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            str(local_sweep),
+            "--out",
+            str(tmp_path),
+            "--html",
+            "--metric",
+            "mean_satisfaction",
+            "--metric",
+            "peak_occupancy_ratio",
+        ],
+    )
     assert res.exit_code == 0, res.output
     text = (tmp_path / "report.md").read_text()
     assert "guides.device_share=0.2,0.8" in text and "policy=interest,crowd_aware" in text
     assert "Resolved base configs" in text and '"count": 30' in text
     figures = sorted(p.name for p in tmp_path.glob("fig_*.png"))
-    assert figures == [f"fig_{x}__{m}.png" for x in ("guides_device_share", "policy")
-                       for m in ("mean_satisfaction", "peak_occupancy_ratio")]
+    assert figures == [
+        f"fig_{x}__{m}.png"
+        for x in ("guides_device_share", "policy")
+        for m in ("mean_satisfaction", "peak_occupancy_ratio")
+    ]
     assert all(f"({name})" in text for name in figures)
     assert (tmp_path / "report.html").is_file()
 
@@ -105,8 +128,14 @@ def test_failed_run_is_recorded_and_retried_on_resume(tmp_path):
 
 
 def test_parse_grid_reads_toml_literals_and_tables():
-    grid = parse_grid(["guides.device_share=0,0.5,1", "policy=interest,crowd_aware", "f={},{crowd=0}",
-                       "context.closures=[],[{zone=1, start=0, end=10}]"])
+    grid = parse_grid(
+        [
+            "guides.device_share=0,0.5,1",
+            "policy=interest,crowd_aware",
+            "f={},{crowd=0}",
+            "context.closures=[],[{zone=1, start=0, end=10}]",
+        ]
+    )
     shares = grid["guides.device_share"]
     assert shares == [0.0, 0.5, 1.0] and all(isinstance(v, float) for v in shares)
     assert grid["policy"] == ["interest", "crowd_aware"]
@@ -173,7 +202,8 @@ def test_report_on_training_runs_averages_seeds(tmp_path):
         (run / "config.json").write_text(json.dumps({"scenario": "museum", "algo": "dqn", "seed": seed}))
         steps = list(range(100, 2100, 100))
         pd.DataFrame({"env_steps": steps, "return": [s / 1000 + seed for s in steps]}).to_csv(
-            run / "metrics.csv", index=False)
+            run / "metrics.csv", index=False
+        )
     res = runner.invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 0, res.output
     text = (tmp_path / "report.md").read_text()

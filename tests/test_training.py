@@ -12,13 +12,42 @@ from typer.testing import CliRunner
 from cpss.cli import app
 
 runner = CliRunner()
-TINY = ["--set", "visitors.count=40", "--set", "world.day_minutes=40", "--set", "world.last_entry_before_close=10",
-        "--set", "guides.count=2", "--set", "guides.device_share=1.0"]
+TINY = [
+    "--set",
+    "visitors.count=40",
+    "--set",
+    "world.day_minutes=40",
+    "--set",
+    "world.last_entry_before_close=10",
+    "--set",
+    "guides.count=2",
+    "--set",
+    "guides.device_share=1.0",
+]
 
 
 def _train(out, steps, *extra):
-    res = runner.invoke(app, ["train", "museum", "--algo", "dqn", "--steps", str(steps), "--seed", "3",
-                              "--out", str(out), "--hp", "learning_starts=20", "--hp", "batch_size=16", *TINY, *extra])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "museum",
+            "--algo",
+            "dqn",
+            "--steps",
+            str(steps),
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--hp",
+            "learning_starts=20",
+            "--hp",
+            "batch_size=16",
+            *TINY,
+            *extra,
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out
 

@@ -57,9 +57,18 @@ def _run_folder(path: Path, scenario: str, algo: str, **overrides) -> Path:
     others = None if multi else scen.heuristic_policies[0]
     learner = agents.make(algo, make_env(scen, multi, others), seed=0)
     learner.save(path / "checkpoints" / "last.pt")
-    (path / "config.json").write_text(json.dumps({
-        "scenario": scenario, "algo": algo, "seed": 0, "multi_agent": multi, "others": others,
-        "config": scen.config.model_dump(mode="json")}))
+    (path / "config.json").write_text(
+        json.dumps(
+            {
+                "scenario": scenario,
+                "algo": algo,
+                "seed": 0,
+                "multi_agent": multi,
+                "others": others,
+                "config": scen.config.model_dump(mode="json"),
+            }
+        )
+    )
     return path
 
 
@@ -81,8 +90,9 @@ def test_every_slider_value_range_is_accepted(scenario):
 
 
 def test_sliders_reach_the_config():
-    m = MuseumDashboard(n_visitors=50, guide_share=0.5, cooperation=0.7, w_crowd=0.0, w_user=2.0,
-                        policy="interest", seed=4)
+    m = MuseumDashboard(
+        n_visitors=50, guide_share=0.5, cooperation=0.7, w_crowd=0.0, w_user=2.0, policy="interest", seed=4
+    )
     cfg = m.scenario.config
     assert (cfg.visitors.count, cfg.guides.device_share, cfg.rewards.cooperation) == (50, 0.5, 0.7)
     assert (cfg.f.crowd, cfg.f.user, m.policy, m.world.root_seed, m.world.pop.size) == (0.0, 2.0, "interest", 4, 50)
@@ -90,18 +100,21 @@ def test_sliders_reach_the_config():
     assert (w.world.layout.n_stations, w.scenario.config.context.order_load, w.policy) == (4, 1.2, "preference")
 
 
-@pytest.mark.parametrize(("cls", "kwargs", "message"), [
-    (MuseumDashboard, {"n_visitors": -5}, "visitors.count"),
-    (MuseumDashboard, {"n_visitors": 0}, "at least one visitor"),
-    (MuseumDashboard, {"guide_share": 1.5}, "guides.device_share"),
-    (MuseumDashboard, {"w_crowd": -1.0}, "f.crowd"),
-    (MuseumDashboard, {"policy": "magic"}, "unknown policy 'magic'"),
-    (MuseumDashboard, {"policy": "trained"}, "--checkpoint"),
-    (MuseumDashboard, {"seed": -1}, "seed: must be an integer >= 0"),
-    (MuseumDashboard, {"config": "museum-huge"}, "unknown config 'museum-huge'"),
-    (WorkshopDashboard, {"n_stations": 0}, "floor.stations"),
-    (WorkshopDashboard, {"availability": 0.0}, "machines.availability"),
-])
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "message"),
+    [
+        (MuseumDashboard, {"n_visitors": -5}, "visitors.count"),
+        (MuseumDashboard, {"n_visitors": 0}, "at least one visitor"),
+        (MuseumDashboard, {"guide_share": 1.5}, "guides.device_share"),
+        (MuseumDashboard, {"w_crowd": -1.0}, "f.crowd"),
+        (MuseumDashboard, {"policy": "magic"}, "unknown policy 'magic'"),
+        (MuseumDashboard, {"policy": "trained"}, "--checkpoint"),
+        (MuseumDashboard, {"seed": -1}, "seed: must be an integer >= 0"),
+        (MuseumDashboard, {"config": "museum-huge"}, "unknown config 'museum-huge'"),
+        (WorkshopDashboard, {"n_stations": 0}, "floor.stations"),
+        (WorkshopDashboard, {"availability": 0.0}, "machines.availability"),
+    ],
+)
 def test_bad_parameter_values_give_clear_errors(cls, kwargs, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         cls(**kwargs)
@@ -178,10 +191,17 @@ def _render(scenario):
     return spec, model, rc
 
 
-@pytest.mark.parametrize(("scenario", "n_images", "labels"), [
-    ("museum", 6, {"Visitors over the day", "Share of groups with a guide", "Guide cooperation", "f weight: crowd"}),
-    ("workshop", 7, {"Stations", "Order load", "Machine availability", "Cobot cooperation", "f weight: user"}),
-])
+@pytest.mark.parametrize(
+    ("scenario", "n_images", "labels"),
+    [
+        (
+            "museum",
+            6,
+            {"Visitors over the day", "Share of groups with a guide", "Guide cooperation", "f weight: crowd"},
+        ),
+        ("workshop", 7, {"Stations", "Order load", "Machine availability", "Cobot cooperation", "f weight: user"}),
+    ],
+)
 def test_page_renders_headless_and_steps(scenario, n_images, labels):
     _, model, rc = _render(scenario)
     assert labels <= {s.label for s in rc.find(v.Slider).widgets}
@@ -276,8 +296,16 @@ def _chromium() -> str | None:
 
 
 CHROMIUM = _chromium()
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -290,8 +318,13 @@ def _start(scenario: str, log: Path) -> tuple[subprocess.Popen, str]:
     """Start `cpss viz SCENARIO --port N` in its own process group."""
     port = _free_port()
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cpss", "viz", scenario, "--port", str(port)], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cpss", "viz", scenario, "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return proc, f"http://127.0.0.1:{port}/"
 
 
@@ -324,8 +357,9 @@ def _drive(page, url: str, n_images: int, plot_index: int, screenshot: Path) -> 
     page.goto(url, timeout=60_000)
     page.get_by_text("Step: 0", exact=True).wait_for(timeout=60_000)
     images = page.locator("img")
-    page.wait_for_function(f"() => [...document.images].filter(i => i.naturalWidth > 0).length >= {n_images}",
-                           timeout=60_000)
+    page.wait_for_function(
+        f"() => [...document.images].filter(i => i.naturalWidth > 0).length >= {n_images}", timeout=60_000
+    )
     plot = images.nth(plot_index)
     before = plot.screenshot()
     step = page.get_by_role("button", name="Step")
@@ -359,8 +393,12 @@ def test_dashboards_in_a_real_browser(tmp_path):
             servers[scenario] = _start(scenario, tmp_path / f"{scenario}.log")
         with sync_playwright() as pw:
             browser = pw.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-                viewport={"width": 1400, "height": 1900})
+                str(tmp_path / "profile"),
+                executable_path=CHROMIUM,
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport={"width": 1400, "height": 1900},
+            )
             try:
                 for scenario, (n_images, plot_index) in pages.items():
                     proc, url = servers[scenario]

@@ -124,8 +124,7 @@ def test_shift_invariants(policy):
             acts = env.heuristic_actions(policy)
         _, _, _, _, infos = env.step(acts)
         jobs_in = m.initial_wip + m.released
-        in_line = np.bincount(m.layout.cell, weights=m.buffer + m.busy + m.blocked,
-                              minlength=m.n_cells)
+        in_line = np.bincount(m.layout.cell, weights=m.buffer + m.busy + m.blocked, minlength=m.n_cells)
         assert np.array_equal(jobs_in, m.done + in_line)
         assert m.n_jobs.sum() == jobs_in.sum() + m.backlog.sum()
         assert (m.buffer >= 0).all() and (m.backlog >= 0).all()
@@ -150,26 +149,32 @@ def test_shift_invariants(policy):
 SEP = {"v_human": 1.6, "t_react": 0.1, "t_stop": 0.3, "intrusion": 0.3}
 
 
-@pytest.mark.parametrize("v, expected", [
-    (0.0, 0.94),            # 1.6 · 0.4 + 0.3
-    (0.25, 1.0025),         # + 0.25 · 0.1 + 0.25 · 0.15
-    (1.0, 1.19),
-    (1.5, 1.315),
-])
+@pytest.mark.parametrize(
+    "v, expected",
+    [
+        (0.0, 0.94),  # 1.6 · 0.4 + 0.3
+        (0.25, 1.0025),  # + 0.25 · 0.1 + 0.25 · 0.15
+        (1.0, 1.19),
+        (1.5, 1.315),
+    ],
+)
 def test_protective_separation(v, expected):
     assert dyn.protective_separation(v, **SEP) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("v, d, violation", [
-    (0.25, 0.2, False),     # at the reduced speed anything goes
-    (0.2, 0.0, False),
-    (0.3, 0.5, True),       # faster, worker within reach
-    (0.3, 1.2, False),      # faster, worker beyond S_p(0.3) ≈ 1.015 m
-    (1.5, 1.3, True),       # S_p(1.5) = 1.315 m
-    (1.5, 1.32, False),
-    (1.0, 1.191, False),    # S_p(1.0) = 1.19 m
-    (1.0, 1.189, True),
-])
+@pytest.mark.parametrize(
+    "v, d, violation",
+    [
+        (0.25, 0.2, False),  # at the reduced speed anything goes
+        (0.2, 0.0, False),
+        (0.3, 0.5, True),  # faster, worker within reach
+        (0.3, 1.2, False),  # faster, worker beyond S_p(0.3) ≈ 1.015 m
+        (1.5, 1.3, True),  # S_p(1.5) = 1.315 m
+        (1.5, 1.32, False),
+        (1.0, 1.191, False),  # S_p(1.0) = 1.19 m
+        (1.0, 1.189, True),
+    ],
+)
 def test_safety_rule(v, d, violation):
     assert bool(dyn.safety_violation(v, d, v_limit=0.25, **SEP)) is violation
 
@@ -185,15 +190,18 @@ def test_default_action_is_below_the_reduced_speed():
 RATES = {"rate": 0.01, "recovery": 0.008, "rest_mult": 5.0}
 
 
-@pytest.mark.parametrize("f0, load, rest, dt, expected", [
-    (0.0, 0.0, 1.0, 10.0, 0.0),                                  # rested stays rested
-    (0.5, 0.0, 1.0, 10.0, 0.5 * np.exp(-0.04 * 10)),             # rest: decay at r·R
-    (0.5, 0.0, 0.0, 10.0, 0.5 * np.exp(-0.008 * 10)),            # idle under load: R only
-    (0.0, 1.0, 0.0, 60.0, 1.25 * (1 - np.exp(-0.48))),           # work toward F·L/R = 1.25
-    (0.3, 0.64, 0.0, 60.0, 0.8 + (0.3 - 0.8) * np.exp(-0.48)),   # target 0.8
-    (0.8, 0.64, 0.0, 1e6, 0.8),                                  # at the target it stays
-    (0.9, 1.5, 0.0, 1e6, 1.0),                                   # clipped at 1
-])
+@pytest.mark.parametrize(
+    "f0, load, rest, dt, expected",
+    [
+        (0.0, 0.0, 1.0, 10.0, 0.0),  # rested stays rested
+        (0.5, 0.0, 1.0, 10.0, 0.5 * np.exp(-0.04 * 10)),  # rest: decay at r·R
+        (0.5, 0.0, 0.0, 10.0, 0.5 * np.exp(-0.008 * 10)),  # idle under load: R only
+        (0.0, 1.0, 0.0, 60.0, 1.25 * (1 - np.exp(-0.48))),  # work toward F·L/R = 1.25
+        (0.3, 0.64, 0.0, 60.0, 0.8 + (0.3 - 0.8) * np.exp(-0.48)),  # target 0.8
+        (0.8, 0.64, 0.0, 1e6, 0.8),  # at the target it stays
+        (0.9, 1.5, 0.0, 1e6, 1.0),  # clipped at 1
+    ],
+)
 def test_fatigue_step_table(f0, load, rest, dt, expected):
     out = dyn.fatigue_step(np.array([f0]), np.array([load]), np.array([rest]), dt, **RATES)
     assert out[0] == pytest.approx(expected)
@@ -209,14 +217,17 @@ def test_fatigue_step_is_exact_and_monotone():
     assert (more >= once).all() and (np.diff(once) > 0).all()
 
 
-@pytest.mark.parametrize("h, c, a, minutes, share", [
-    (2.0, 1e6, 0.5, 2.0, 0.0),      # a cobot that does not move: the worker does it all
-    (2.0, 2.0, 0.0, 2.0, 0.0),      # no assistance
-    (2.0, 2.0, 0.25, 1.5, 0.25),    # worker is the bottleneck
-    (2.0, 2.0, 0.5, 1.0, 0.5),      # balanced
-    (2.0, 2.0, 0.9, 1.0, 0.5),      # over-assisting never slows the job
-    (1.6, 5.5, 0.1, 1.44, 0.1),
-])
+@pytest.mark.parametrize(
+    "h, c, a, minutes, share",
+    [
+        (2.0, 1e6, 0.5, 2.0, 0.0),  # a cobot that does not move: the worker does it all
+        (2.0, 2.0, 0.0, 2.0, 0.0),  # no assistance
+        (2.0, 2.0, 0.25, 1.5, 0.25),  # worker is the bottleneck
+        (2.0, 2.0, 0.5, 1.0, 0.5),  # balanced
+        (2.0, 2.0, 0.9, 1.0, 0.5),  # over-assisting never slows the job
+        (1.6, 5.5, 0.1, 1.44, 0.1),
+    ],
+)
 def test_job_minutes_and_cobot_share(h, c, a, minutes, share):
     assert dyn.job_minutes(h, c, a) == pytest.approx(minutes, rel=1e-4)
     assert dyn.cobot_share(h, c, a) == pytest.approx(share, abs=1e-4)
@@ -237,15 +248,18 @@ def test_learning_and_tools():
 # ---------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"floor": {"stationz": 3}}, "stationz"),
-    ({"cobots": {"count": 7}}, "7 cobots but only 6 stations"),
-    ({"cobots": {"count": 2, "stations": [0, 9]}}, "cobots.stations"),
-    ({"floor": {"stations": 7, "cells": 2}}, "multiple of cells"),
-    ({"context": {"breaks": [{"start": 30, "end": 20}]}}, "end must be > start"),
-    ({"world": {"minutes_per_step": 2.0}}, "minutes_per_step"),
-    ({"rewards": {"cooperation": 1.5}}, "cooperation"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"floor": {"stationz": 3}}, "stationz"),
+        ({"cobots": {"count": 7}}, "7 cobots but only 6 stations"),
+        ({"cobots": {"count": 2, "stations": [0, 9]}}, "cobots.stations"),
+        ({"floor": {"stations": 7, "cells": 2}}, "multiple of cells"),
+        ({"context": {"breaks": [{"start": 30, "end": 20}]}}, "end must be > start"),
+        ({"world": {"minutes_per_step": 2.0}}, "minutes_per_step"),
+        ({"rewards": {"cooperation": 1.5}}, "cooperation"),
+    ],
+)
 def test_bad_config_is_a_one_line_error(overrides, field):
     with pytest.raises(ConfigError, match=field) as err:
         scenarios.make("workshop", **overrides)
@@ -288,13 +302,11 @@ def test_render_modes():
 
 def test_cli_simulate(tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["simulate", "workshop", "--policy", "fatigue_adaptive",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(app, ["simulate", "workshop", "--policy", "fatigue_adaptive", "--out", str(out)])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["minute"] == 480 and summary["throughput"] > 0
     for name in ("metrics.csv", "config.json", "throughput.png", "occupancy_heatmap.png"):
         assert (out / name).is_file()
-    bad = CliRunner().invoke(app, ["simulate", "workshop", "--set", "cobots.count=9",
-                                   "--out", str(tmp_path / "bad")])
+    bad = CliRunner().invoke(app, ["simulate", "workshop", "--set", "cobots.count=9", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "9 cobots" in bad.output

@@ -32,8 +32,10 @@ ENV_SCENARIO = "CPSS_VIZ_SCENARIO"
 ENV_CONFIG = "CPSS_VIZ_CONFIG"
 ENV_CHECKPOINT = "CPSS_VIZ_CHECKPOINT"
 APP_MODULE = "cpss.viz.app"
-PAGES = {"museum": ("cpss.viz.museum", "MuseumDashboard", "cpss-sim: museum"),
-         "workshop": ("cpss.viz.workshop", "WorkshopDashboard", "cpss-sim: workshop")}
+PAGES = {
+    "museum": ("cpss.viz.museum", "MuseumDashboard", "cpss-sim: museum"),
+    "workshop": ("cpss.viz.workshop", "WorkshopDashboard", "cpss-sim: workshop"),
+}
 """Scenario -> (page module, dashboard model class, page title)."""
 
 # Known, harmless warnings: Mesa 3.3.1's ComponentsView trips Solara's hook check, and Solara
@@ -41,8 +43,7 @@ PAGES = {"museum": ("cpss.viz.museum", "MuseumDashboard", "cpss-sim: museum"),
 warnings.filterwarnings("ignore", message=".*`use_state` found despite early return", category=UserWarning)
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
-__all__ = ["ENV_CHECKPOINT", "ENV_CONFIG", "ENV_SCENARIO", "PAGES", "PageSpec", "page_spec", "serve",
-           "solara_command"]
+__all__ = ["ENV_CHECKPOINT", "ENV_CONFIG", "ENV_SCENARIO", "PAGES", "PageSpec", "page_spec", "serve", "solara_command"]
 
 
 @dataclasses.dataclass
@@ -76,8 +77,12 @@ def page_spec(scenario: str, config: str | None = None, checkpoint: str | None =
         raise ConfigError(f"scenario {scenario!r} has no dashboard page; pages: {', '.join(sorted(PAGES))}")
     module_name, cls_name, title = PAGES[scenario]
     module = importlib.import_module(module_name)
-    return PageSpec(title=title, model_cls=getattr(module, cls_name),
-                    model_params=module.model_params(config, checkpoint), components=module.components())
+    return PageSpec(
+        title=title,
+        model_cls=getattr(module, cls_name),
+        model_params=module.model_params(config, checkpoint),
+        components=module.components(),
+    )
 
 
 def _absolute(path: str | Path | None) -> str | None:
@@ -98,12 +103,30 @@ def _check_port(host: str, port: int) -> None:
 
 def solara_command(host: str, port: int) -> list[str]:
     """The command that serves the app: Solara in production mode, no browser opened."""
-    return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host, "--port", str(port),
-            "--production", "--no-open", "--no-check-version"]
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        APP_MODULE,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
 
 
-def serve(scenario: str, config: str | None = None, checkpoint: str | Path | None = None, port: int = 8765,
-          host: str = "127.0.0.1", on_ready: Callable[[str], None] | None = None) -> int:
+def serve(
+    scenario: str,
+    config: str | None = None,
+    checkpoint: str | Path | None = None,
+    port: int = 8765,
+    host: str = "127.0.0.1",
+    on_ready: Callable[[str], None] | None = None,
+) -> int:
     """Check the arguments, then serve the dashboard until the server stops (Ctrl-C).
 
     The page's model is built once first, so a bad config or a checkpoint that does not fit
@@ -130,8 +153,13 @@ def serve(scenario: str, config: str | None = None, checkpoint: str | Path | Non
     config, ckpt = _absolute(config), _absolute(checkpoint)
     page_spec(scenario, config, ckpt).make_model()
     _check_port(host, port)
-    env = {**os.environ, ENV_SCENARIO: scenario, ENV_CONFIG: config or "", ENV_CHECKPOINT: ckpt or "",
-           "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    env = {
+        **os.environ,
+        ENV_SCENARIO: scenario,
+        ENV_CONFIG: config or "",
+        ENV_CHECKPOINT: ckpt or "",
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+    }
     if on_ready is not None:
         on_ready(f"http://{host}:{port}/")
     proc = subprocess.Popen(solara_command(host, port), env=env)

@@ -17,8 +17,11 @@ from cpss.viz import ENV_CHECKPOINT, ENV_CONFIG, ENV_SCENARIO, PageSpec, page_sp
 
 def spec_from_environment() -> PageSpec:
     """The page named by the ``CPSS_VIZ_*`` environment variables."""
-    return page_spec(os.environ.get(ENV_SCENARIO) or "museum", os.environ.get(ENV_CONFIG) or None,
-                     os.environ.get(ENV_CHECKPOINT) or None)
+    return page_spec(
+        os.environ.get(ENV_SCENARIO) or "museum",
+        os.environ.get(ENV_CONFIG) or None,
+        os.environ.get(ENV_CHECKPOINT) or None,
+    )
 
 
 @solara.component

@@ -25,8 +25,9 @@ TRAINED = "trained"
 """Policy name that selects the learner restored from ``checkpoint``."""
 
 
-def build_scenario(name: str, config: str | None, checkpoint: str | None,
-                   overrides: dict[str, Any]) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
+def build_scenario(
+    name: str, config: str | None, checkpoint: str | None, overrides: dict[str, Any]
+) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
     """The scenario with its validated config, plus the checkpoint and its run config.
 
     Without ``config``, a checkpoint's run config is the base (a learner only fits the spaces it
@@ -83,8 +84,15 @@ class Dashboard(mesa.Model):
 
     scenario_name: ClassVar[str]
 
-    def __init__(self, *, overrides: dict[str, Any], policy: str | None, seed: int | None,
-                 config: str | None, checkpoint: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        overrides: dict[str, Any],
+        policy: str | None,
+        seed: int | None,
+        config: str | None,
+        checkpoint: str | None,
+    ) -> None:
         scen, ckpt, saved = build_scenario(self.scenario_name, config, checkpoint, overrides)
         day = int(scen.config.world.seed) if seed is None else seed
         if isinstance(day, bool) or not isinstance(day, int | np.integer) or day < 0:
@@ -103,8 +111,10 @@ class Dashboard(mesa.Model):
         elif self.policy in scen.heuristic_policies:
             self.env = CPSSParallelEnv(scen)
         else:
-            raise ConfigError(f"policy: unknown policy {self.policy!r}; choose from "
-                              f"{', '.join(policy_choices(scen, ckpt is not None))}")
+            raise ConfigError(
+                f"policy: unknown policy {self.policy!r}; choose from "
+                f"{', '.join(policy_choices(scen, ckpt is not None))}"
+            )
         self.observations, self.infos = self.env.reset(seed=int(day))
         self.world = self.env.model
         self.datacollector = self.world.datacollector
@@ -164,5 +174,9 @@ def policy_choices(scen: Scenario, trained: bool) -> list[str]:
 
 def policy_select(scen: Scenario, label: str, trained: bool) -> dict[str, Any]:
     """The SolaraViz selector of the policy; it starts at ``"trained"`` when there is a checkpoint."""
-    return {"type": "Select", "label": label, "values": policy_choices(scen, trained),
-            "value": TRAINED if trained else default_policy(scen)}
+    return {
+        "type": "Select",
+        "label": label,
+        "values": policy_choices(scen, trained),
+        "value": TRAINED if trained else default_policy(scen),
+    }

@@ -28,8 +28,12 @@ STYLE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown
 """Colours of the visiting styles, in the config's style order."""
 RATIO_MAX = 2.0
 """Occupancy / comfortable capacity at which a room reaches the darkest colour."""
-PLOTS = {"mean_satisfaction": "tab:green", "peak_occupancy_ratio": "tab:red", "mean_wait": "tab:orange",
-         "acceptance_rate": "tab:blue"}
+PLOTS = {
+    "mean_satisfaction": "tab:green",
+    "peak_occupancy_ratio": "tab:red",
+    "mean_wait": "tab:orange",
+    "acceptance_rate": "tab:blue",
+}
 """DataCollector columns shown as live plots, with their colours."""
 WEIGHTS = ("user", "personaliser", "crowd", "context", "environment")
 """Terms of f, each with a weight slider ``w_<term>``."""
@@ -61,19 +65,41 @@ class MuseumDashboard(Dashboard):
 
     scenario_name = "museum"
 
-    def __init__(self, *, n_visitors: int | None = None, guide_share: float | None = None,
-                 cooperation: float | None = None, w_user: float | None = None,
-                 w_personaliser: float | None = None, w_crowd: float | None = None,
-                 w_context: float | None = None, w_environment: float | None = None,
-                 policy: str | None = None, seed: int | None = None, config: str | None = None,
-                 checkpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        n_visitors: int | None = None,
+        guide_share: float | None = None,
+        cooperation: float | None = None,
+        w_user: float | None = None,
+        w_personaliser: float | None = None,
+        w_crowd: float | None = None,
+        w_context: float | None = None,
+        w_environment: float | None = None,
+        policy: str | None = None,
+        seed: int | None = None,
+        config: str | None = None,
+        checkpoint: str | None = None,
+    ) -> None:
         if n_visitors == 0:
             raise ConfigError("n_visitors: the dashboard needs at least one visitor")
-        values = {"visitors.count": n_visitors, "guides.device_share": guide_share,
-                  "rewards.cooperation": cooperation, "f.user": w_user, "f.personaliser": w_personaliser,
-                  "f.crowd": w_crowd, "f.context": w_context, "f.environment": w_environment}
-        super().__init__(overrides={k: v for k, v in values.items() if v is not None}, policy=policy,
-                         seed=seed, config=config, checkpoint=checkpoint)
+        values = {
+            "visitors.count": n_visitors,
+            "guides.device_share": guide_share,
+            "rewards.cooperation": cooperation,
+            "f.user": w_user,
+            "f.personaliser": w_personaliser,
+            "f.crowd": w_crowd,
+            "f.context": w_context,
+            "f.environment": w_environment,
+        }
+        super().__init__(
+            overrides={k: v for k, v in values.items() if v is not None},
+            policy=policy,
+            seed=seed,
+            config=config,
+            checkpoint=checkpoint,
+        )
 
 
 def model_params(config: str | None = None, checkpoint: str | None = None) -> dict[str, Any]:
@@ -135,8 +161,18 @@ def floor_figure(world: VenueModel) -> Figure:
     ratio = world.occupancy / world.comfort
     for z, name in enumerate(fl.zone_names):
         closed = bool(world.zone_closed[z])
-        ax.add_patch(Rectangle(pos[z] - side / 2, side, side, facecolor=cmap(norm(min(ratio[z], RATIO_MAX))),
-                               edgecolor="k", lw=1.0, hatch="//" if closed else None, zorder=2))
+        ax.add_patch(
+            Rectangle(
+                pos[z] - side / 2,
+                side,
+                side,
+                facecolor=cmap(norm(min(ratio[z], RATIO_MAX))),
+                edgecolor="k",
+                lw=1.0,
+                hatch="//" if closed else None,
+                zorder=2,
+            )
+        )
         label = f"{name}\n{int(world.occupancy[z])}/{int(world.capacity[z])}" + (" closed" if closed else "")
         ax.text(pos[z, 0] - 0.46 * side, pos[z, 1] + 0.46 * side, label, fontsize=6, va="top", zorder=6)
     items = exhibit_positions(world, pos, side)
@@ -145,22 +181,40 @@ def floor_figure(world: VenueModel) -> Figure:
     ax.scatter(items[star, 0], items[star, 1], marker="*", s=120, c="gold", edgecolors="k", zorder=3)
     xy = visitor_positions(world, pos, side)
     here = np.flatnonzero(p.present)
-    ax.scatter(xy[here, 0], xy[here, 1], s=16, zorder=4,
-               c=[STYLE_COLOURS[s % len(STYLE_COLOURS)] for s in p.style[here]],
-               edgecolors=np.where(p.state[here] == Activity.VIEWING, "k", "none"), linewidths=0.5)
+    ax.scatter(
+        xy[here, 0],
+        xy[here, 1],
+        s=16,
+        zorder=4,
+        c=[STYLE_COLOURS[s % len(STYLE_COLOURS)] for s in p.style[here]],
+        edgecolors=np.where(p.state[here] == Activity.VIEWING, "k", "none"),
+        linewidths=0.5,
+    )
     active = np.flatnonzero((g.visitor >= 0) & (g.recommendation >= 0))
     for k in active:
-        ax.annotate("", xy=items[g.recommendation[k]], xytext=xy[g.visitor[k]], zorder=5,
-                    arrowprops={"arrowstyle": "-|>", "color": "tab:blue", "lw": 1.4})
+        ax.annotate(
+            "",
+            xy=items[g.recommendation[k]],
+            xytext=xy[g.visitor[k]],
+            zorder=5,
+            arrowprops={"arrowstyle": "-|>", "color": "tab:blue", "lw": 1.4},
+        )
     fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.7, label="occupancy / comfortable capacity")
-    handles = [Line2D([], [], ls="", marker="o", color=STYLE_COLOURS[i % len(STYLE_COLOURS)], label=name)
-               for i, name in enumerate(world.style_names)]
-    handles += [Line2D([], [], ls="", marker="s", color="0.25", label="exhibit"),
-                Line2D([], [], ls="", marker="*", color="gold", markeredgecolor="k", label="star exhibit"),
-                Line2D([], [], color="tab:blue", marker=">", label="guide recommendation")]
+    handles = [
+        Line2D([], [], ls="", marker="o", color=STYLE_COLOURS[i % len(STYLE_COLOURS)], label=name)
+        for i, name in enumerate(world.style_names)
+    ]
+    handles += [
+        Line2D([], [], ls="", marker="s", color="0.25", label="exhibit"),
+        Line2D([], [], ls="", marker="*", color="gold", markeredgecolor="k", label="star exhibit"),
+        Line2D([], [], color="tab:blue", marker=">", label="guide recommendation"),
+    ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=4, fontsize=7, frameon=False)
-    ax.set_title(f"minute {world.minute:.0f} of {world.day_minutes:.0f}: {here.size} visitors inside, "
-                 f"{int((g.visitor >= 0).sum())} guided, {active.size} recommendations", fontsize=9)
+    ax.set_title(
+        f"minute {world.minute:.0f} of {world.day_minutes:.0f}: {here.size} visitors inside, "
+        f"{int((g.visitor >= 0).sum())} guided, {active.size} recommendations",
+        fontsize=9,
+    )
     pad = 0.6 * side
     ax.set_xlim(pos[:, 0].min() - pad, pos[:, 0].max() + pad)
     ax.set_ylim(pos[:, 1].min() - pad, pos[:, 1].max() + pad)
@@ -176,6 +230,8 @@ def components() -> list:
 
     from cpss.viz.widgets import figure_component, returns_plot
 
-    return [figure_component(lambda m: floor_figure(m.world), "FloorPlan"),
-            *(make_plot_component({name: colour}) for name, colour in PLOTS.items()),
-            figure_component(lambda m: returns_plot(m, "mean guide return so far"), "GuideReturn")]
+    return [
+        figure_component(lambda m: floor_figure(m.world), "FloorPlan"),
+        *(make_plot_component({name: colour}) for name, colour in PLOTS.items()),
+        figure_component(lambda m: returns_plot(m, "mean guide return so far"), "GuideReturn"),
+    ]

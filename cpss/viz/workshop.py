@@ -54,18 +54,41 @@ class WorkshopDashboard(Dashboard):
 
     scenario_name = "workshop"
 
-    def __init__(self, *, n_stations: int | None = None, order_load: float | None = None,
-                 availability: float | None = None, cooperation: float | None = None,
-                 w_user: float | None = None, w_personaliser: float | None = None,
-                 w_crowd: float | None = None, w_context: float | None = None,
-                 w_environment: float | None = None, policy: str | None = None, seed: int | None = None,
-                 config: str | None = None, checkpoint: str | None = None) -> None:
-        values = {"floor.stations": n_stations, "context.order_load": order_load,
-                  "machines.availability": availability, "rewards.cooperation": cooperation,
-                  "f.user": w_user, "f.personaliser": w_personaliser, "f.crowd": w_crowd,
-                  "f.context": w_context, "f.environment": w_environment}
-        super().__init__(overrides={k: v for k, v in values.items() if v is not None}, policy=policy,
-                         seed=seed, config=config, checkpoint=checkpoint)
+    def __init__(
+        self,
+        *,
+        n_stations: int | None = None,
+        order_load: float | None = None,
+        availability: float | None = None,
+        cooperation: float | None = None,
+        w_user: float | None = None,
+        w_personaliser: float | None = None,
+        w_crowd: float | None = None,
+        w_context: float | None = None,
+        w_environment: float | None = None,
+        policy: str | None = None,
+        seed: int | None = None,
+        config: str | None = None,
+        checkpoint: str | None = None,
+    ) -> None:
+        values = {
+            "floor.stations": n_stations,
+            "context.order_load": order_load,
+            "machines.availability": availability,
+            "rewards.cooperation": cooperation,
+            "f.user": w_user,
+            "f.personaliser": w_personaliser,
+            "f.crowd": w_crowd,
+            "f.context": w_context,
+            "f.environment": w_environment,
+        }
+        super().__init__(
+            overrides={k: v for k, v in values.items() if v is not None},
+            policy=policy,
+            seed=seed,
+            config=config,
+            checkpoint=checkpoint,
+        )
 
 
 def model_params(config: str | None = None, checkpoint: str | None = None) -> dict[str, Any]:
@@ -96,8 +119,10 @@ def model_params(config: str | None = None, checkpoint: str | None = None) -> di
 
 def station_states(world: WorkshopModel) -> list[str]:
     """State of each station: ``down``, ``blocked``, ``busy`` or ``idle``."""
-    return ["down" if not up else "blocked" if blocked else "busy" if busy else "idle"
-            for up, blocked, busy in zip(world.up, world.blocked, world.busy, strict=True)]
+    return [
+        "down" if not up else "blocked" if blocked else "busy" if busy else "idle"
+        for up, blocked, busy in zip(world.up, world.blocked, world.busy, strict=True)
+    ]
 
 
 def station_layout(world: WorkshopModel) -> tuple[np.ndarray, np.ndarray]:
@@ -132,37 +157,74 @@ def floor_figure(world: WorkshopModel) -> Figure:
     norm, cmap = Normalize(0.0, 1.0), colormaps["RdYlGn_r"]
     fatigue, states = world.combined_fatigue, station_states(world)
     big, small = (7, 6) if xlim[1] - xlim[0] <= 16 else (5.5, 4.5)
-    crew = {int(s): "engineer" if k else "technician"
-            for s, k in zip(world.crew_station, world.crew_kind, strict=True) if s >= 0}
+    crew = {
+        int(s): "engineer" if k else "technician"
+        for s, k in zip(world.crew_station, world.crew_kind, strict=True)
+        if s >= 0
+    }
     for i in range(lay.n_stations):
         (x, y), side = xy[i], upside[i]
-        ax.add_patch(Rectangle((x - 0.8, y - 0.45), 1.6, 0.9, facecolor=STATE_COLOURS[states[i]],
-                               edgecolor="red" if world.violation[i] else "k", lw=2.5 if world.violation[i] else 1))
+        ax.add_patch(
+            Rectangle(
+                (x - 0.8, y - 0.45),
+                1.6,
+                0.9,
+                facecolor=STATE_COLOURS[states[i]],
+                edgecolor="red" if world.violation[i] else "k",
+                lw=2.5 if world.violation[i] else 1,
+            )
+        )
         label = f"S{i} {states[i]}" + (f"\n{crew[i]}" if i in crew else "")
         ax.text(x, y, label, ha="center", va="center", fontsize=big)
         nxt = lay.downstream[i]
         if nxt >= 0:
             (nx_, ny_), nside = xy[nxt], upside[nxt]
             start = (x - side * 0.8, y) if ny_ == y else (x - side * 0.8, y - 0.3)
-            ax.annotate("", xy=(nx_ + nside * 1.0, ny_ + (0.0 if ny_ == y else 0.45)), xytext=start,
-                        arrowprops={"arrowstyle": "->", "color": "0.5"})
+            ax.annotate(
+                "",
+                xy=(nx_ + nside * 1.0, ny_ + (0.0 if ny_ == y else 0.45)),
+                xytext=start,
+                arrowprops={"arrowstyle": "->", "color": "0.5"},
+            )
         waiting = int(world.input_level[i])
         if world.first[i]:
-            ax.text(x + side * 1.0, y, f"orders\n{waiting}", ha="right" if side < 0 else "left", va="center",
-                    fontsize=big)
+            ax.text(
+                x + side * 1.0, y, f"orders\n{waiting}", ha="right" if side < 0 else "left", va="center", fontsize=big
+            )
         else:
             for j in range(cap):
-                ax.add_patch(Rectangle((x + side * 1.25 - 0.2, y - 0.45 + j * 0.9 / cap), 0.4, 0.8 / cap,
-                                       facecolor="tab:blue" if j < waiting else "white", edgecolor="0.4", lw=0.6))
+                ax.add_patch(
+                    Rectangle(
+                        (x + side * 1.25 - 0.2, y - 0.45 + j * 0.9 / cap),
+                        0.4,
+                        0.8 / cap,
+                        facecolor="tab:blue" if j < waiting else "white",
+                        edgecolor="0.4",
+                        lw=0.6,
+                    )
+                )
         present = bool(world.present[i])
-        ax.add_patch(Circle((x - 0.55, y - 0.78), 0.2, facecolor=cmap(norm(fatigue[i])) if present else "white",
-                            edgecolor="k", ls="-" if present else "--"))
+        ax.add_patch(
+            Circle(
+                (x - 0.55, y - 0.78),
+                0.2,
+                facecolor=cmap(norm(fatigue[i])) if present else "white",
+                edgecolor="k",
+                ls="-" if present else "--",
+            )
+        )
         away = "" if present else ("break" if world.on_break else f"helps S{world.helping[i]}")
-        ax.text(x - 0.28, y - 0.78, away or f"F {fatigue[i]:.2f} C {1.0 - world.mismatch[i]:.2f}", va="center",
-                fontsize=small)
+        ax.text(
+            x - 0.28,
+            y - 0.78,
+            away or f"F {fatigue[i]:.2f} C {1.0 - world.mismatch[i]:.2f}",
+            va="center",
+            fontsize=small,
+        )
         if world.has_cobot[i]:
-            for row, (value, colour, tag) in enumerate(((world.speed[i], "tab:purple", "v"),
-                                                        (world.assist[i], "tab:cyan", "a"))):
+            for row, (value, colour, tag) in enumerate(
+                ((world.speed[i], "tab:purple", "v"), (world.assist[i], "tab:cyan", "a"))
+            ):
                 top = y + 0.55 + 0.2 * row
                 ax.add_patch(Rectangle((x - 0.8, top), 1.1, 0.15, facecolor="white", edgecolor="0.6", lw=0.5))
                 ax.add_patch(Rectangle((x - 0.8, top), 1.1 * float(value), 0.15, facecolor=colour))
@@ -170,17 +232,22 @@ def floor_figure(world: WorkshopModel) -> Figure:
         if world.violation[i]:
             ax.plot(x + 0.8, y + 0.45, marker="X", ms=12, color="red", mec="k")
     handles = [Patch(facecolor=c, edgecolor="k", label=f"station {state}") for state, c in STATE_COLOURS.items()]
-    handles += [Patch(facecolor="tab:blue", edgecolor="0.4", label="job waiting"),
-                Patch(facecolor="tab:purple", label="cobot speed (v)"),
-                Patch(facecolor="tab:cyan", label="cobot assistance (a)"),
-                Line2D([], [], ls="", marker="X", color="red", mec="k", label="safety violation"),
-                Line2D([], [], ls="", marker="o", color=cmap(0.1), mec="k", label="worker, fresh (F = fatigue)"),
-                Line2D([], [], ls="", marker="o", color=cmap(0.9), mec="k", label="worker, fatigued (C = comfort)"),
-                Line2D([], [], ls="", marker="o", color="white", mec="k", label="worker away")]
+    handles += [
+        Patch(facecolor="tab:blue", edgecolor="0.4", label="job waiting"),
+        Patch(facecolor="tab:purple", label="cobot speed (v)"),
+        Patch(facecolor="tab:cyan", label="cobot assistance (a)"),
+        Line2D([], [], ls="", marker="X", color="red", mec="k", label="safety violation"),
+        Line2D([], [], ls="", marker="o", color=cmap(0.1), mec="k", label="worker, fresh (F = fatigue)"),
+        Line2D([], [], ls="", marker="o", color=cmap(0.9), mec="k", label="worker, fatigued (C = comfort)"),
+        Line2D([], [], ls="", marker="o", color="white", mec="k", label="worker away"),
+    ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=7, frameon=False)
-    ax.set_title(f"minute {world.minute:.0f} of {world.day_minutes:.0f}{' (break)' if world.on_break else ''}: "
-                 f"{int(world.done.sum())} jobs done, WIP {world.wip}, {int(world.violations)} safety violations, "
-                 f"{world.temp:.1f} °C", fontsize=8)
+    ax.set_title(
+        f"minute {world.minute:.0f} of {world.day_minutes:.0f}{' (break)' if world.on_break else ''}: "
+        f"{int(world.done.sum())} jobs done, WIP {world.wip}, {int(world.violations)} safety violations, "
+        f"{world.temp:.1f} °C",
+        fontsize=8,
+    )
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_aspect("equal")
@@ -192,11 +259,13 @@ def floor_figure(world: WorkshopModel) -> Figure:
 def stations_figure(world: WorkshopModel) -> Figure:
     """Grouped bars per station: worker fatigue, comfort and trust; cobot speed and assistance."""
     n = world.layout.n_stations
-    series = {"fatigue": (world.combined_fatigue, "tab:red"),
-              "comfort (1 - mismatch)": (1.0 - world.mismatch, "tab:green"),
-              "trust": (world.trust, "tab:olive"),
-              "cobot speed": (np.where(world.has_cobot, world.speed, 0.0), "tab:purple"),
-              "cobot assistance": (np.where(world.has_cobot, world.assist, 0.0), "tab:cyan")}
+    series = {
+        "fatigue": (world.combined_fatigue, "tab:red"),
+        "comfort (1 - mismatch)": (1.0 - world.mismatch, "tab:green"),
+        "trust": (world.trust, "tab:olive"),
+        "cobot speed": (np.where(world.has_cobot, world.speed, 0.0), "tab:purple"),
+        "cobot assistance": (np.where(world.has_cobot, world.assist, 0.0), "tab:cyan"),
+    }
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.subplots()
     width = 0.8 / len(series)
@@ -217,10 +286,12 @@ def components() -> list:
 
     from cpss.viz.widgets import figure_component, returns_plot
 
-    return [figure_component(lambda m: floor_figure(m.world), "ShopFloor"),
-            figure_component(lambda m: stations_figure(m.world), "Stations"),
-            make_plot_component({"throughput": "tab:green", "wip": "tab:blue"}),
-            make_plot_component({"throughput_per_hour": "tab:green"}),
-            make_plot_component({"fatigue_now": "tab:red", "mean_fatigue": "tab:orange", "peak_fatigue": "tab:brown"}),
-            make_plot_component({"safety_violations": "tab:red"}),
-            figure_component(lambda m: returns_plot(m, "mean cobot return so far"), "CobotReturn")]
+    return [
+        figure_component(lambda m: floor_figure(m.world), "ShopFloor"),
+        figure_component(lambda m: stations_figure(m.world), "Stations"),
+        make_plot_component({"throughput": "tab:green", "wip": "tab:blue"}),
+        make_plot_component({"throughput_per_hour": "tab:green"}),
+        make_plot_component({"fatigue_now": "tab:red", "mean_fatigue": "tab:orange", "peak_fatigue": "tab:brown"}),
+        make_plot_component({"safety_violations": "tab:red"}),
+        figure_component(lambda m: returns_plot(m, "mean cobot return so far"), "CobotReturn"),
+    ]

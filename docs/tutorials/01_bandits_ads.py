@@ -47,8 +47,9 @@ def true_order() -> pd.DataFrame:
     """Payment, CTR and payoff of every ad averaged over the day's users (no crowd effects)."""
     cat = Catalogue(scenarios.load_config("ads", "ads-small"))  # fixed by ads.catalogue_seed
     ctr = sigmoid(cat.static_logit).mean(axis=(0, 1))  # equal segment shares, equal dayparts
-    table = pd.DataFrame({"ad": range(cat.n), "payment": cat.payment, "mean CTR": ctr,
-                          "payoff = CTR x payment": ctr * cat.payment})
+    table = pd.DataFrame(
+        {"ad": range(cat.n), "payment": cat.payment, "mean CTR": ctr, "payoff = CTR x payment": ctr * cat.payment}
+    )
     return table.sort_values("payoff = CTR x payment", ascending=False).reset_index(drop=True)
 
 
@@ -61,9 +62,15 @@ def run(label: str, seed: int, pulls: int) -> tuple[agents.Learner, pd.DataFrame
     regret, reward = np.cumsum(learner.regrets), np.asarray(learner.rewards)
     keep = np.unique(np.linspace(1, pulls, min(200, pulls)).round().astype(int))
     curve = pd.DataFrame({"policy": label, "seed": seed, "pull": keep, "cumulative_regret": regret[keep - 1]})
-    finals = {"policy": label, "seed": seed, "cumulative_regret": regret[-1], "revenue": reward.sum(),
-              "revenue_per_pull": reward.mean(), "click_rate": (reward > 0).mean(),
-              "best_ad_share": (np.asarray(learner.regrets) <= 1e-12).mean()}
+    finals = {
+        "policy": label,
+        "seed": seed,
+        "cumulative_regret": regret[-1],
+        "revenue": reward.sum(),
+        "revenue_per_pull": reward.mean(),
+        "click_rate": (reward > 0).mean(),
+        "best_ad_share": (np.asarray(learner.regrets) <= 1e-12).mean(),
+    }
     return learner, curve, finals
 
 
@@ -74,8 +81,7 @@ def main() -> None:
 
     # ---- 1. the truth the learners do not know ----
     order = true_order()
-    lines = ["## The ads of ads-small, best first (averaged over the day's users)", "",
-             markdown(order)]
+    lines = ["## The ads of ads-small, best first (averaged over the day's users)", "", markdown(order)]
 
     # ---- 2. learn online, many seeds per strategy ----
     curves, runs, learned = [], [], {}
@@ -88,23 +94,38 @@ def main() -> None:
                 learned[label] = learner
     curves_df, runs_df = pd.concat(curves, ignore_index=True), pd.DataFrame(runs)
     summary = summarise(runs_df)
-    lines += [f"## Regret after {budget['pulls']} users (mean ± 95% CI over {budget['seeds']} seeds)", "",
-              markdown_table(summary)]
+    lines += [
+        f"## Regret after {budget['pulls']} users (mean ± 95% CI over {budget['seeds']} seeds)",
+        "",
+        markdown_table(summary),
+    ]
 
     # ---- 3. the learned order: what each learner would now show first ----
     rows = []
     for label, learner in learned.items():
         estimate = learner.values  # sample-mean payoff of each ad
-        rows.append({"policy": label, "learned order (best first)": " > ".join(map(str, np.argsort(-estimate))),
-                     "pulls per ad": " / ".join(str(int(c)) for c in learner.counts)})
-    lines += ["## The order each learner would present the ads in (seed 0)", "",
-              markdown(pd.DataFrame(rows)),
-              f"True order: {' > '.join(map(str, order['ad']))}. A good learner ranks the best ad first "
-              "and spends few pulls on the rest, so its order below the top is only roughly known.", "",
-              f"Budget: {name} ({budget['seeds']} seeds x {budget['pulls']} users per strategy), "
-              f"{time.perf_counter() - t0:.0f} s on this machine."]
-    plot_regret(curves_df, out / "01_bandits_ads_regret.png",
-                f"ads-small: mean cumulative regret, 95% CI over {budget['seeds']} seeds")
+        rows.append(
+            {
+                "policy": label,
+                "learned order (best first)": " > ".join(map(str, np.argsort(-estimate))),
+                "pulls per ad": " / ".join(str(int(c)) for c in learner.counts),
+            }
+        )
+    lines += [
+        "## The order each learner would present the ads in (seed 0)",
+        "",
+        markdown(pd.DataFrame(rows)),
+        f"True order: {' > '.join(map(str, order['ad']))}. A good learner ranks the best ad first "
+        "and spends few pulls on the rest, so its order below the top is only roughly known.",
+        "",
+        f"Budget: {name} ({budget['seeds']} seeds x {budget['pulls']} users per strategy), "
+        f"{time.perf_counter() - t0:.0f} s on this machine.",
+    ]
+    plot_regret(
+        curves_df,
+        out / "01_bandits_ads_regret.png",
+        f"ads-small: mean cumulative regret, 95% CI over {budget['seeds']} seeds",
+    )
     text = "\n".join(lines) + "\n"
     (out / "01_bandits_ads.md").write_text(text)
     print(text)

@@ -41,6 +41,7 @@ RIGHT = ACTION_NAMES.index("right")
 
 def q_table(q: np.ndarray) -> str:
     """The Q-table in the slide's layout: one row per tile, one column per action."""
+
     def fmt(v: float) -> str:
         return f"{v:.2f}".rstrip("0").rstrip(".") if v != 0 else "0"
 
@@ -79,27 +80,41 @@ def main() -> None:
     name, budget, out = parse(__doc__, BUDGETS)
     env = scenarios.make_gym("lizard")  # the Gymnasium env scenarios/lizard.py (LizardEnv)
     learner = agents.make("q_learning", env, seed=0, epsilon=0.2)  # alpha 0.7, gamma 0.99 by default
-    lines = [f"alpha = {learner.config.alpha}, gamma = {learner.config.gamma}, epsilon = {learner.config.epsilon}",
-             "", "## The Q-table at the start", "", q_table(learner.q_table)]
+    lines = [
+        f"alpha = {learner.config.alpha}, gamma = {learner.config.gamma}, epsilon = {learner.config.epsilon}",
+        "",
+        "## The Q-table at the start",
+        "",
+        q_table(learner.q_table),
+    ]
 
     # ---- the slide's first update: move right from Empty 5 ----
     state, _ = env.reset(seed=0)
     next_state, reward, terminated, _, _ = env.step(RIGHT)
     future = learner.q_table[next_state].max()
     value = learner.update(state, RIGHT, reward, next_state, terminated)
-    lines += [f"## After the first update: {TILE_NAMES[state]} --right--> {TILE_NAMES[next_state]}, "
-              f"reward {reward:g}", "",
-              f"Q_new = (1 - 0.7) * 0 + 0.7 * ({reward:g} + 0.99 * {future:g}) = {value:g}", "",
-              q_table(learner.q_table)]
+    lines += [
+        f"## After the first update: {TILE_NAMES[state]} --right--> {TILE_NAMES[next_state]}, reward {reward:g}",
+        "",
+        f"Q_new = (1 - 0.7) * 0 + 0.7 * ({reward:g} + 0.99 * {future:g}) = {value:g}",
+        "",
+        q_table(learner.q_table),
+    ]
 
     # ---- learning: epsilon-greedy episodes, the update after every move ----
     history = learner.learn(budget["moves"])
     path = LizardEnv.greedy_path(learner.q_table)
     score = np.mean([row["return"] for row in evaluate(LizardEnv(), learner, episodes=5)])
-    lines += [f"## After learning for {learner.env_steps} moves ({len(history)} episodes)", "",
-              q_table(learner.q_table),
-              "## The greedy path", "", " -> ".join(path), "",
-              f"Greedy return: {score:g} (the best possible is -1 + 10 = 9). Budget: {name}."]
+    lines += [
+        f"## After learning for {learner.env_steps} moves ({len(history)} episodes)",
+        "",
+        q_table(learner.q_table),
+        "## The greedy path",
+        "",
+        " -> ".join(path),
+        "",
+        f"Greedy return: {score:g} (the best possible is -1 + 10 = 9). Budget: {name}.",
+    ]
     text = "\n".join(lines) + "\n"
     (out / "02_q_learning_lizard.md").write_text(text)
     draw(learner.q_table, out / "02_q_learning_lizard.png")

@@ -36,10 +36,18 @@ import scenarios
 from agents.evaluate import evaluate, mean_ci
 
 BUDGETS = {
-    "tiny": {"steps": 300, "eval_days": 1, "max_cycles": 60,
-             "hp": {"learning_starts": 100, "batch_size": 32, "epsilon_decay_steps": 200}},
-    "full": {"steps": 30_000, "eval_days": 5, "max_cycles": None,
-             "hp": {"learning_starts": 1_000, "epsilon_decay_steps": 15_000, "target_update_interval": 500}},
+    "tiny": {
+        "steps": 300,
+        "eval_days": 1,
+        "max_cycles": 60,
+        "hp": {"learning_starts": 100, "batch_size": 32, "epsilon_decay_steps": 200},
+    },
+    "full": {
+        "steps": 30_000,
+        "eval_days": 5,
+        "max_cycles": None,
+        "hp": {"learning_starts": 1_000, "epsilon_decay_steps": 15_000, "target_update_interval": 500},
+    },
 }
 """Env steps of training, evaluation days, optional cap on ticks per day, DQN hyperparameters."""
 
@@ -100,13 +108,21 @@ def main() -> None:
     frame = table(results)
     baselines = {k: float(np.mean([e["return"] for e in v])) for k, v in results.items() if k.startswith("heur")}
     plot(history, baselines, out / "03_dqn_museum.png")
-    text = "\n".join([
-        f"## guide_0 on museum-small, {budget['eval_days']} evaluation days (mean ± 95% CI)", "",
-        markdown(frame),
-        "`return` is guide_0's summed reward (its visitors' satisfaction gains); `mean satisfaction` "
-        "and `acceptance rate` are museum-wide (all 8 guides).", "",
-        f"Budget: {name}: {learner.env_steps} training steps ({learner.episodes} days) in {train_s:.0f} s "
-        f"on one CPU thread, DQN hyperparameters {budget['hp']}."]) + "\n"
+    text = (
+        "\n".join(
+            [
+                f"## guide_0 on museum-small, {budget['eval_days']} evaluation days (mean ± 95% CI)",
+                "",
+                markdown(frame),
+                "`return` is guide_0's summed reward (its visitors' satisfaction gains); `mean satisfaction` "
+                "and `acceptance rate` are museum-wide (all 8 guides).",
+                "",
+                f"Budget: {name}: {learner.env_steps} training steps ({learner.episodes} days) in {train_s:.0f} s "
+                f"on one CPU thread, DQN hyperparameters {budget['hp']}.",
+            ]
+        )
+        + "\n"
+    )
     (out / "03_dqn_museum.md").write_text(text)
     print(text)
     print(f"figure: {out / '03_dqn_museum.png'}")

@@ -42,11 +42,16 @@ SHIFT = 480
 """Ticks (minutes) in a workshop-small shift."""
 
 BUDGETS = {
-    "tiny": {"max_cycles": 60, "eval_shifts": 1,
-             "learners": {"reinforce": (120, {}), "ddpg": (120, {"learning_starts": 60, "batch_size": 32})}},
-    "full": {"max_cycles": None, "eval_shifts": 5,
-             "learners": {"reinforce": (48 * SHIFT, {}),
-                          "ddpg": (24 * SHIFT, {"learning_starts": 2 * SHIFT})}},
+    "tiny": {
+        "max_cycles": 60,
+        "eval_shifts": 1,
+        "learners": {"reinforce": (120, {}), "ddpg": (120, {"learning_starts": 60, "batch_size": 32})},
+    },
+    "full": {
+        "max_cycles": None,
+        "eval_shifts": 5,
+        "learners": {"reinforce": (48 * SHIFT, {}), "ddpg": (24 * SHIFT, {"learning_starts": 2 * SHIFT})},
+    },
 }
 """Optional cap on ticks per shift, evaluation shifts, and per learner (env steps, hyperparameters)."""
 
@@ -97,20 +102,30 @@ def main() -> None:
         t0 = time.perf_counter()
         learner = agents.make(algo, make_env(budget["max_cycles"]), seed=0, **hp)
         histories[algo] = learner.learn(steps)
-        notes.append(f"{algo}: {learner.env_steps} steps ({learner.episodes} shifts) in "
-                     f"{time.perf_counter() - t0:.0f} s, hyperparameters {hp or 'defaults'}")
+        notes.append(
+            f"{algo}: {learner.env_steps} steps ({learner.episodes} shifts) in "
+            f"{time.perf_counter() - t0:.0f} s, hyperparameters {hp or 'defaults'}"
+        )
         results[f"{algo} (deterministic)"] = evaluate(eval_env, learner, budget["eval_shifts"], seed=10_000)
     for policy in HEURISTICS:
         cobot = agents.make("heuristic", eval_env, policy=policy)
         results[f"heuristic: {policy}"] = evaluate(eval_env, cobot, budget["eval_shifts"], seed=10_000)
     baselines = {k: float(np.mean([e["return"] for e in v])) for k, v in results.items() if k.startswith("heur")}
     plot(histories, baselines, out / "04_pg_ddpg_workshop.png")
-    text = "\n".join([
-        f"## cobot_0 on workshop-small, {budget['eval_shifts']} evaluation shift(s) (mean ± 95% CI)", "",
-        markdown(summary_table(results)),
-        "`return` is cobot_0's summed reward; the other columns are shop-wide metrics of the shift "
-        "(jobs finished, mean worker fatigue, safety violations, comfort mismatch).", "",
-        f"Budget: {name} (one CPU thread). " + "; ".join(notes) + "."]) + "\n"
+    text = (
+        "\n".join(
+            [
+                f"## cobot_0 on workshop-small, {budget['eval_shifts']} evaluation shift(s) (mean ± 95% CI)",
+                "",
+                markdown(summary_table(results)),
+                "`return` is cobot_0's summed reward; the other columns are shop-wide metrics of the shift "
+                "(jobs finished, mean worker fatigue, safety violations, comfort mismatch).",
+                "",
+                f"Budget: {name} (one CPU thread). " + "; ".join(notes) + ".",
+            ]
+        )
+        + "\n"
+    )
     (out / "04_pg_ddpg_workshop.md").write_text(text)
     print(text)
     print(f"figure: {out / '04_pg_ddpg_workshop.png'}")

@@ -46,12 +46,19 @@ DAY = 240
 """Ticks (minutes) in a museum-small day."""
 
 BUDGETS = {
-    "tiny": {"max_cycles": 30, "eval_days": 1,
-             "learners": {"mappo": (60, {"rollout_steps": 30}),
-                          "maddpg": (60, {"learning_starts": 30, "batch_size": 16})}},
-    "full": {"max_cycles": None, "eval_days": 5,
-             "learners": {"mappo": (40 * DAY, {"rollout_steps": 480}),
-                          "maddpg": (20 * DAY, {"learning_starts": 2 * DAY, "batch_size": 128})}},
+    "tiny": {
+        "max_cycles": 30,
+        "eval_days": 1,
+        "learners": {"mappo": (60, {"rollout_steps": 30}), "maddpg": (60, {"learning_starts": 30, "batch_size": 16})},
+    },
+    "full": {
+        "max_cycles": None,
+        "eval_days": 5,
+        "learners": {
+            "mappo": (40 * DAY, {"rollout_steps": 480}),
+            "maddpg": (20 * DAY, {"learning_starts": 2 * DAY, "batch_size": 128}),
+        },
+    },
 }
 """Optional cap on ticks per day, evaluation days, and per learner (env steps, hyperparameters)."""
 
@@ -104,21 +111,28 @@ def main() -> None:
         t0 = time.perf_counter()
         learner = agents.make(algo, make_env(budget["max_cycles"]), seed=0, **hp)
         histories[algo] = learner.learn(steps)
-        notes.append(f"{algo}: {learner.env_steps} steps in {time.perf_counter() - t0:.0f} s, "
-                     f"hyperparameters {hp}")
+        notes.append(f"{algo}: {learner.env_steps} steps in {time.perf_counter() - t0:.0f} s, hyperparameters {hp}")
         results[f"{algo} (deterministic)"] = evaluate(eval_env, learner, budget["eval_days"], seed=10_000)
     for policy in HEURISTICS:
         guides = agents.make("heuristic", eval_env, policy=policy)
         results[f"heuristic: {policy}"] = evaluate(eval_env, guides, budget["eval_days"], seed=10_000)
     baselines = {k: float(np.mean([e["return"] for e in v])) for k, v in results.items() if k.startswith("heur")}
     plot(histories, baselines, out / "05_marl_museum.png")
-    text = "\n".join([
-        f"## 8 guides on museum-small, {budget['eval_days']} evaluation day(s) (mean ± 95% CI)", "",
-        markdown(summary_table(results)),
-        "`return` is the mean over guides of each guide's summed reward (its visitors' satisfaction "
-        "gains); the other columns are museum-wide: mean visitor satisfaction, visitor-minutes in "
-        "congestion, peak occupancy / comfortable capacity, mean queueing minutes per view.", "",
-        f"Budget: {name} (one CPU thread). " + "; ".join(notes) + "."]) + "\n"
+    text = (
+        "\n".join(
+            [
+                f"## 8 guides on museum-small, {budget['eval_days']} evaluation day(s) (mean ± 95% CI)",
+                "",
+                markdown(summary_table(results)),
+                "`return` is the mean over guides of each guide's summed reward (its visitors' satisfaction "
+                "gains); the other columns are museum-wide: mean visitor satisfaction, visitor-minutes in "
+                "congestion, peak occupancy / comfortable capacity, mean queueing minutes per view.",
+                "",
+                f"Budget: {name} (one CPU thread). " + "; ".join(notes) + ".",
+            ]
+        )
+        + "\n"
+    )
     (out / "05_marl_museum.md").write_text(text)
     print(text)
     print(f"figure: {out / '05_marl_museum.png'}")

@@ -21,8 +21,12 @@ def parse(doc: str, budgets: dict[str, dict[str, Any]]) -> tuple[str, dict[str, 
     unless ``--out`` is given, so a smoke run never overwrites the committed outputs.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--budget", choices=sorted(budgets), default="full",
-                        help="tiny: a smoke run of seconds; full: the run behind the docs")
+    parser.add_argument(
+        "--budget",
+        choices=sorted(budgets),
+        default="full",
+        help="tiny: a smoke run of seconds; full: the run behind the docs",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder")
     args = parser.parse_args()
     out = args.out or (OUTPUTS if args.budget == "full" else Path(tempfile.mkdtemp(prefix="tutorial-")))
@@ -33,13 +37,16 @@ def parse(doc: str, budgets: dict[str, dict[str, Any]]) -> tuple[str, dict[str, 
 
 def markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a Markdown table (numbers right-aligned, floats with ``digits`` decimals)."""
+
     def cell(value: Any) -> str:
         if isinstance(value, float):
             return f"{value:.{digits}f}"
         return str(value)
 
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
-             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines = [
+        "| " + " | ".join(map(str, frame.columns)) + " |",
+        "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines) + "\n"
