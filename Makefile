@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench bandits clean
+.PHONY: setup demo test lint bench bandits docs clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ bench: setup
 # Every bandit policy on ads-small over 20 seeds: regret curves with 95% bands (runs/bandits-ads-*).
 bandits: setup
 	$(BIN)/cpss bandits --config ads-small --seeds 20
+
+# Regenerate docs/scenarios/*.md from the scenario modules' docstrings.
+docs: setup
+	$(BIN)/python docs/make_scenario_pages.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache build *.egg-info

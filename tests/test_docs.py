@@ -18,3 +18,13 @@ def test_doc_snippet_runs(doc, index, code, tmp_path, monkeypatch):
         pytest.importorskip("stable_baselines3")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"{doc}[{index}]", "exec"), {"__name__": "__doc_snippet__"})
+
+
+@pytest.mark.parametrize("name", ["museum", "workshop", "ads", "lizard"])
+def test_scenario_pages_are_generated_from_docstrings(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_pages", DOCS / "make_scenario_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (DOCS / "scenarios" / f"{name}.md").read_text() == module.page(name), "run `make docs`"
