@@ -84,7 +84,7 @@ def _summary_table(summaries: dict[str, dict[str, float]], title: str) -> Table:
     for label in summaries:
         table.add_column(label, justify="right")
     for key in next(iter(summaries.values())):
-        if key == "minute":
+        if key in ("minute", "present", "served", "occupancy_ratio"):  # instantaneous: zero at closing
             continue
         table.add_row(key, *(f"{s[key]:.3f}" for s in summaries.values()))
     return table
