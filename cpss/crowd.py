@@ -2,7 +2,7 @@
 
 Occupancy per zone and item, admission under hard capacities and first-come-first-served
 queues at full items, expected queueing time, and the companions graph (the following itself
-happens in :meth:`cpss.venue.VenueModel._decide`). Social proof and congestion discomfort enter
+happens in :meth:`cpss.decisions.DecisionsMixin._decide`). Social proof and congestion discomfort enter
 the utilities through :func:`cpss.personalisation.crowd_term`.
 """
 
