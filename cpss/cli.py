@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -255,13 +254,8 @@ def train(
     address: Annotated[str | None, typer.Option("--address", help="rllib: Ray cluster address")] = None,
 ) -> None:
     """Train a learner on a scenario; checkpoints, metrics and a learning curve go to a run folder."""
-    import json
-
-    import agents
     from cpss.rllib_backend import is_rllib_run, train_command
-    from cpss.runio import check_out, default_out
-    from cpss.training import TrainSettings
-    from cpss.training import train as run_training
+    from cpss.training import native_train_command
 
     hyper = _hyperparams(hp)
     if backend not in ("native", "rllib"):
@@ -289,70 +283,26 @@ def train(
         )
     if workers or address:
         raise ConfigError("--workers/--address: only with --backend rllib (see cpss sweep for parallel runs)")
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device: must be cpu or cuda (got {device!r})")
-    cls = agents.get(algo)
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda: no CUDA device is available")
-    if "device" in {f.name for f in __import__("dataclasses").fields(cls.config_cls)}:
-        hyper.setdefault("device", device)
-    if resume is not None:
-        saved = json.loads((resume / "config.json").read_text()) if (resume / "config.json").is_file() else None
-        if saved is None:
-            raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
-        scen, _ = _scenario(saved["scenario"], None, None, None)
-        scen = type(scen)(type(scen.config).model_validate(saved["config"]))
-        settings = TrainSettings(
-            algo=saved["algo"],
-            steps=steps or saved["steps"],
-            seed=saved["seed"],
-            hyperparams=saved["hyperparams"],
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            tensorboard=tensorboard,
-            time_limit=time_limit,
-            threads=threads,
-        )
-        folder = resume
-    else:
-        scen, root = _scenario(scenario, config, set_, seed)
-        settings = TrainSettings(
-            algo=algo,
-            steps=steps or 20_000,
-            seed=root,
-            hyperparams=hyper,
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            tensorboard=tensorboard,
-            time_limit=time_limit,
-            threads=threads,
-        )
-        folder = out or default_out("train", f"{scenario}-{algo}")
-        check_out(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-    t0 = __import__("time").perf_counter()
-    recent: list[float] = []
-    with _progress() as bar:
-        task = bar.add_task(f"{settings.algo} on {scen.name}", total=settings.steps)
-
-        def progress(done: int, row: dict) -> None:
-            recent.append(float(row.get("return", 0.0)))
-            rate = done / max(1e-9, __import__("time").perf_counter() - t0)
-            bar.update(
-                task,
-                completed=min(done, settings.steps),
-                description=f"{settings.algo} on {scen.name}  {rate:,.0f} steps/s  return {np.mean(recent[-20:]):.3f}",
-            )
-
-        summary = run_training(scen, settings, folder, resume=resume is not None, on_progress=progress)
-    console.print(
-        f"trained {settings.algo} for {summary['env_steps']} env steps in "
-        f"{summary['wall_seconds']:.1f} s; last evaluation return: {summary['last_eval_return']}"
+    return native_train_command(
+        scenario,
+        algo=algo,
+        steps=steps,
+        seed=seed,
+        config=config,
+        sets=set_,
+        hyper=hyper,
+        out=out,
+        device=device,
+        resume=resume,
+        eval_every=eval_every,
+        eval_episodes=eval_episodes,
+        tensorboard=tensorboard,
+        time_limit=time_limit,
+        threads=threads,
+        make_scenario=_scenario,
+        progress=_progress,
+        console=console,
     )
-    console.print(f"run folder: {folder}")
 
 
 @app.command("eval")

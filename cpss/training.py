@@ -26,7 +26,7 @@ import pandas as pd
 
 from cpss.config import ConfigError
 from cpss.render import plt
-from cpss.runio import atomic_write_text, versions, write_json
+from cpss.runio import atomic_write_text, check_out, default_out, versions, write_json
 from cpss.scenario import Scenario
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -278,3 +278,93 @@ def load_learner(ckpt: Path, env: Any, saved: dict[str, Any]) -> Any:
     import agents
 
     return agents.load(ckpt, env)
+
+
+def native_train_command(
+    scenario_name: str,
+    *,
+    algo: str,
+    steps: int | None,
+    seed: int | None,
+    config: str | None,
+    sets: list[str] | None,
+    hyper: dict[str, Any],
+    out: Path | None,
+    device: str,
+    resume: Path | None,
+    eval_every: int,
+    eval_episodes: int,
+    tensorboard: bool,
+    time_limit: float | None,
+    threads: int,
+    make_scenario: Callable[..., Any],
+    progress: Callable[[], Any],
+    console: Any,
+) -> None:
+    """The body of ``cpss train`` for the native learners: resolve, train with a progress bar, report."""
+    import agents
+
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device: must be cpu or cuda (got {device!r})")
+    cls = agents.get(algo)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+    if "device" in {f.name for f in dataclasses.fields(cls.config_cls)}:
+        hyper.setdefault("device", device)
+    if resume is not None:
+        saved = json.loads((resume / "config.json").read_text()) if (resume / "config.json").is_file() else None
+        if saved is None:
+            raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
+        scen, _ = make_scenario(saved["scenario"], None, None, None)
+        scen = type(scen)(type(scen.config).model_validate(saved["config"]))
+        settings = TrainSettings(
+            algo=saved["algo"],
+            steps=steps or saved["steps"],
+            seed=saved["seed"],
+            hyperparams=saved["hyperparams"],
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            tensorboard=tensorboard,
+            time_limit=time_limit,
+            threads=threads,
+        )
+        folder = resume
+    else:
+        scen, root = make_scenario(scenario_name, config, sets, seed)
+        settings = TrainSettings(
+            algo=algo,
+            steps=steps or 20_000,
+            seed=root,
+            hyperparams=hyper,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            tensorboard=tensorboard,
+            time_limit=time_limit,
+            threads=threads,
+        )
+        folder = out or default_out("train", f"{scenario_name}-{algo}")
+        check_out(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    recent: list[float] = []
+    with progress() as bar:
+        task = bar.add_task(f"{settings.algo} on {scen.name}", total=settings.steps)
+
+        def on_progress(done: int, row: dict) -> None:
+            recent.append(float(row.get("return", 0.0)))
+            rate = done / max(1e-9, time.perf_counter() - t0)
+            bar.update(
+                task,
+                completed=min(done, settings.steps),
+                description=f"{settings.algo} on {scen.name}  {rate:,.0f} steps/s  return {np.mean(recent[-20:]):.3f}",
+            )
+
+        summary = train(scen, settings, folder, resume=resume is not None, on_progress=on_progress)
+    console.print(
+        f"trained {settings.algo} for {summary['env_steps']} env steps in "
+        f"{summary['wall_seconds']:.1f} s; last evaluation return: {summary['last_eval_return']}"
+    )
+    console.print(f"run folder: {folder}")
