@@ -45,6 +45,7 @@ from cpss.training import (
     default_others,
     evaluate_policies,
     make_env,
+    resolve_run,
 )
 
 ENV_NAME = "cpss_scenario"
@@ -394,38 +395,28 @@ def train_command(
     console: Any,
 ) -> None:
     """The body of ``cpss train --backend rllib`` (``make_scenario`` and ``progress`` come from the CLI)."""
-    from cpss.runio import check_out, default_out
-
     check_options(algo if resume is None else "ppo", policies, workers)
     for name in ("ray", "ray.rllib"):  # RLlib's start-up warnings (new API stack, deprecations) are noise here
         logging.getLogger(name).setLevel(logging.ERROR)
-    if resume is not None:
-        saved = json.loads((resume / "config.json").read_text())
-        scen, _ = make_scenario(saved["scenario"], None, None, None)
-        scen = type(scen)(type(scen.config).model_validate(saved["config"]))
-        settings = TrainSettings(
-            algo=saved["algo"],
-            steps=steps or saved["steps"],
-            seed=saved["seed"],
-            hyperparams=saved["hyperparams"],
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            time_limit=time_limit,
-        )
-        policies, workers, folder = saved["policies"], saved.get("workers", workers), resume
+    scen, settings, folder, saved = resolve_run(
+        scenario_name,
+        algo=algo,
+        steps=steps,
+        seed=seed,
+        config=config,
+        sets=sets,
+        hyper=hyper,
+        out=out,
+        resume=resume,
+        make_scenario=make_scenario,
+        out_name=f"rllib-{algo}",
+        eval_every=eval_every,
+        eval_episodes=eval_episodes,
+        time_limit=time_limit,
+    )
+    if saved is not None:
+        policies, workers = saved["policies"], saved.get("workers", workers)
     else:
-        scen, root = make_scenario(scenario_name, config, sets, seed)
-        settings = TrainSettings(
-            algo=algo,
-            steps=steps or 20_000,
-            seed=root,
-            hyperparams=hyper,
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            time_limit=time_limit,
-        )
-        folder = out or default_out("train", f"{scenario_name}-rllib-{algo}")
-        check_out(folder)
         algo_config(scen, settings, policies, workers)  # unknown hyperparameters fail before the folder exists
         folder.mkdir(parents=True, exist_ok=True)
     with progress() as bar:

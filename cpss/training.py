@@ -280,6 +280,50 @@ def load_learner(ckpt: Path, env: Any, saved: dict[str, Any]) -> Any:
     return agents.load(ckpt, env)
 
 
+def resolve_run(
+    scenario_name: str,
+    *,
+    algo: str,
+    steps: int | None,
+    seed: int | None,
+    config: str | None,
+    sets: list[str] | None,
+    hyper: dict[str, Any],
+    out: Path | None,
+    resume: Path | None,
+    make_scenario: Callable[..., Any],
+    out_name: str,
+    **extra: Any,
+) -> tuple[Scenario, TrainSettings, Path, dict[str, Any] | None]:
+    """Scenario, settings and folder of a new training run, or of the run being resumed.
+
+    Shared by the native and the RLlib ``cpss train``. A resumed run takes its scenario, config,
+    algorithm, seed and hyperparameters from its ``config.json`` (returned as the last item, None for
+    a new run); ``extra`` are the remaining :class:`TrainSettings` fields. A new run's folder is
+    checked (not created).
+    """
+    if resume is not None:
+        path = resume / "config.json"
+        if not path.is_file():
+            raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
+        saved = json.loads(path.read_text())
+        scen, _ = make_scenario(saved["scenario"], None, None, None)
+        scen = type(scen)(type(scen.config).model_validate(saved["config"]))
+        settings = TrainSettings(
+            algo=saved["algo"],
+            steps=steps or saved["steps"],
+            seed=saved["seed"],
+            hyperparams=saved["hyperparams"],
+            **extra,
+        )
+        return scen, settings, resume, saved
+    scen, root = make_scenario(scenario_name, config, sets, seed)
+    settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper, **extra)
+    folder = out or default_out("train", f"{scenario_name}-{out_name}")
+    check_out(folder)
+    return scen, settings, folder, None
+
+
 def native_train_command(
     scenario_name: str,
     *,
@@ -314,39 +358,25 @@ def native_train_command(
             raise ConfigError("--device cuda: no CUDA device is available")
     if "device" in {f.name for f in dataclasses.fields(cls.config_cls)}:
         hyper.setdefault("device", device)
-    if resume is not None:
-        saved = json.loads((resume / "config.json").read_text()) if (resume / "config.json").is_file() else None
-        if saved is None:
-            raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
-        scen, _ = make_scenario(saved["scenario"], None, None, None)
-        scen = type(scen)(type(scen.config).model_validate(saved["config"]))
-        settings = TrainSettings(
-            algo=saved["algo"],
-            steps=steps or saved["steps"],
-            seed=saved["seed"],
-            hyperparams=saved["hyperparams"],
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            tensorboard=tensorboard,
-            time_limit=time_limit,
-            threads=threads,
-        )
-        folder = resume
-    else:
-        scen, root = make_scenario(scenario_name, config, sets, seed)
-        settings = TrainSettings(
-            algo=algo,
-            steps=steps or 20_000,
-            seed=root,
-            hyperparams=hyper,
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            tensorboard=tensorboard,
-            time_limit=time_limit,
-            threads=threads,
-        )
-        folder = out or default_out("train", f"{scenario_name}-{algo}")
-        check_out(folder)
+    scen, settings, folder, saved = resolve_run(
+        scenario_name,
+        algo=algo,
+        steps=steps,
+        seed=seed,
+        config=config,
+        sets=sets,
+        hyper=hyper,
+        out=out,
+        resume=resume,
+        make_scenario=make_scenario,
+        out_name=algo,
+        eval_every=eval_every,
+        eval_episodes=eval_episodes,
+        tensorboard=tensorboard,
+        time_limit=time_limit,
+        threads=threads,
+    )
+    if saved is None:
         folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     recent: list[float] = []
