@@ -4,7 +4,7 @@ Every figure is a ratio of two measurements taken interleaved (A, B, A, B, ...) 
 several repeats, medians — so machine noise hits both sides alike. Prints a table and writes
 ``bench/results.json``. Not part of ``make test``.
 
-Usage: ``python bench/run.py [--quick] [--only P1,P2,...]``
+Usage: ``python bench/run.py [--quick] [--only P1,P2,...,batched] [--device cuda]``
 """
 
 from __future__ import annotations
@@ -291,7 +291,8 @@ def main() -> None:
     """Run the benchmarks and write bench/results.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and steps")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,large", help="comma-separated subset")
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,large,batched", help="comma-separated subset")
+    parser.add_argument("--device", default="cpu", help="torch device of the batched figure (cpu, cuda)")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -314,7 +315,15 @@ def main() -> None:
         results["P5"] = p5(960 if args.quick else 4800)
     if "large" in only:
         results["museum_large_day"] = large_day()
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    if "batched" in only:
+        from batched import run as batched_run  # bench/batched.py
+
+        sizes = [1024] if args.quick else [1024, 2048, 4096, 8192]
+        results["batched"] = batched_run(sizes, args.device, repeats=reps)
+    out = Path(args.out)
+    if out.is_file() and args.only != parser.get_default("only"):  # a subset updates its figures only
+        results = {**json.loads(out.read_text()), **results}
+    out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'figure':<6} {'value':>10}  target   details")
     for key in ("P1", "P2", "P3", "P4"):
         if key in results:
