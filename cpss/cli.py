@@ -1,4 +1,4 @@
-"""The ``cpss`` command line: scenarios, simulate, demo, bandits, train, eval.
+"""The ``cpss`` command line: scenarios, simulate, batch, demo, bandits, train, eval, viz, sweep, report.
 
 Bad input (unknown keys, wrong types, out-of-range values, missing files, disconnected floor
 plans) prints one line ``error: ...`` naming the field or file and exits with code 2, with
@@ -7,17 +7,25 @@ no traceback and no half-written run folder.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cpss.cli_common import (
+    ConfigOpt,
+    OutOpt,
+    SeedOpt,
+    SetOpt,
+    console,
+    err_console,
+    progress,
+    scenario_from_cli,
+    summary_table,
+    user_errors,
+)
 from cpss.config import ConfigError
 
 app = typer.Typer(
@@ -26,67 +34,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="shipped config name or TOML path")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="override KEY.SUB=VALUE (repeatable)")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="root seed (default: the config's)")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="run folder (default: runs/...)")]
-
-
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn bad input into one line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, ValueError, FileNotFoundError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
-
-    return wrapper
-
-
-def _scenario(name: str, config: str | None, sets: list[str] | None, seed: int | None):
-    import scenarios
-    from cpss.config import parse_override
-
-    if seed is not None and seed < 0:
-        raise ConfigError(f"--seed: must be >= 0 (got {seed})")
-    overrides: dict[str, Any] = {}
-    for text in sets or []:
-        keys, value = parse_override(text)
-        overrides[".".join(keys)] = value
-    if seed is not None:
-        overrides["world.seed"] = seed
-    scen = scenarios.scenario_class(name)(scenarios.load_config(name, config, overrides))
-    return scen, int(scen.config.world.seed)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-
-
-def _summary_table(summaries: dict[str, dict[str, float]], title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("metric")
-    for label in summaries:
-        table.add_column(label, justify="right")
-    for key in next(iter(summaries.values())):
-        if key in ("minute", "present", "served", "occupancy_ratio"):  # instantaneous: zero at closing
-            continue
-        table.add_row(key, *(f"{s[key]:.3f}" for s in summaries.values()))
-    return table
 
 
 @app.command("scenarios")
@@ -130,11 +77,11 @@ def simulate(
     from cpss.runio import default_out, run_folder
     from cpss.simulation import run_heuristic, run_learner, write_learner_run, write_run
 
-    scen, root = _scenario(scenario, config, set_, seed)
+    scen, root = scenario_from_cli(scenario, config, set_, seed)
     policy = policy or getattr(getattr(scen.config, "guides", None), "policy", None) or scen.heuristic_policies[0]
     learning = policy in scen.learner_policies
     out = out or default_out("simulate", f"{scenario}-{policy}")
-    with run_folder(out) as tmp, _progress() as bar:
+    with run_folder(out) as tmp, progress() as bar:
         task = bar.add_task(f"{scenario} / {policy}", total=steps or scen.build_world(root).horizon)
         if learning:
             env, learner = run_learner(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
@@ -143,9 +90,33 @@ def simulate(
             env = run_heuristic(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
             summary = write_run(tmp, scen, env, policy=policy, seed=root)
     console.print(
-        _summary_table({policy: summary}, f"{scenario}: {'learning online' if learning else 'one day'}, seed {root}")
+        summary_table({policy: summary}, f"{scenario}: {'learning online' if learning else 'one day'}, seed {root}")
     )
     console.print(f"run folder: {out}")
+
+
+@app.command()
+@user_errors
+def batch(
+    scenario: Annotated[str, typer.Argument(help="scenario name (museum)")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    policy: Annotated[
+        list[str] | None, typer.Option("--policy", help="heuristic guide policy (repeatable; default: the config's)")
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="days per policy")] = 1000,
+    device: Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")] = "cpu",
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="days per tensor program (bounds memory)")] = 2048,
+    seed: SeedOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Run thousands of days per heuristic in the batched torch engine; paired days, 95% CIs."""
+    from cpss.batched_run import batch_command
+
+    if scenario != "museum":
+        raise ConfigError(f"batch: only museum has a batched implementation (got {scenario!r})")
+    scen, root = scenario_from_cli(scenario, config, set_, seed)
+    batch_command(scen, root, policy or [scen.config.guides.policy], days, device, chunk, out, progress, console)
 
 
 @app.command()
@@ -159,12 +130,12 @@ def demo(
     from cpss.runio import default_out, run_folder, write_json
     from cpss.simulation import compare_plots, comparison_table, run_heuristic, write_run
 
-    scen, root = _scenario("museum", config or "museum-small", None, seed)
+    scen, root = scenario_from_cli("museum", config or "museum-small", None, seed)
     out = out or default_out("demo", "museum")
     summaries, frames = {}, {}
     with run_folder(out) as tmp:
         for policy in ("interest", "crowd_aware"):
-            with _progress() as bar:
+            with progress() as bar:
                 task = bar.add_task(f"museum / {policy}", total=scen.build_world(root).horizon)
                 env = run_heuristic(scen, policy, root, on_step=lambda t, b=bar, k=task: b.update(k, completed=t))
             summaries[policy] = write_run(tmp / policy, scen, env, policy=policy, seed=root)
@@ -173,7 +144,7 @@ def demo(
         table = comparison_table(summaries)
         write_json(tmp / "comparison.json", summaries)
         (tmp / "comparison.csv").write_text(table.to_csv(index_label="metric"))
-    console.print(_summary_table(summaries, f"museum-small, seed {root}: crowd-blind vs crowd-aware guides"))
+    console.print(summary_table(summaries, f"museum-small, seed {root}: crowd-blind vs crowd-aware guides"))
     console.print(f"run folder: {out}")
 
 
@@ -191,11 +162,11 @@ def bandits(
     from cpss.bandit_compare import compare, write_comparison
     from cpss.runio import default_out, run_folder
 
-    scen, _ = _scenario("ads", config, set_, None)
+    scen, _ = scenario_from_cli("ads", config, set_, None)
     policies = policy or list(scen.learner_policies)
     out = out or default_out("bandits", "ads")
     with run_folder(out) as tmp:
-        with _progress() as bar:
+        with progress() as bar:
             task = bar.add_task("ads bandits", total=len(policies) * seeds)
             curves, runs = compare(
                 scen,
@@ -277,8 +248,8 @@ def train(
             policies=policies,
             workers=workers,
             address=address,
-            make_scenario=_scenario,
-            progress=_progress,
+            make_scenario=scenario_from_cli,
+            progress=progress,
             console=console,
         )
     if workers or address:
@@ -299,8 +270,8 @@ def train(
         tensorboard=tensorboard,
         time_limit=time_limit,
         threads=threads,
-        make_scenario=_scenario,
-        progress=_progress,
+        make_scenario=scenario_from_cli,
+        progress=progress,
         console=console,
     )
 
@@ -317,7 +288,7 @@ def evaluate_cmd(
     from cpss.training import ci_table, evaluate_policies, load_learner, locate_checkpoint, make_env
 
     ckpt, saved = locate_checkpoint(target)
-    scen, _ = _scenario(saved["scenario"], None, None, None)
+    scen, _ = scenario_from_cli(saved["scenario"], None, None, None)
     scen = type(scen)(type(scen.config).model_validate(saved["config"]))
     env = make_env(scen, saved["multi_agent"], saved.get("others"))
     learner = load_learner(ckpt, env, saved)

@@ -143,6 +143,19 @@ def make(
     return CPSSParallelEnv(make_scenario(name, config, **overrides), render_mode=render_mode, max_cycles=max_cycles)
 
 
+def make_batched(name: str, *, config: str | Path | None = None, num_days: int = 1024, **kwargs: Any) -> Any:
+    """Many days of a scenario as one batched torch env (only ``museum`` has one).
+
+    See :class:`scenarios.museum_batched.BatchedMuseumEnv` for ``kwargs`` (``seed``, ``device``,
+    ``dtype``, config overrides).
+    """
+    if name != "museum":
+        raise ConfigError(f"make_batched: only museum has a batched implementation (got {name!r})")
+    from scenarios.museum_batched import BatchedMuseumEnv
+
+    return BatchedMuseumEnv("museum-small" if config is None else config, num_days=num_days, **kwargs)
+
+
 def make_gym(name: str, *, others: str = "crowd_aware", **kwargs: Any) -> gym.Env:
     """A single-agent Gymnasium view: agent 0 learns, the others follow ``others``.
 

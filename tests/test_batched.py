@@ -296,3 +296,35 @@ def test_bad_config_is_a_clear_error(cfg):
         BatchedVenue(cfg, 0)
     with pytest.raises(ConfigError):
         BatchedMuseumEnv("museum-small", num_days=2, visitors={"count": -1})
+
+
+def test_cli_batch_writes_paired_days_and_a_ci_table(tmp_path):
+    from typer.testing import CliRunner
+
+    from cpss.cli import app
+
+    out = tmp_path / "run"
+    args = ["batch", "museum", "--days", "5", "--chunk", "3", "--policy", "crowd_aware", "--policy", "none"]
+    res = CliRunner().invoke(app, [*args, "--out", str(out), "--set", "visitors.count=60"])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    days = pd.read_csv(out / "days.csv")
+    assert len(days) == 10 and sorted(days["seed"].unique()) == [0, 1, 2, 3, 4]
+    assert (days["arrived"] == 60).all()
+    by = days.groupby("policy")["recommendations"].sum()
+    assert by["none"] == 0 and by["crowd_aware"] > 0
+    table = pd.read_csv(out / "summary.csv")
+    assert set(table["policy"]) == {"crowd_aware", "none"} and (table["ci95"].dropna() >= 0).all()
+    assert "mean ± 95% CI" in res.output
+    # Bad input: one line, exit code 2, nothing written.
+    for bad, message in (
+        (["batch", "ads", "--days", "2"], "only museum"),
+        (["batch", "museum", "--days", "2", "--policy", "oracle"], "unknown heuristic 'oracle'"),
+        (["batch", "museum", "--days", "2", "--device", "tpu"], "--device"),
+        (["batch", "museum", "--days", "2", "--set", "floor.layout_seed=null"], "floor.layout_seed"),
+    ):
+        res = CliRunner().invoke(app, [*bad, "--out", str(tmp_path / "bad")])
+        assert res.exit_code == 2 and message in res.output, (bad, res.output)
+        assert len(res.output.strip().splitlines()) == 1
+        assert not (tmp_path / "bad").exists()
