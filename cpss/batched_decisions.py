@@ -118,17 +118,19 @@ def own_choice(w: BatchedVenue, users: torch.Tensor) -> None:
         return
     p, v, f, s = w.pop, w.config.visitors, w.F, w.style
     st, zone, day = p.style[users], p.zone[users], w.day[users]
-    cand = w.consider[zone]  # (U, K) item ids, -1 = padding
-    safe = cand.clamp(min=0)
+    cand, safe = w.consider[zone], w.consider_safe[zone]  # (U, K) item ids; -1 = padding in cand
     match = (p.interest[users] @ w.features.T).gather(1, safe)
     exposure = (p.satiation[users] @ w.features.T).gather(1, safe)
     att = w.attention_of(users)
     user = f.w.user * f.user(match, att[:, None], exposure)
-    util = user + s["walk_sensitivity"][st][:, None] * f.walk_part(w.izd[zone[:, None], safe])
-    util = util + w.item_part[day[:, None], safe]
-    here = w.item_zone[safe] == zone[:, None]
-    items_v = s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + s["order_bonus"][st][:, None] * here
-    allowed = (cand >= 0) & ~p.visited[users[:, None], safe] & w.open[safe]
+    util = user + s["walk_sensitivity"][st][:, None] * w.consider_walk[zone]
+    util = util + w.item_part[day].gather(1, safe)
+    items_v = (
+        s["selectivity"][st][:, None] * util
+        + s["stop_bias"][st][:, None]
+        + s["order_bonus"][st][:, None] * w.consider_here[zone]
+    )
+    allowed = w.consider_open[zone] & ~p.visited[users].gather(1, safe)
     items_v = torch.where(allowed, items_v, torch.full_like(items_v, -torch.inf))
     top = items_v.amax(dim=1, keepdim=True)
     has = torch.isfinite(top[:, 0])

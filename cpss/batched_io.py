@@ -125,6 +125,7 @@ def from_models(
         setattr(w, name, t(np.array([float(getattr(m, name)) for m in models])))
     w.minute, w._version, w._view_cache = float(m0.minute), 0, None
     w.open = t(m0._open, torch.bool)
+    w.consider_open = (w.consider >= 0) & w.open[w.consider_safe]
     w.item_part = rows(lambda m: m._item_part)
     w.wait = ops.expected_wait(w.queue_len, w.viewers, w.item_cap, w.item_dwell)
     w.running = all(m.running for m in models)

@@ -91,6 +91,11 @@ class BatchedVenue:
         self.dist, self.izd = t(fl.dist_min), t(probe.item_zone_dist)
         self.neighbours, self.degree = t(probe.neighbours, torch.long), t(probe.degree)
         self.consider = t(probe.consider, torch.long)
+        # Per-zone tables of the consideration sets (rows: a chooser's zone), built once.
+        self.consider_safe = self.consider.clamp(min=0)
+        rooms = torch.arange(self.N, device=self.device)[:, None]
+        self.consider_here = self.item_zone[self.consider_safe] == rooms
+        self.consider_walk = self.F.walk_part(self.izd[rooms, self.consider_safe])
         self.style = {k: t(v) for k, v in probe._style_arr.items()}
         self.reset(seed)
 
@@ -249,6 +254,7 @@ class BatchedVenue:
         p.congested_min += self.dt * crowded
         self.congestion_minutes += self.dt * crowded.view(B, -1).sum(dim=1)
         self.open = self.zone_closed[self.item_zone] == 0
+        self.consider_open = (self.consider >= 0) & self.open[self.consider_safe]
         self.wait = ops.expected_wait(self.queue_len, self.viewers, self.item_cap, self.item_dwell)
         iz = self.item_zone
         self.item_part = self.F.item_part(
