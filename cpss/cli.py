@@ -107,6 +107,9 @@ def batch(
     days: Annotated[int, typer.Option("--days", min=1, help="days per policy")] = 1000,
     device: Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")] = "cpu",
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="days per tensor program (bounds memory)")] = 2048,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="also evaluate a trained multi-agent run (its config is used)")
+    ] = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
 ) -> None:
@@ -115,8 +118,11 @@ def batch(
 
     if scenario != "museum":
         raise ConfigError(f"batch: only museum has a batched implementation (got {scenario!r})")
+    if checkpoint is not None and (config or set_):
+        raise ConfigError("--checkpoint: the run's own config is used; drop --config and --set")
     scen, root = scenario_from_cli(scenario, config, set_, seed)
-    batch_command(scen, root, policy or [scen.config.guides.policy], days, device, chunk, out, progress, console)
+    policies = policy if policy is not None else ([] if checkpoint else [scen.config.guides.policy])
+    batch_command(scen, root, policies, checkpoint, days, device, chunk, out, progress, console)
 
 
 @app.command()

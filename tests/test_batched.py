@@ -328,3 +328,30 @@ def test_cli_batch_writes_paired_days_and_a_ci_table(tmp_path):
         assert res.exit_code == 2 and message in res.output, (bad, res.output)
         assert len(res.output.strip().splitlines()) == 1
         assert not (tmp_path / "bad").exists()
+
+
+def test_cli_batch_evaluates_a_trained_multi_agent_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from cpss.cli import app
+
+    runner = CliRunner()
+    tiny = ["--set", "visitors.count=40", "--set", "world.day_minutes=40", "--set", "world.last_entry_before_close=10"]
+    run = tmp_path / "mappo"
+    res = runner.invoke(app, ["train", "museum", "--algo", "mappo", "--steps", "80", "--out", str(run), *tiny])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "batch"
+    res = runner.invoke(
+        app, ["batch", "museum", "--checkpoint", str(run), "--days", "3", "--policy", "none", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    days = pd.read_csv(out / "days.csv")
+    assert list(days["policy"].unique()) == ["mappo", "none"] and len(days) == 6
+    assert (days["arrived"] == 40).all() and (days["minute"] == 40).all()  # the run's own config
+    assert days.loc[days.policy == "mappo", "recommendations"].sum() > 0
+    res = runner.invoke(app, ["batch", "museum", "--checkpoint", str(run), "--set", "visitors.count=5"])
+    assert res.exit_code == 2 and "drop --config and --set" in res.output
+    res = runner.invoke(app, ["batch", "museum", "--checkpoint", str(tmp_path / "nothing"), "--days", "2"])
+    assert res.exit_code == 2 and "no such run folder" in res.output
