@@ -12,10 +12,13 @@ for the batch, in another order), so they cannot agree draw by draw. What is che
 * in distribution, whole days: day metrics of paired days (same visitors) agree within 4
   standard errors;
 * reproducibility over a whole day (240 ticks): same seed, same tensors.
+
+``CPSS_TEST_DEVICE=cuda pytest tests/test_batched.py`` runs the same checks on a GPU.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -36,6 +39,7 @@ from scenarios import load_config, make_scenario
 from scenarios.museum_batched import BatchedMuseumEnv
 
 A = Activity
+DEVICE = os.environ.get("CPSS_TEST_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +48,10 @@ def cfg():
 
 
 def _env_on(models: list[VenueModel]) -> BatchedMuseumEnv:
-    env = BatchedMuseumEnv(models[0].config, num_days=1)
-    env.world = from_models(models)
+    env = BatchedMuseumEnv(models[0].config, num_days=1, device=DEVICE)
+    env.world = from_models(models, device=DEVICE)
     env.num_days = env.world.B
-    env._invalid = torch.zeros(env.world.B, env.world.K, dtype=torch.long)
+    env._invalid = torch.zeros(env.world.B, env.world.K, dtype=torch.long, device=DEVICE)
     return env
 
 
@@ -73,36 +77,39 @@ def test_f_matches_numpy():
         k: rng.random(500) * (5.0 if k in ("viewers", "queue_wait", "walk_min", "exposure") else 1.0) for k in names
     }
     expected = f.utility(**inputs)
-    got = tf.utility(**{k: torch.as_tensor(v) for k, v in inputs.items()}).numpy()
+    got = tf.utility(**{k: torch.as_tensor(v, device=DEVICE) for k, v in inputs.items()}).cpu().numpy()
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(tf.acceptance(torch.as_tensor(expected)).numpy(), f.acceptance(expected), atol=1e-12)
+    np.testing.assert_allclose(
+        tf.acceptance(torch.as_tensor(expected, device=DEVICE)).cpu().numpy(), f.acceptance(expected), atol=1e-12
+    )
 
 
 def test_admit_respects_capacity_and_first_come_first_served():
-    gen = torch.Generator().manual_seed(0)
-    cand = torch.arange(10)
-    bins = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 0])
-    prio = torch.tensor([5.0, 1.0, 3.0, 0.0, 1.0, 2.0, 2.0, 2.0, 2.0, 0.5])
-    ok = ops.admit(gen, cand, bins, torch.tensor([2, 0, 3]), prio)
+    gen = torch.Generator(device=DEVICE).manual_seed(0)
+    cand = torch.arange(10, device=DEVICE)
+    bins = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 0], device=DEVICE)
+    prio = torch.tensor([5.0, 1.0, 3.0, 0.0, 1.0, 2.0, 2.0, 2.0, 2.0, 0.5], device=DEVICE)
+    free = torch.tensor([2, 0, 3], device=DEVICE)
+    ok = ops.admit(gen, cand, bins, free, prio)
     assert set(ok[bins[ok] == 0].tolist()) == {1, 9}  # the two earliest at bin 0
     assert (bins[ok] == 1).sum() == 0 and (bins[ok] == 2).sum() == 3
     left_out = set()  # ties at bin 2 are broken at random: each tied candidate is sometimes left out
     for _ in range(40):
-        ok = ops.admit(gen, cand, bins, torch.tensor([2, 0, 3]), prio)
+        ok = ops.admit(gen, cand, bins, free, prio)
         left_out |= {5, 6, 7, 8} - set(ok.tolist())
     assert left_out == {5, 6, 7, 8}
 
 
 def test_days_have_the_visitors_of_the_numpy_days(cfg):
-    w = BatchedVenue(cfg, 3, seed=5, dtype=torch.float64)
+    w = BatchedVenue(cfg, 3, seed=5, dtype=torch.float64, device=DEVICE)
     for b in range(3):
         m = VenueModel(cfg, seed=5 + b)
         rows = slice(b * w.V, (b + 1) * w.V)
-        np.testing.assert_array_equal(w.pop.arrival[rows].numpy(), m.pop.arrival)
-        np.testing.assert_array_equal(w.pop.interest[rows].numpy(), m.pop.interest)
-        np.testing.assert_array_equal(w.pop.leader[rows].numpy() - b * w.V, m.pop.leader)
-        np.testing.assert_array_equal(w.pop.has_device[rows].numpy(), m.pop.has_device)
-        np.testing.assert_array_equal(w.base_noise[b].numpy(), m.base_noise)
+        np.testing.assert_array_equal(w.pop.arrival[rows].cpu().numpy(), m.pop.arrival)
+        np.testing.assert_array_equal(w.pop.interest[rows].cpu().numpy(), m.pop.interest)
+        np.testing.assert_array_equal(w.pop.leader[rows].cpu().numpy() - b * w.V, m.pop.leader)
+        np.testing.assert_array_equal(w.pop.has_device[rows].cpu().numpy(), m.pop.has_device)
+        np.testing.assert_array_equal(w.base_noise[b].cpu().numpy(), m.base_noise)
 
 
 @pytest.mark.parametrize("ticks", [70, 150, 239])
@@ -119,15 +126,15 @@ def test_views_metrics_and_policies_exact_on_imported_state(cfg, ticks):
     metrics = summary(env.world)
     view = decision_view(env.world)
     for b, m in enumerate(models):
-        np.testing.assert_array_equal(obs[b].numpy(), scenario.observe(m))
-        np.testing.assert_array_equal(state[b].numpy(), scenario.state(m))
-        np.testing.assert_array_equal(masks[b].numpy(), scenario.action_masks(m).astype(bool))
-        np.testing.assert_allclose(rewards[b].numpy(), scenario.rewards(m), atol=1e-6)
+        np.testing.assert_array_equal(obs[b].cpu().numpy(), scenario.observe(m))
+        np.testing.assert_array_equal(state[b].cpu().numpy(), scenario.state(m))
+        np.testing.assert_array_equal(masks[b].cpu().numpy(), scenario.action_masks(m).astype(bool))
+        np.testing.assert_allclose(rewards[b].cpu().numpy(), scenario.rewards(m), atol=1e-6)
         expected = numpy_summary(m)
         for name, value in expected.items():
             assert float(metrics[name][b]) == pytest.approx(value, abs=1e-9), name
         for policy in ("none", "interest", "crowd_aware"):
-            recs = ops.policy(policy, view, env.world.gen).view(env.world.B, -1)[b].numpy()
+            recs = ops.policy(policy, view, env.world.gen).view(env.world.B, -1)[b].cpu().numpy()
             np.testing.assert_array_equal(recs, POLICY_FUNCTIONS[policy](m.decision_view(), np.random.default_rng(0)))
 
 
@@ -186,17 +193,19 @@ def test_one_tick_from_the_same_state_has_the_same_distribution(cfg):
     numpy_out = np.array(numpy_out)
 
     def torch_outcomes(cohesion: float | None = None) -> np.ndarray:
-        w = from_models([m] * reps)
+        w = from_models([m] * reps, device=DEVICE)
         if cohesion is not None:  # a deliberately different world
             w.config = w.config.model_copy(update={"crowd": w.config.crowd.model_copy(update={"cohesion": cohesion})})
         w.step()
         p = w.pop
-        idx = (torch.arange(reps)[:, None] * w.V + torch.as_tensor(deciders)[None, :]).reshape(-1)
+        idx = (
+            torch.arange(reps, device=DEVICE)[:, None] * w.V + torch.as_tensor(deciders, device=DEVICE)[None, :]
+        ).reshape(-1)
         out = _outcomes(
-            p.target_item[idx].numpy(),
-            p.target_zone[idx].numpy(),
-            p.leaving[idx].numpy(),
-            p.state[idx].numpy(),
+            p.target_item[idx].cpu().numpy(),
+            p.target_zone[idx].cpu().numpy(),
+            p.leaving[idx].cpu().numpy(),
+            p.state[idx].cpu().numpy(),
             n_items,
             n_zones,
         )
@@ -209,10 +218,10 @@ def test_one_tick_from_the_same_state_has_the_same_distribution(cfg):
 
 def test_day_metrics_agree_in_distribution_with_paired_numpy_days(cfg):
     days = 24
-    w = BatchedVenue(cfg, days, seed=0, dtype=torch.float64)
+    w = BatchedVenue(cfg, days, seed=0, dtype=torch.float64, device=DEVICE)
     while w.running:
         w.step()
-    batched = {k: v.numpy() for k, v in summary(w).items()}
+    batched = {k: v.cpu().numpy() for k, v in summary(w).items()}
     rows = []
     for seed in range(days):
         m = VenueModel(cfg, seed=seed)
@@ -239,9 +248,9 @@ def test_day_metrics_agree_in_distribution_with_paired_numpy_days(cfg):
 
 def test_same_seed_same_day_and_different_seeds_differ(cfg):
     def run(seed: int) -> dict[str, torch.Tensor]:
-        env = BatchedMuseumEnv(cfg, num_days=3, seed=seed)
+        env = BatchedMuseumEnv(cfg, num_days=3, seed=seed, device=DEVICE)
         env.reset()
-        total = torch.zeros(3, env.world.K)
+        total = torch.zeros(3, env.world.K, device=DEVICE)
         while True:
             obs, rewards, _term, trunc, _infos = env.step(env.heuristic_actions("random"))
             total += rewards
@@ -257,7 +266,7 @@ def test_same_seed_same_day_and_different_seeds_differ(cfg):
 
 
 def test_env_contract(cfg):
-    env = BatchedMuseumEnv("museum-small", num_days=4, seed=0)
+    env = BatchedMuseumEnv("museum-small", num_days=4, seed=0, device=DEVICE)
     obs, infos = env.reset()
     k = len(env.possible_agents)
     assert obs.shape == (4, k, env.observation_dim) and obs.dtype == torch.float32
@@ -279,9 +288,9 @@ def test_env_contract(cfg):
     env.step(bad)
     assert int(env.infos()["invalid_action"].sum()) == int(bad.sum())
     with pytest.raises(ValueError, match="shape"):
-        env.step(torch.zeros(3, k, dtype=torch.long))
+        env.step(torch.zeros(3, k, dtype=torch.long, device=DEVICE))
     with pytest.raises(ValueError, match="values"):
-        env.step(torch.full((4, k), env.n_actions, dtype=torch.long))
+        env.step(torch.full((4, k), env.n_actions, dtype=torch.long, device=DEVICE))
     with pytest.raises(ValueError, match="heuristic"):
         env.heuristic_actions("nope")
     _obs2, _ = env.reset()  # the next four days
