@@ -163,7 +163,7 @@ class BatchedMuseumEnv:
             ],
             dim=1,
         )
-        return obs.clamp(0.0, 1.0).to(torch.float32).view(w.B, w.K, -1)
+        return obs.clamp(0.0, 1.0).to(torch.float32).view(w.B, w.K, self.observation_dim)
 
     def state(self) -> torch.Tensor:
         """(B, S) float32 global state per day, laid out as ``MuseumScenario.state``."""
@@ -181,7 +181,7 @@ class BatchedMuseumEnv:
                 w.pop.visited[rows].to(w.dtype) * live[:, None],
             ],
             dim=1,
-        ).view(w.B, -1)
+        ).view(w.B, w.K * (w.N + 4 + w.T + w.M))
         occ = (w.occupancy.to(w.dtype) / w.comfort / OCC_SCALE).clamp(0.0, 1.0)
         return torch.cat([occ, slots, self._context()], dim=1).clamp(0.0, 1.0).to(torch.float32)
 
@@ -191,7 +191,7 @@ class BatchedMuseumEnv:
         view = decision_view(w)
         mask = torch.ones(w.B * w.K, self.n_actions, dtype=torch.bool, device=self.device)
         mask[:, 1:] = view.mask
-        return mask.view(w.B, w.K, -1)
+        return mask.view(w.B, w.K, self.n_actions)
 
     def infos(self) -> dict[str, torch.Tensor]:
         """Masks, idle slots and invalid-action counts, each (B, K, ...)."""

@@ -216,7 +216,20 @@ def test_one_tick_from_the_same_state_has_the_same_distribution(cfg):
     assert _pooled_chi2_z(numpy_out, torch_outcomes(cohesion=0.5), categories) > 6.0  # the test has power
 
 
-def test_day_metrics_agree_in_distribution_with_paired_numpy_days(cfg):
+STRESSED = {
+    "context": {
+        "closures": [{"zone": 3, "start": 30, "end": 120}, {"zone": 5, "start": 0, "end": 240}],
+        "events": [{"zone": 2, "start": 60, "end": 150}],
+    },
+    "world": {"minutes_per_step": 2.0},
+    "visitors": {"count": 400},
+}
+"""Closures, events, 2-minute ticks and twice the visitors (queues and congestion everywhere)."""
+
+
+@pytest.mark.parametrize("overrides", [{}, STRESSED], ids=["museum-small", "stressed"])
+def test_day_metrics_agree_in_distribution_with_paired_numpy_days(overrides):
+    cfg = load_config("museum", "museum-small", overrides)
     days = 24
     w = BatchedVenue(cfg, days, seed=0, dtype=torch.float64, device=DEVICE)
     while w.running:
