@@ -339,6 +339,11 @@ def main() -> None:
     if "museum_large_day" in results:
         r = results["museum_large_day"]
         print(f"large  {r['wall_seconds']:>10.1f}  s/day    peak RSS {r['peak_rss_mib']:.0f} MiB")
+    for size, r in results.get("batched", {}).get("sizes", {}).items():
+        print(
+            f"batch  {r['env_steps_per_s']:>10.0f}  steps/s  {size} days on {results['batched']['device']}, "
+            f"x{r['ratio']:.0f} the numpy env"
+        )
     print(f"wrote {args.out}")
 
 
