@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from cpss.config import SensorConfig
+from cpss.kernels_crowd import sensor_reading
 
 MUSEUM_HOURLY_PROFILE = (0.10, 0.16, 0.22, 0.17, 0.13, 0.10, 0.08, 0.04)
 """Share of daily arrivals per opening hour from 10:00: the third hour (12:00-13:00) is the
@@ -94,13 +95,13 @@ class OccupancySensors:
         self.config = config
         self.rng = rng
         self.reading = np.zeros(n_zones)
+        self._prm = np.array([config.relative_noise, config.absolute_noise, config.dropout])
 
     def read(self, occupancy: np.ndarray) -> np.ndarray:
         """Take a reading of the true ``occupancy`` (N,) and return the (N,) estimate."""
-        c = self.config
         n = occupancy.shape[0]
-        noisy = occupancy * (1.0 + c.relative_noise * self.rng.standard_normal(n))
-        noisy = np.maximum(0.0, noisy + c.absolute_noise * self.rng.standard_normal(n))
-        stale = self.rng.random(n) < c.dropout
-        self.reading = np.where(stale, self.reading, noisy)
+        normals = self.rng.standard_normal(2 * n)  # the same draws as two calls of n, in one
+        relative, absolute = normals[:n], normals[n:]
+        stale = self.rng.random(n)
+        self.reading = sensor_reading(occupancy, self.reading, relative, absolute, stale, self._prm)
         return self.reading

@@ -11,6 +11,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from cpss.kernels_crowd import admit_order
+
 
 def counts(index: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     """How many masked entries fall on each of ``size`` bins (zones or items)."""
@@ -42,15 +44,18 @@ def admit(
     if candidates.size == 0:
         return candidates
     perm = rng.permutation(candidates.size)
+    bins = np.asarray(bins, dtype=np.int64)
+    free = np.asarray(free)
+    if free.dtype != np.int64:
+        if free.dtype.kind == "f":  # rank < free  <=>  rank < ceil(free)
+            free = np.minimum(np.ceil(free), candidates.size)
+        free = free.astype(np.int64)
     if priority is None:
-        order = perm[np.argsort(bins[perm], kind="stable")]
-    else:  # lexsort: the last key is the primary one
-        order = perm[np.lexsort((priority[perm], bins[perm]))]
-    sorted_bins = bins[order]
-    starts = np.searchsorted(sorted_bins, sorted_bins, side="left")
-    rank = np.arange(order.size) - starts
-    ok = rank < np.maximum(free, 0)[sorted_bins]
-    return candidates[order[ok]]
+        return admit_order(candidates, perm, bins, free, _NO_PRIORITY, False)
+    return admit_order(candidates, perm, bins, free, np.asarray(priority, dtype=float), True)
+
+
+_NO_PRIORITY = np.zeros(0)
 
 
 def density(occupancy: np.ndarray, area: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from cpss import crowd
+from cpss import kernels as kn
+from cpss import kernels_guides as kg
 from cpss.personalisation import pair_dot
 from cpss.personalisers import POLICY_FUNCTIONS, DecisionView
 from cpss.users import Activity
@@ -32,6 +34,17 @@ class DecisionsMixin:
         self._view_cache = (self._version, view)
         return view
 
+    def decision_mask(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ``(active, mask)`` fields of :meth:`decision_view` alone (for action masks), cached per tick."""
+        if self._mask_cache is not None and self._mask_cache[0] == self._version:
+            return self._mask_cache[1]
+        if self._view_cache is not None and self._view_cache[0] == self._version:
+            out = (self._view_cache[1].active, self._view_cache[1].mask)
+        else:
+            out = kg.view_mask(self.guides.visitor, self.pop.state, self.pop.visited, self.item_open())
+        self._mask_cache = (self._version, out)
+        return out
+
     def slot_rows(self, arr: np.ndarray) -> np.ndarray:
         """Rows of a per-user array for each guide's user.
 
@@ -42,23 +55,24 @@ class DecisionsMixin:
         return arr[np.maximum(self.guides.visitor, 0)]
 
     def _decision_view(self) -> DecisionView:
-        g, p, fl = self.guides, self.pop, self.floor
-        active_k = (g.visitor >= 0) & (self.slot_rows(p.state) == A.DECIDING)
-        mask = active_k[:, None] & ~self.slot_rows(p.visited) & self.item_open()[None, :]
-        exposure = pair_dot(self.slot_rows(p.satiation), fl.item_features)
+        g, p, fl, fp = self.guides, self.pop, self.floor, self.f.params
+        active, mask, match, novelty, walk, crowd_density = kg.view_arrays(
+            g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, self.item_open(), fl.item_features,
+            fl.item_zone, fl.dist_min, self.sensed, self.area, fp.n_sat,
+        )  # fmt: skip
         return DecisionView(
-            active=active_k,
+            active=active,
             mask=mask,
-            match=pair_dot(g.estimate, fl.item_features),
-            novelty=np.exp(-exposure / self.f.params.n_sat),
-            walk=self.item_zone_dist[np.maximum(self.slot_rows(p.zone), 0)],
-            crowd_density=(self.sensed / self.area)[fl.item_zone],
+            match=match,
+            novelty=novelty,
+            walk=walk,
+            crowd_density=crowd_density,
             attraction=fl.item_attraction,
             popularity=self.popularity,
-            rho_star=self.f.params.rho_star,
-            congestion_penalty=self.f.params.congestion_penalty,
-            walk_cost=self.f.params.walk_cost,
-            attraction_weight=self.f.params.attraction_weight,
+            rho_star=fp.rho_star,
+            congestion_penalty=fp.congestion_penalty,
+            walk_cost=fp.walk_cost,
+            attraction_weight=fp.attraction_weight,
             crowd_weight=self.config.guides.crowd_weight,
         )
 
@@ -83,88 +97,73 @@ class DecisionsMixin:
         )
 
     def _decide(self) -> None:
-        p, g = self.pop, self.guides
-        deciding = p.state == A.DECIDING
-        follower = deciding & (p.leader != np.arange(p.size)) & (p.state[p.leader] != A.LEFT)
-        first = np.flatnonzero(deciding & ~follower)
+        p, g, fl = self.pop, self.guides, self.floor
+        first, follower = kn.deciders(p.state, p.leader)
+        trip = self.trip_arrays()
         # Guides recommend to the users they serve (external actions or the heuristic).
         if g.size:
-            view = self.decision_view()
-            recs = self._external if self._external is not None else POLICY_FUNCTIONS[self.policy](view, self.rng)
-            recs = np.where(view.active & (recs >= 0) & view.mask[np.arange(g.size), np.maximum(recs, 0)], recs, -1)
-            g.recommendation[:] = recs
+            code = kn.POLICY_CODES.get(self.policy) if self._external is None else None
+            if code is not None:  # a heuristic that draws nothing: only the deciding users' rows
+                n_offers = kg.guide_picks(
+                    code, g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, self._open,
+                    fl.item_features, fl.item_zone, fl.dist_min, self.sensed, self.area, fl.item_attraction,
+                    self._pick_prm, g.recommendation,
+                )  # fmt: skip
+            else:
+                if self._external is None:
+                    recs = POLICY_FUNCTIONS[self.policy](self.decision_view(), self.rng)
+                else:
+                    recs = self._external
+                active, mask = self.decision_mask()
+                n_offers = kg.offers(np.asarray(recs, dtype=np.int64), active, mask, g.recommendation)
             self._external = None
-            slots = np.flatnonzero(recs >= 0)
-            users = g.visitor[slots]
-            if slots.size:
-                util = self.expected_utility(users, guided=True)[np.arange(slots.size), recs[slots]]
-                ok = self.rng.random(slots.size) < self.f.acceptance(util)
-                g.offered[slots] += 1
-                g.accepted[slots[ok]] += 1
-                self.offers += slots.size
-                self.accepts += int(ok.sum())
-                self._go_to_item(users[ok], recs[slots][ok], guided=True)
-                first = first[~self._flag(users[ok])[first]]
+            if n_offers:
+                uniforms = self.rng.random(n_offers)
+                n_ok, first = kg.accept_offers(
+                    g.recommendation, g.visitor, uniforms, (p.interest, p.satiation, p.trust, p.entered, p.walked),
+                    (fl.item_features, fl.item_zone, fl.dist_min, fl.item_attraction),
+                    (self.viewers, self.density, self._wait, self.noise, self.zone_event), self._w5,
+                    self.accept_params(), (g.offered, g.accepted), first, trip,
+                )  # fmt: skip
+                self.offers += n_offers
+                self.accepts += n_ok
         self._own_choice(first)
         # Companions follow their leader's current target with probability `cohesion`.
-        rest = np.flatnonzero(follower & (p.state == A.DECIDING))
-        if rest.size:
-            lead = p.leader[rest]
-            item = p.target_item[lead]
-            can = (self.rng.random(rest.size) < self.config.crowd.cohesion) & (p.state[lead] != A.DECIDING)
-            leaves = can & p.leaving[lead]
-            self._start_leaving(rest[leaves])
-            follow = can & ~p.leaving[lead] & (item >= 0)
-            follow[follow] = ~p.visited[rest[follow], item[follow]] & self.item_open()[item[follow]]
-            self._go_to_item(rest[follow], item[follow], guided=False)
-            self._own_choice(rest[~follow & ~leaves])
+        if follower.size:
+            uniforms = self.rng.random(follower.size)
+            own = kn.follow_leaders(
+                follower, uniforms, self.config.crowd.cohesion, p.leader, p.visited, self._open, fl.entrance, trip,
+                fl.item_zone, fl.dist_min,
+            )  # fmt: skip
+            self._own_choice(own)
 
     def _own_choice(self, users: np.ndarray) -> None:
         """Logit choice over the unseen open items in view, then stop vs 'wander' vs 'leave'.
 
         Users consider the items within ``visitors.consideration_hops`` rooms (``self.consider``);
         guides may recommend any item. The item is drawn from the softmax of the utilities by
-        inverse-CDF sampling (one uniform per user), the same distribution as Gumbel-max.
+        inverse-CDF sampling (one uniform per user), the same distribution as Gumbel-max. The
+        second stage is a three-way logit (stop at that item with its plain utility, wander to
+        a neighbouring room, leave), so that many items in view do not crowd out moving on.
         """
         if users.size == 0:
             return
-        p, fl, v, f = self.pop, self.floor, self.config.visitors, self.f
-        st, s = p.style[users], self._style_arr
-        zone = p.zone[users]
-        cand = self.consider[zone]  # (U, K) item ids, -1 = padding
-        safe = np.maximum(cand, 0)
-        match = np.take_along_axis(pair_dot(p.interest[users], fl.item_features), safe, axis=1)
-        exposure = np.take_along_axis(pair_dot(p.satiation[users], fl.item_features), safe, axis=1)
-        user = f.weights.user * f.terms_user(match, self.attention_of(users)[:, None], exposure)
-        walk = f.weights.environment * f.walk_part(self.item_zone_dist[zone[:, None], safe])
-        util = user + s["walk_sensitivity"][st][:, None] * walk + self._item_part[safe]
-        here = fl.item_zone[safe] == zone[:, None]
-        items_v = (
-            s["selectivity"][st][:, None] * util + s["stop_bias"][st][:, None] + (s["order_bonus"][st][:, None] * here)
-        )
-        allowed = (cand >= 0) & ~p.visited[users[:, None], safe] & self._open[safe]
-        items_v = np.where(allowed, items_v, -np.inf)
-        top = items_v.max(axis=1, keepdims=True)
-        has = np.isfinite(top[:, 0])
-        weights = np.exp(items_v - np.where(has[:, None], top, 0.0))
-        cum = np.cumsum(weights, axis=1)
-        u = self.rng.random(users.size)[:, None] * cum[:, -1:]
-        pos = np.minimum((cum < u).sum(axis=1), cand.shape[1] - 1)
-        best = cand[np.arange(users.size), pos]
-        best_v = np.where(has, items_v[np.arange(users.size), pos], -np.inf)
-        # Second stage: stop at that item (its plain utility) vs wander vs leave, a three-way
-        # logit, so that many items in view do not crowd out moving on.
-        fatigue = 1.0 - self.attention_of(users)
-        options = np.stack(
-            [best_v, np.full(users.size, v.browse_bias), v.leave_bias + v.leave_fatigue * fatigue], axis=1
-        )
-        stage = np.argmax(options + self.rng.gumbel(size=options.shape), axis=1)
-        self._go_to_item(users[stage == 0], best[stage == 0], guided=False)
-        wander = users[stage == 1]
-        z = p.zone[wander]
-        nxt = self.neighbours[z, (self.rng.random(wander.size) * self.degree[z]).astype(np.int64)]
-        self._start_trip(wander, nxt, item=np.full(wander.size, -1))
-        self._start_leaving(users[stage == 2])
+        p, fl = self.pop, self.floor
+        uniforms = self.rng.random(users.size)
+        gumbels = self.rng.gumbel(size=(users.size, 3))
+        if self._choice_prm[0] != self.minute:
+            self._choice_prm = np.array((self.minute, *self._fatigue, *self._choice_tail))
+        prm = self._choice_prm
+        stage, best, n_wander = kn.own_choice_stage(
+            users, uniforms, gumbels, p.zone, p.style, p.interest, p.satiation, p.visited, p.entered, p.walked,
+            self.consider, self._consider_walk, self._consider_here, self._consider_feat, self._item_part, self._open,
+            self._style_prm, prm,
+        )  # fmt: skip
+        wander = self.rng.random(n_wander)
+        kn.apply_own_choice(
+            users, stage, best, wander, self.neighbours, self.degree, fl.entrance, self.trip_arrays(), fl.item_zone,
+            fl.dist_min,
+        )  # fmt: skip
 
     def _flag(self, users: np.ndarray) -> np.ndarray:
         """(V,) bool, True for ``users`` (fast set membership for index arrays)."""

@@ -53,6 +53,8 @@ class CPSSParallelEnv(ParallelEnv):
         probe = scenario.build_world(int(getattr(scenario.config.world, "seed", 0)))
         self._obs_space = scenario.observation_space(probe)
         self._act_space = scenario.action_space(probe)
+        space = self._act_space
+        self._discrete = (int(space.start), int(space.n)) if isinstance(space, spaces.Discrete) else None
         self.state_space = scenario.state_space(probe)
         self.model: CPSSModel | None = None
         self.agents: list[str] = []
@@ -117,21 +119,26 @@ class CPSSParallelEnv(ParallelEnv):
             raise RuntimeError("step() called before reset()")
         if self._done:
             raise RuntimeError("step() called after the day ended; call reset()")
-        slot_actions = [self.scenario.default_action() for _ in self.possible_agents]
+        default = self.scenario.default_action()
+        if isinstance(default, int | float):  # immutable: one object for every slot
+            slot_actions = [default] * len(self.possible_agents)
+        else:
+            slot_actions = [self.scenario.default_action() for _ in self.possible_agents]
         for agent, action in actions.items():
             k = self._check_agent(agent)
             slot_actions[k] = self._checked(agent, action)
         invalid = self.scenario.apply_actions(self.model, slot_actions)
-        self._invalid += invalid.astype(np.int64)
+        self._invalid += invalid
         self.model.step()
         self.t += 1
         live = list(self.agents)
         rew = self.scenario.rewards(self.model)
         over = self.scenario.is_over(self.model) or (self.max_cycles is not None and self.t >= self.max_cycles)
         obs = self._observations()
-        rewards = {a: float(rew[self._index[a]]) for a in live}
-        terminations = {a: False for a in live}
-        truncations = {a: bool(over) for a in live}
+        rew = np.asarray(rew, dtype=float).tolist()
+        rewards = {a: rew[self._index[a]] for a in live}
+        terminations = dict.fromkeys(live, False)
+        truncations = dict.fromkeys(live, bool(over))
         infos = self._infos()
         if over:
             self._done = True
@@ -139,6 +146,10 @@ class CPSSParallelEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def _checked(self, agent: str, action: Any) -> Any:
+        if type(action) is int and self._discrete is not None:  # the common case, without space.contains
+            start, n = self._discrete
+            if start <= action < start + n:
+                return action
         space = self._act_space
         if isinstance(space, spaces.Discrete):
             if isinstance(action, np.ndarray) and action.shape == ():
@@ -156,19 +167,28 @@ class CPSSParallelEnv(ParallelEnv):
         return arr
 
     def _observations(self) -> dict[str, np.ndarray]:
-        obs = self.scenario.observe(self.model)
-        return {a: obs[self._index[a]].copy() for a in self.possible_agents}
+        # One copy of the (K, D) block, then a row of it per agent: every agent still gets its
+        # own memory (rows do not overlap), at the cost of one copy instead of K.
+        obs = np.array(self.scenario.observe(self.model))
+        return dict(zip(self.possible_agents, obs, strict=True))
 
     def _infos(self) -> dict[str, dict]:
         masks = self.scenario.action_masks(self.model)
-        idle = self.scenario.idle(self.model)
+        idle = self.scenario.idle(self.model).tolist()
         extra = self.scenario.extra_infos(self.model)
+        invalid = self._invalid.tolist()
+        agents = self.possible_agents
+        if masks is not None and extra is None:  # one copy of the masks, a row per agent (as for observations)
+            rows = np.array(masks)
+            return {
+                a: {"invalid_action": invalid[k], "idle": bool(idle[k]), "action_mask": rows[k]}
+                for k, a in enumerate(agents)
+            }
         infos = {}
-        for a in self.possible_agents:
-            k = self._index[a]
-            info: dict[str, Any] = {"invalid_action": int(self._invalid[k]), "idle": bool(idle[k])}
+        for k, a in enumerate(agents):
+            info: dict[str, Any] = {"invalid_action": invalid[k], "idle": bool(idle[k])}
             if masks is not None:
-                info["action_mask"] = masks[k].copy()
+                info["action_mask"] = np.array(masks[k])
             if extra is not None:
                 info.update(extra[k])
             infos[a] = info

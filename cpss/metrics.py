@@ -1,7 +1,9 @@
 """Metrics of a venue day: module-level DataCollector reporters and the day's summary.
 
-Reporters are plain functions of the model that read the population arrays (no lambdas,
-so models stay picklable; no per-agent loops, so they stay cheap at thousands of users).
+Reporters are plain functions of the model (no lambdas, so models stay picklable). All their
+values are computed together, once per tick (the population figures by one compiled kernel,
+:func:`cpss.kernels_stats.day_stats`), and cached on the model until the next tick; each
+reporter reads its entry. :class:`VenueCollector` collects the whole row in one pass.
 Satisfaction statistics are over users who have entered (present or left).
 """
 
@@ -10,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from mesa import DataCollector
+
+from cpss.kernels_stats import day_stats
 
 
 def gini(values: np.ndarray) -> float:
@@ -33,93 +38,125 @@ def _sat(m: Any) -> np.ndarray:
     return m.pop.satisfaction[m._arrived]
 
 
+def _stats(m: Any) -> list[float]:
+    """The population figures of :data:`cpss.kernels_stats.STAT_NAMES` (one kernel call)."""
+    p = m.pop
+    keep = getattr(m, "_sorted_sat", None)
+    if keep is None:  # satisfactions seen so far and the sorted list (see cpss.kernels_stats)
+        keep = (np.zeros(p.size), np.zeros(p.size, dtype=bool), np.zeros(0), np.zeros(0, dtype=np.int64))
+    shadow, inside, vals, ids = keep
+    counts = (p.n_viewed, p.top_seen, p.top_items.shape[1], m.guides.visitor, m.occupancy, m.comfort)
+    out, vals, ids = day_stats(p.state, p.satisfaction, counts, shadow, inside, vals, ids)
+    m._sorted_sat = (shadow, inside, vals, ids)
+    return out.tolist()
+
+
+def _row(m: Any) -> list[float | int]:
+    """Every reporter's value now, in :data:`MODEL_REPORTERS` order; cached until the next tick."""
+    cache = getattr(m, "_row_cache", None)
+    if cache is not None and cache[0] == m._version:
+        return cache[1]
+    n_arrived, n_present, n_left, mean, median, gini_, items, coverage, n_served, occupancy = _stats(m)
+    row = [
+        float(m.minute),
+        mean,
+        median,
+        gini_,
+        int(n_arrived),
+        int(n_present),
+        int(n_left),
+        int(n_served),
+        items,
+        coverage,
+        float(m.wait_sum / m.views) if m.views else 0.0,
+        occupancy,
+        float(m.peak_ratio),
+        float(m.congestion_minutes),
+        float(m.accepts / m.offers) if m.offers else 0.0,
+        int(m.offers),
+    ]
+    m._row_cache = (m._version, row)
+    return row
+
+
 def minute(m: Any) -> float:
     """Minutes since opening."""
-    return float(m.minute)
+    return _row(m)[0]
 
 
 def mean_satisfaction(m: Any) -> float:
     """Mean accumulated satisfaction of users who entered."""
-    s = _sat(m)
-    return float(s.mean()) if s.size else 0.0
+    return _row(m)[1]
 
 
 def median_satisfaction(m: Any) -> float:
     """Median accumulated satisfaction of users who entered."""
-    s = _sat(m)
-    if s.size == 0:
-        return 0.0
-    half = s.size // 2
-    part = np.partition(s, [half - 1, half] if s.size > 1 else [0])
-    return float(part[half] if s.size % 2 else 0.5 * (part[half - 1] + part[half]))
+    return _row(m)[2]
 
 
 def satisfaction_gini(m: Any) -> float:
     """Gini coefficient of satisfaction (clipped at 0) over users who entered."""
-    return gini(_sat(m))
-
-
-def served(m: Any) -> int:
-    """Users currently served by a guide."""
-    return int((m.guides.visitor >= 0).sum())
-
-
-def present(m: Any) -> int:
-    """Users inside the venue."""
-    return int(m.pop.present.sum())
-
-
-def left(m: Any) -> int:
-    """Users who have left."""
-    return int((m.pop.state == 5).sum())
+    return _row(m)[3]
 
 
 def arrived(m: Any) -> int:
     """Users who have entered so far."""
-    return int(m._arrived.sum())
+    return _row(m)[4]
+
+
+def present(m: Any) -> int:
+    """Users inside the venue."""
+    return _row(m)[5]
+
+
+def left(m: Any) -> int:
+    """Users who have left."""
+    return _row(m)[6]
+
+
+def served(m: Any) -> int:
+    """Users currently served by a guide."""
+    return _row(m)[7]
 
 
 def items_per_visitor(m: Any) -> float:
     """Items viewed per user who entered."""
-    a = m._arrived
-    return float(m.pop.n_viewed[a].mean()) if a.any() else 0.0
+    return _row(m)[8]
 
 
 def top_interest_coverage(m: Any) -> float:
     """Share of each user's top-k best-matching items seen, averaged over users who entered."""
-    a = m._arrived
-    n = int(a.sum())
-    return float(m.pop.top_seen[a].sum() / (n * m.pop.top_items.shape[1])) if n else 0.0
+    return _row(m)[9]
 
 
 def mean_wait(m: Any) -> float:
     """Mean minutes of queueing (and waiting at full doors) per started view."""
-    return float(m.wait_sum / m.views) if m.views else 0.0
+    return _row(m)[10]
 
 
 def occupancy_ratio(m: Any) -> float:
     """Highest occupancy / comfortable capacity over zones, now."""
-    return float((m.occupancy / m.comfort).max(initial=0.0))
+    return _row(m)[11]
 
 
 def peak_occupancy_ratio(m: Any) -> float:
     """Highest occupancy / comfortable capacity over zones so far today."""
-    return float(m.peak_ratio)
+    return _row(m)[12]
 
 
 def congestion_minutes(m: Any) -> float:
     """Visitor-minutes spent in rooms denser than the crowding threshold, so far."""
-    return float(m.congestion_minutes)
+    return _row(m)[13]
 
 
 def acceptance_rate(m: Any) -> float:
     """Share of recommendations accepted so far."""
-    return float(m.accepts / m.offers) if m.offers else 0.0
+    return _row(m)[14]
 
 
 def recommendations(m: Any) -> int:
     """Recommendations offered so far."""
-    return int(m.offers)
+    return _row(m)[15]
 
 
 MODEL_REPORTERS = {
@@ -146,3 +183,29 @@ MODEL_REPORTERS = {
 def summary(m: Any) -> dict[str, float]:
     """The day's headline figures (every reporter's current value)."""
     return {name: float(fn(m)) for name, fn in MODEL_REPORTERS.items()}
+
+
+class VenueCollector(DataCollector):
+    """Mesa's DataCollector over :data:`MODEL_REPORTERS`, one row per collect.
+
+    Mesa's own ``collect`` checks each reporter's kind, deep-copies its value and appends it to
+    its column; this keeps the rows of :func:`_row` (plain Python numbers) and builds the same
+    columns (``model_vars``, hence the same ``get_model_vars_dataframe()``) when they are read.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[list[float | int]] = []
+        super().__init__(model_reporters=MODEL_REPORTERS)
+
+    @property
+    def model_vars(self) -> dict[str, list[float | int]]:
+        """Reporter name -> its value at every collect (built from the rows on each access)."""
+        return {name: [row[i] for row in self._rows] for i, name in enumerate(MODEL_REPORTERS)}
+
+    @model_vars.setter
+    def model_vars(self, value: dict) -> None:
+        """Mesa's ``__init__`` assigns an empty dict; the columns come from the rows instead."""
+
+    def collect(self, model: Any) -> None:
+        """Append every reporter's current value (one row)."""
+        self._rows.append(_row(model))

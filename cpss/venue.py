@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from mesa import DataCollector
 
 from cpss import crowd, metrics
+from cpss import kernels_crowd as kc
+from cpss import kernels_visits as kv
 from cpss.config import ConfigError
-from cpss.context import OccupancySensors, Window, active, sample_arrivals, zone_noise
+from cpss.context import OccupancySensors, Window, active, sample_arrivals
 from cpss.decisions import DecisionsMixin
 from cpss.environment import FloorPlan, Item, generate_floor, load_floor
 from cpss.model import CPSSModel
 from cpss.personalisation import FParams, PersonalisationFunction
-from cpss.personalisers import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots, update_estimate
+from cpss.personalisers import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots
 from cpss.users import Activity, Style, User, attention, sample_population
 from cpss.venue_config import VenueConfig
 
@@ -56,6 +57,11 @@ class VenueModel(DecisionsMixin, CPSSModel):
             raise ConfigError(f"guides.policy: unknown policy {self.policy!r}")
         self.floor = self._build_floor()
         fl = self.floor
+        for name, dtype in (("dist_min", float), ("item_zone", np.int64), ("item_features", float)):
+            setattr(fl, name, np.ascontiguousarray(getattr(fl, name), dtype=dtype))
+        for name, dtype in (("item_attraction", float), ("item_capacity", np.int64), ("item_dwell", float)):
+            setattr(fl, name, np.ascontiguousarray(getattr(fl, name), dtype=dtype))
+        self._n_zones = fl.n_zones
         self.make_space(fl.graph)
         self.items = [Item(self, j) for j in range(fl.n_items)]
         self.capacity, self.comfort, self.area = fl.zone_capacity, fl.zone_comfort, fl.zone_area
@@ -90,13 +96,13 @@ class VenueModel(DecisionsMixin, CPSSModel):
             group_probs=v.group_sizes,
             interest_concentration=v.interest_concentration,
         )
-        self.social_graph = crowd.social_graph(self.pop.leader)
         self.handles: dict[int, User] = {}
         # --- personalisers (x_pa) ---
         self.guides = GuideSlots.empty(cfg.guides.count, len(fl.topics))
         self.guide_entities = [Guide(self, k) for k in range(cfg.guides.count)]
         self._external: np.ndarray | None = None
         self._view_cache: tuple[int, DecisionView] | None = None
+        self._mask_cache: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
         self._version = 0  # bumped at the end of every tick
         # --- context (cx) and sensors ---
         c = cfg.context
@@ -122,13 +128,14 @@ class VenueModel(DecisionsMixin, CPSSModel):
                 accept_sharpness=cfg.f.accept_sharpness,
             ),
         )
+        self._kernel_params()
         # --- counters for metrics ---
         self.popularity = np.zeros(fl.n_items)
         self.offers = self.accepts = self.views = 0
         self.wait_sum = self.congestion_minutes = self.peak_ratio = 0.0
         self.occupancy_history: list[np.ndarray] = []
         self._refresh_crowd()
-        self.datacollector = DataCollector(model_reporters=metrics.MODEL_REPORTERS)
+        self.datacollector = metrics.VenueCollector()
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ construction
@@ -155,12 +162,71 @@ class VenueModel(DecisionsMixin, CPSSModel):
         fl = self.floor
         if hops is None:
             return np.tile(np.arange(fl.n_items), (fl.n_zones, 1))
-        lengths = dict(nx.all_pairs_shortest_path_length(fl.graph, cutoff=hops))
-        near = [np.flatnonzero(np.isin(fl.item_zone, list(lengths[z]))) for z in range(fl.n_zones)]
+        reach = np.zeros((fl.n_zones, fl.n_zones), dtype=bool)
+        for z, lengths in nx.all_pairs_shortest_path_length(fl.graph, cutoff=hops):
+            reach[z, list(lengths)] = True
+        near = [np.flatnonzero(row) for row in reach[:, fl.item_zone]]
         out = np.full((fl.n_zones, max(1, max(len(n) for n in near))), -1, dtype=np.int64)
         for z, items in enumerate(near):
             out[z, : len(items)] = items
         return out
+
+    def _kernel_params(self) -> None:
+        """Constants of ``f``, the styles and the config packed into arrays for the compiled kernels."""
+        v, w, fp = self.config.visitors, self.f.weights, self.f.params
+        self._style_prm = np.array(
+            [[s.selectivity, s.stop_bias, s.order_bonus, s.walk_sensitivity] for s in self.styles]
+        )
+        self._fatigue = (v.fatigue_onset, v.fatigue_tau, v.walk_fatigue)
+        self._w5 = np.array([w.user, w.personaliser, w.crowd, w.context, w.environment], dtype=float)
+        self._f_prm = (fp.n_sat, fp.content_bonus, fp.social_proof, fp.social_scale, fp.rho_star)
+        self._f_prm += (fp.congestion_penalty, fp.wait_cost, fp.noise_sensitivity, fp.event_bonus)
+        self._f_prm += (fp.attraction_weight, fp.walk_cost)
+        self._item_prm = np.array(self._f_prm[2:])
+        self._visit_prm = np.array((np.nan, *self._fatigue, *self._f_prm))
+        self._accept_prm = np.array((np.nan,))
+        self._choice_prm = np.array((np.nan,))
+        self._choice_tail = (w.user, fp.n_sat, v.browse_bias, v.leave_bias, v.leave_fatigue)
+        # Per (zone, item in view): the weighted walking part of f, whether the item is in the zone, its features.
+        fl, zones = self.floor, np.arange(self._n_zones)[:, None]
+        cand_zone = fl.item_zone[np.maximum(self.consider, 0)]
+        self._consider_walk = w.environment * (0.0 - fp.walk_cost * fl.dist_min[zones, cand_zone])
+        self._consider_here = cand_zone == zones
+        self._consider_feat = np.ascontiguousarray(fl.item_features[np.maximum(self.consider, 0)].transpose(0, 2, 1))
+        pick = (fp.n_sat, fp.congestion_penalty, fp.rho_star, fp.attraction_weight, self.config.guides.crowd_weight)
+        self._pick_prm = np.array((*pick, fp.walk_cost))
+        self._leave_prm = np.array([*self._fatigue, v.attention_floor])
+        self._crowd_prm = np.array([self.config.context.crowd_noise, fp.rho_star, self.dt])
+
+    def visit_params(self) -> np.ndarray:
+        """(minute, fatigue onset, tau, walk factor, then the constants of ``f``) for the utility kernels."""
+        if self._visit_prm[0] != self.minute:
+            self._visit_prm = np.array((self.minute, *self._fatigue, *self._f_prm))
+        return self._visit_prm
+
+    def accept_params(self) -> np.ndarray:
+        """:meth:`visit_params`, then the acceptance bias and sharpness of ``f``."""
+        if self._accept_prm[0] != self.minute:
+            fp = self.f.params
+            self._accept_prm = np.array(
+                (self.minute, *self._fatigue, *self._f_prm, fp.accept_bias, fp.accept_sharpness)
+            )
+        return self._accept_prm
+
+    def trip_arrays(self) -> tuple[np.ndarray, ...]:
+        """The population arrays a trip writes, in the order :mod:`cpss.kernels` expects."""
+        p = self.pop
+        return (
+            p.state,
+            p.zone,
+            p.target_item,
+            p.target_zone,
+            p.walk_left,
+            p.trip_walk,
+            p.trip_wait,
+            p.guided,
+            p.leaving,
+        )
 
     def _windows(self, entries: list, field: str) -> list[Window]:
         for i, w in enumerate(entries):
@@ -173,6 +239,13 @@ class VenueModel(DecisionsMixin, CPSSModel):
         return [Window(w.zone, w.start, w.end) for w in entries]
 
     # ------------------------------------------------------------------ public helpers
+    @property
+    def social_graph(self) -> nx.Graph:
+        """The companions graph (:func:`cpss.crowd.social_graph`), built on first use."""
+        if getattr(self, "_social_graph", None) is None:
+            self._social_graph = crowd.social_graph(self.pop.leader)
+        return self._social_graph
+
     def attention_of(self, idx: np.ndarray) -> np.ndarray:
         """Attention (1 - fatigue) of users ``idx`` now."""
         v = self.config.visitors
@@ -213,134 +286,82 @@ class VenueModel(DecisionsMixin, CPSSModel):
 
     def _refresh_crowd(self) -> None:
         p, fl = self.pop, self.floor
-        present = p.present
-        self.occupancy = crowd.counts(p.zone, present, fl.n_zones)
-        self.viewers = crowd.counts(p.target_item, p.state == A.VIEWING, fl.n_items)
-        self.queue_len = crowd.counts(p.target_item, p.state == A.QUEUING, fl.n_items)
-        self.density = crowd.density(self.occupancy, self.area)
-        self.zone_closed = active(self.closures, fl.n_zones, self.minute)
-        self.zone_event = active(self.events, fl.n_zones, self.minute)
-        ratio = self.occupancy / self.comfort
-        self.noise = zone_noise(self.base_noise, ratio, self.config.context.crowd_noise)
-        self.sensed = self.sensors.read(self.occupancy.astype(float))
-        self.peak_ratio = max(self.peak_ratio, float(ratio.max(initial=0.0)))
-        crowded = present & (self.density[np.maximum(p.zone, 0)] > self.f.params.rho_star)
-        p.congested_min[crowded] += self.dt
-        self.congestion_minutes += self.dt * float(crowded.sum())
+        (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, ratio_max, crowded) = (
+            kc.crowd_fields(
+                (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
+                fl.n_items, self._crowd_prm,
+            )
+        )  # fmt: skip
+        self.zone_closed = active(self.closures, self._n_zones, self.minute)
+        self.zone_event = active(self.events, self._n_zones, self.minute)
+        self.sensed = self.sensors.read(self.occupancy)
+        self.peak_ratio = max(self.peak_ratio, ratio_max)
+        self.congestion_minutes += self.dt * float(crowded)
         self.occupancy_history.append(self.occupancy.copy())
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
-        self._open = self.zone_closed[fl.item_zone] == 0
-        wait = crowd.expected_wait(self.queue_len, self.viewers, fl.item_capacity, fl.item_dwell)
-        self._item_part = self.f.combine(
-            self.f.item_terms(
-                viewers=self.viewers,
-                density=self.density[fl.item_zone],
-                queue_wait=wait,
-                noise=self.noise[fl.item_zone],
-                event=self.zone_event[fl.item_zone],
-                attraction=fl.item_attraction,
-            )
-        )
-        self._arrived = p.state != A.OUTSIDE
+        self._open, self._wait, self._item_part = kc.item_fields(
+            self.zone_closed, self.density, self.noise, self.zone_event, self.viewers, self.queue_len, fl.item_zone,
+            fl.item_capacity, fl.item_dwell, fl.item_attraction, self._w5[2:], self._item_prm,
+        )  # fmt: skip
 
     def _arrive(self) -> None:
         p = self.pop
-        cand = np.flatnonzero((p.state == A.OUTSIDE) & (p.arrival <= self.minute))
-        if cand.size == 0 or self.closed:
+        if self.closed:
+            return
+        cand = kc.arrivals(p.state, p.arrival, self.minute)
+        if cand.size == 0:
             return
         ent = self.floor.entrance
         free = self.capacity - self.occupancy
         ok = crowd.admit(self.rng, cand, np.full(cand.size, ent), free, p.arrival[cand])
-        p.state[ok], p.zone[ok], p.entered[ok] = A.DECIDING, ent, self.minute
-        self.occupancy[ent] += ok.size
+        kc.enter_venue(ok, p.state, p.zone, p.entered, self.occupancy, np.array((ent, self.minute)))
         for v in ok.tolist():
             self.handles[v] = User(self, v)
 
     def _walk(self) -> None:
-        p = self.pop
-        walking = np.flatnonzero(p.state == A.WALKING)
-        step = np.minimum(self.dt, p.walk_left[walking])
-        p.walk_left[walking] -= step
-        p.walked[walking] += step
-        there = walking[p.walk_left[walking] <= 1e-9]
-        done = there[p.leaving[there] & (p.target_zone[there] == self.floor.entrance)]
-        self._exit(done)
-        there = there[~p.leaving[there] | (p.target_zone[there] != self.floor.entrance)]
-        moving = there[p.zone[there] != p.target_zone[there]]
-        ok = crowd.admit(self.rng, moving, p.target_zone[moving], self.capacity - self.occupancy)
-        np.subtract.at(self.occupancy, p.zone[ok], 1)
-        np.add.at(self.occupancy, p.target_zone[ok], 1)
-        p.zone[ok] = p.target_zone[ok]
-        blocked = moving[~self._flag(ok)[moving]]
-        p.trip_wait[blocked] += self.dt
-        give_up = blocked[p.trip_wait[blocked] > self.config.crowd.queue_patience]
-        p.state[give_up] = A.DECIDING  # waited too long at a full door: choose again
-        entered = there[~self._flag(blocked)[there]]
-        to_item = entered[p.target_item[entered] >= 0]
-        p.state[to_item], p.queue_since[to_item] = A.QUEUING, self.minute
-        p.state[entered[p.target_item[entered] < 0]] = A.DECIDING
+        p, trip = self.pop, self.trip_arrays()
+        exits = (self.floor.entrance, p.slot, self.guides.visitor, self.occupancy, self.capacity)
+        out, nd, nm, free = kc.walk_step(trip, p.walked, self.dt, exits)
+        done, moving, bins, here = out[:nd], out[nd : nd + nm], out[nd + nm : nd + 2 * nm], out[nd + 2 * nm :]
+        for v in done.tolist():  # the kernel did what _exit does to the arrays
+            self.handles.pop(v).remove()
+        ok = crowd.admit(self.rng, moving, bins, free)
+        patience = self.config.crowd.queue_patience
+        kc.walk_enter(moving, ok, here, trip, self.occupancy, p.queue_since, self.minute, self.dt, patience)
 
     def _queue(self) -> None:
         p, fl = self.pop, self.floor
-        q = np.flatnonzero(p.state == A.QUEUING)
-        give_up = q[self.minute - p.queue_since[q] > self.config.crowd.queue_patience]
-        p.state[give_up] = A.DECIDING
-        q = q[~self._flag(give_up)[q]]
-        viewers = crowd.counts(p.target_item, p.state == A.VIEWING, fl.n_items)
-        ok = crowd.admit(self.rng, q, p.target_item[q], fl.item_capacity - viewers, p.queue_since[q])
-        waited = self.minute - p.queue_since[ok]
-        p.trip_wait[ok] += waited
-        p.wait_total[ok] += p.trip_wait[ok]
-        self.wait_sum += float(p.trip_wait[ok].sum())
+        patience = self.config.crowd.queue_patience
+        q, items, since, free = kc.queue_candidates(
+            p.state, p.queue_since, p.target_item, fl.item_capacity, self.minute, patience
+        )
+        if q.size == 0:
+            return
+        ok = crowd.admit(self.rng, q, items, free, since)
+        if ok.size == 0:
+            return
+        normals = self.rng.standard_normal(ok.size)
+        self.wait_sum += kv.start_views(
+            ok, normals, p.state, p.style, p.target_item, p.queue_since, p.trip_wait, p.wait_total, p.dwell_left,
+            p.interest, fl.item_features, fl.item_dwell, self._style_arr["dwell_mult"], self.minute,
+        )  # fmt: skip
         self.views += ok.size
-        item = p.target_item[ok]
-        mult = self._style_arr["dwell_mult"][p.style[ok]]
-        match = np.sum(p.interest[ok] * fl.item_features[item], axis=1)
-        # Dwell ~ LogNormal(ln m_e, 0.85) scaled by style and interest (calibration §8, [D]/[U]).
-        p.dwell_left[ok] = fl.item_dwell[item] * mult * (0.5 + match) * np.exp(0.85 * self.rng.standard_normal(ok.size))
-        p.state[ok] = A.VIEWING
 
     def _view(self) -> None:
-        p, fl, g = self.pop, self.floor, self.guides
-        viewing = np.flatnonzero(p.state == A.VIEWING)
-        p.dwell_left[viewing] -= self.dt
-        done = viewing[p.dwell_left[viewing] <= 0]
+        p, fl = self.pop, self.floor
+        done = kv.views_done(p.state, p.dwell_left, self.dt)
         if done.size == 0:
             return
-        item, zone = p.target_item[done], p.zone[done]
-        feats = fl.item_features[item]
-        match = np.sum(p.interest[done] * feats, axis=1)
-        gain = self.f.utility(
-            match=match,
-            attention=self.attention_of(done),
-            exposure=np.sum(p.satiation[done] * feats, axis=1),
-            trust=p.trust[done],
-            guided=p.guided[done].astype(float),
-            viewers=np.maximum(0, self.viewers[item] - 1),
-            density=self.density[zone],
-            queue_wait=p.trip_wait[done],
-            noise=self.noise[zone],
-            event=self.zone_event[zone],
-            attraction=fl.item_attraction[item],
-            walk_min=p.trip_walk[done],
-        )
-        p.satisfaction[done] += gain
-        p.gain[done] += gain
-        p.satiation[done] += feats
-        p.visited[done, item] = True
-        p.n_viewed[done] += 1
-        p.top_seen[done] += (p.top_items[done] == item[:, None]).any(axis=1)
-        np.add.at(self.popularity, item, 1.0)
-        sel = p.slot[done] >= 0
-        if sel.any():  # the guide refines its estimate from what it observes
-            k = p.slot[done[sel]]
-            signal = match[sel] + 0.1 * self.rng.standard_normal(int(sel.sum()))
-            g.estimate[k] = update_estimate(g.estimate[k], feats[sel], signal, self.config.guides.estimate_lr)
-        was_guided = p.guided[done]
-        tg = done[was_guided]  # trust moves toward how good the guided visit was
-        p.trust[tg] += self.config.guides.trust_lr * (np.clip(gain[was_guided] / 0.5, 0.0, 1.0) - p.trust[tg])
-        p.guided[done] = False
-        p.state[done] = A.DECIDING
+        pop = (p.state, p.zone, p.target_item, p.interest, p.satiation, p.trust, p.guided, p.trip_wait, p.trip_walk)
+        pop += (p.entered, p.walked, p.satisfaction, p.gain, p.visited, p.n_viewed, p.top_seen, p.top_items, p.slot)
+        match, n_guided = kv.finish_views(
+            done, pop, self.popularity, self.viewers, self.density, self.noise, self.zone_event, fl.item_features,
+            fl.item_attraction, self._w5, self.visit_params(), self.config.guides.trust_lr,
+        )  # fmt: skip
+        if n_guided:  # the guides refine their estimates from what they observe
+            normals = self.rng.standard_normal(n_guided)
+            lr = self.config.guides.estimate_lr
+            kv.refine_estimates(done, match, normals, p.slot, p.target_item, fl.item_features, self.guides.estimate, lr)
 
     def _leave(self) -> None:
         p = self.pop
@@ -348,29 +369,23 @@ class VenueModel(DecisionsMixin, CPSSModel):
             self._exit(np.flatnonzero(p.present))
             self.running = False
             return
-        d = np.flatnonzero((p.state == A.DECIDING) & ~p.leaving)
-        tired = (self.minute - p.entered[d] >= p.budget[d]) | (
-            self.attention_of(d) < self.config.visitors.attention_floor
+        fl = self.floor
+        kc.leave_tired(
+            self.trip_arrays(), p.entered, p.walked, p.budget, self.minute, self._leave_prm, fl.entrance, fl.dist_min
         )
-        self._start_leaving(d[tired])
 
     def _exit(self, users: np.ndarray) -> None:
         p = self.pop
-        np.subtract.at(self.occupancy, p.zone[users], 1)
-        p.state[users] = A.LEFT
-        k = p.slot[users]
-        self.guides.visitor[k[k >= 0]] = -1
-        p.slot[users] = -1
+        kc.exit_users(users, p.state, p.zone, p.slot, self.occupancy, self.guides.visitor)
         for v in users.tolist():
             self.handles.pop(v).remove()
 
     def _bind_guides(self) -> None:
         g, p = self.guides, self.pop
-        free = np.flatnonzero(g.visitor < 0)
-        if free.size == 0:
+        out, n_free = kc.free_guides(g.visitor, p.state, p.has_device, p.slot, p.leaving, p.entered)
+        if out.size == n_free:  # nobody waits (or no guide is free)
             return
-        waiting = np.flatnonzero(p.present & p.has_device & (p.slot < 0) & ~p.leaving)
-        waiting = waiting[np.argsort(p.entered[waiting], kind="stable")][: free.size]
+        free, waiting = out[:n_free], out[n_free:]
         k = free[: waiting.size]
         g.visitor[k] = waiting
         p.slot[waiting] = k

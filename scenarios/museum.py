@@ -73,6 +73,7 @@ import numpy as np
 from gymnasium import spaces
 
 from cpss.env import CPSSParallelEnv, aec_from_parallel
+from cpss.kernels_env import action_mask_rows, museum_actions, museum_observations, museum_rewards
 from cpss.personalisers import POLICY_FUNCTIONS
 from cpss.render import figure_to_rgb, floor_figure
 from cpss.scenario import Scenario
@@ -154,25 +155,19 @@ class MuseumScenario(Scenario):
         return np.concatenate([[min(1.0, model.minute / model.day_minutes)], model.zone_closed, model.noise])
 
     def observe(self, model: VenueModel) -> np.ndarray:
-        """(K, obs_dim) per the layout table in the module docstring."""
-        idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
-        k = idle.shape[0]
-        sensed = np.clip(model.sensed / model.comfort / OCC_SCALE, 0.0, 1.0)
-        obs = np.concatenate(
-            [
-                zone,
-                time_left[:, None],
-                fatigue[:, None],
-                model.guides.estimate * live,
-                model.slot_rows(model.pop.visited) * live,
-                deciding[:, None],
-                np.tile(sensed, (k, 1)),
-                np.tile(self._context(model), (k, 1)),
-                idle[:, None].astype(float),
-            ],
-            axis=1,
+        """(K, obs_dim) per the layout table in the module docstring (one compiled pass)."""
+        p, v = model.pop, self.config.visitors
+        prm = np.array([model.minute, model.day_minutes, v.fatigue_onset, v.fatigue_tau, v.walk_fatigue, OCC_SCALE])
+        return museum_observations(
+            model.guides.visitor,
+            model.guides.estimate,
+            (p.state, p.zone, p.entered, p.budget, p.walked, p.visited),
+            model.sensed,
+            model.comfort,
+            model.zone_closed,
+            model.noise,
+            prm,
         )
-        return np.clip(obs, 0.0, 1.0).astype(np.float32)
 
     def state(self, model: VenueModel) -> np.ndarray:
         """True occupancy, every slot's visitor (with true interests), context."""
@@ -195,10 +190,7 @@ class MuseumScenario(Scenario):
 
     def action_masks(self, model: VenueModel) -> np.ndarray:
         """(K, M + 1) int8; column 0 (no recommendation) is always valid."""
-        view = model.decision_view()
-        mask = np.ones((view.mask.shape[0], view.mask.shape[1] + 1), dtype=np.int8)
-        mask[:, 1:] = view.mask
-        return mask
+        return action_mask_rows(model.decision_mask()[1])
 
     def idle(self, model: VenueModel) -> np.ndarray:
         """Slots serving nobody."""
@@ -211,20 +203,13 @@ class MuseumScenario(Scenario):
     def apply_actions(self, model: VenueModel, actions: list[Any]) -> np.ndarray:
         """Recommendations for the next decisions; invalid ones become 0 and are flagged."""
         acts = np.asarray(actions, dtype=np.int64)
-        mask = self.action_masks(model)
-        ok = mask[np.arange(acts.size), acts].astype(bool)
-        idle = self.idle(model)
-        model.set_recommendations(np.where(ok & ~idle, acts - 1, -1))
-        return ~ok & ~idle
+        recs, invalid = museum_actions(acts, model.decision_mask()[1], model.guides.visitor)
+        model.set_recommendations(recs)
+        return invalid
 
     def rewards(self, model: VenueModel) -> np.ndarray:
         """Own visitor's gain this tick mixed with the museum-wide mean gain."""
-        p, g = model.pop, model.guides
-        own = np.where(g.visitor >= 0, model.slot_rows(p.gain), 0.0)
-        present = p.present | (p.gain != 0)
-        mean_gain = float(p.gain[present].mean()) if present.any() else 0.0
-        c = self.config.rewards.cooperation
-        return (1.0 - c) * own + c * mean_gain
+        return museum_rewards(model.guides.visitor, model.pop.state, model.pop.gain, self.config.rewards.cooperation)
 
     def heuristic_actions(self, model: VenueModel, policy: str, rng: np.random.Generator) -> list[int]:
         """Actions of a heuristic guide policy (exhibit + 1, or 0)."""
@@ -259,6 +244,20 @@ class MuseumScenario(Scenario):
     def render_rgb(self, model: VenueModel) -> np.ndarray:
         """Floor plan coloured by occupancy, with recommendation arrows."""
         return figure_to_rgb(floor_figure(model))
+
+
+def _load_step_kernels() -> None:
+    """Load the env kernels that ``step`` uses first (numba's on-disk cache) now, at import.
+
+    Otherwise the first step of the first env in a process pays it (a few ms), which is not the
+    cost of a step. ``reset`` already loads the observation and mask kernels.
+    """
+    nobody = np.zeros(0, dtype=np.int64)
+    museum_actions(nobody, np.zeros((0, 0), dtype=bool), nobody)
+    museum_rewards(nobody, np.zeros(0, dtype=np.int8), np.zeros(0), 0.0)
+
+
+_load_step_kernels()
 
 
 def parallel_env(**kwargs: Any) -> CPSSParallelEnv:
