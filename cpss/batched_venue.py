@@ -30,23 +30,12 @@ from cpss import batched_ops as ops
 from cpss.batched_decisions import decide, start_leaving
 from cpss.config import ConfigError
 from cpss.context import active, sample_arrivals
-from cpss.users import Activity, sample_population
+from cpss.users import FLOAT_STATE, Activity, sample_population
 from cpss.venue import VenueModel
 from cpss.venue_config import VenueConfig
 
 A = Activity
-VISITOR_FLOATS = (
-    "walk_left",
-    "trip_walk",
-    "walked",
-    "dwell_left",
-    "queue_since",
-    "trip_wait",
-    "wait_total",
-    "satisfaction",
-    "gain",
-    "congested_min",
-)
+VISITOR_FLOATS = FLOAT_STATE  # the per-visitor float state of cpss.users.Population
 DAY_COUNTERS = ("offers", "accepts", "views", "wait_sum", "congestion_minutes", "peak_ratio")
 
 

@@ -52,6 +52,21 @@ class Style:
     """Bonus for items in the current zone (following the layout room by room)."""
 
 
+FLOAT_STATE = (
+    "walk_left",
+    "trip_walk",
+    "walked",
+    "dwell_left",
+    "queue_since",
+    "trip_wait",
+    "wait_total",
+    "satisfaction",
+    "gain",
+    "congested_min",
+)
+"""The per-user float state that starts at zero (``Population.init_dynamic``)."""
+
+
 @dataclasses.dataclass
 class Population:
     """Arrays of per-user state; index ``v`` is one user for the whole day."""
@@ -94,18 +109,7 @@ class Population:
         self.zone = np.full(v, -1, dtype=np.int64)
         self.target_item = np.full(v, -1, dtype=np.int64)
         self.target_zone = np.full(v, -1, dtype=np.int64)
-        for name in (
-            "walk_left",
-            "trip_walk",
-            "walked",
-            "dwell_left",
-            "queue_since",
-            "trip_wait",
-            "wait_total",
-            "satisfaction",
-            "gain",
-            "congested_min",
-        ):
+        for name in FLOAT_STATE:
             setattr(self, name, np.zeros(v))
         self.entered = np.full(v, np.nan)
         self.leaving = np.zeros(v, dtype=bool)
