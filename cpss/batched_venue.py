@@ -62,6 +62,8 @@ class BatchedVenue:
     ) -> None:
         if config.floor.file is None and config.floor.layout_seed is None:
             raise ConfigError("floor.layout_seed: the batched venue needs a fixed floor plan (set it, or floor.file)")
+        if config.visitors.count < 1:
+            raise ConfigError("visitors.count: the batched venue needs at least one visitor per day")
         if num_days < 1:
             raise ConfigError(f"num_days: must be >= 1 (got {num_days})")
         self.config, self.B, self.device, self.dtype = config, int(num_days), torch.device(device), dtype
@@ -100,14 +102,12 @@ class BatchedVenue:
         days = [self._sample_day(seed + b) for b in range(B)]
         p = self.pop = SimpleNamespace()
         for name in ("arrival", "style", "budget", "interest", "trust", "has_device", "leader", "top_items"):
-            arr = np.concatenate([getattr(d[0], name) for d in days]) if V else np.zeros((0,))
+            arr = np.concatenate([getattr(d[0], name) for d in days])
             setattr(p, name, t(arr, None if arr.dtype.kind == "f" else torch.long))
         p.has_device = p.has_device.bool()
         self.day = torch.arange(B * V, device=self.device) // max(V, 1)
         p.leader = p.leader + self.day * V
         p.is_leader = p.leader == torch.arange(B * V, device=self.device)
-        p.interest = p.interest.reshape(B * V, self.T)
-        p.top_items = p.top_items.reshape(B * V, -1)
         p.state = torch.full((B * V,), int(A.OUTSIDE), dtype=torch.int8, device=self.device)
         for name in ("zone", "target_item", "target_zone", "slot"):
             setattr(p, name, torch.full((B * V,), -1, dtype=torch.long, device=self.device))

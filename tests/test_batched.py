@@ -316,6 +316,8 @@ def test_bad_config_is_a_clear_error(cfg):
         BatchedVenue(unfixed, 2)
     with pytest.raises(ConfigError, match="num_days"):
         BatchedVenue(cfg, 0)
+    with pytest.raises(ConfigError, match=r"visitors\.count"):
+        BatchedVenue(cfg.model_copy(update={"visitors": cfg.visitors.model_copy(update={"count": 0})}), 2)
     with pytest.raises(ConfigError):
         BatchedMuseumEnv("museum-small", num_days=2, visitors={"count": -1})
 
