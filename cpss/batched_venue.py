@@ -29,8 +29,9 @@ import torch
 from cpss import batched_ops as ops
 from cpss.batched_decisions import decide, start_leaving
 from cpss.config import ConfigError
-from cpss.context import active, sample_arrivals
-from cpss.users import FLOAT_STATE, Activity, sample_population
+from cpss.context import active
+from cpss.model import DayClock
+from cpss.users import FLOAT_STATE, Activity
 from cpss.venue import VenueModel
 from cpss.venue_config import VenueConfig
 
@@ -39,8 +40,8 @@ VISITOR_FLOATS = FLOAT_STATE  # the per-visitor float state of cpss.users.Popula
 DAY_COUNTERS = ("offers", "accepts", "views", "wait_sum", "congestion_minutes", "peak_ratio")
 
 
-class BatchedVenue:
-    """``num_days`` venue days in one tensor program (see the module docstring).
+class BatchedVenue(DayClock):
+    """``num_days`` venue days in one tensor program (see the module docstring); all share one clock.
 
     Args:
         config: The venue config (its floor must be fixed by ``layout_seed`` or ``file``).
@@ -133,38 +134,11 @@ class BatchedVenue:
         self.refresh()
 
     def _sample_day(self, seed: int) -> tuple:
-        """The visitors and base noise of one day, drawn as ``VenueModel`` draws them."""
-        cfg, m = self.config, self.probe
-        v, rng = cfg.visitors, np.random.default_rng(seed)
-        last = max(m.dt, m.day_minutes - cfg.world.last_entry_before_close)
-        pop = sample_population(
-            rng,
-            n=v.count,
-            arrival=sample_arrivals(rng, v.count, cfg.context.arrival_profile, last),
-            styles=m.styles,
-            n_topics=self.T,
-            item_features=m.floor.item_features,
-            budget_median=v.budget_median,
-            budget_sigma=v.budget_sigma,
-            device_share=cfg.guides.device_share,
-            trust_mean=cfg.guides.trust_mean,
-            group_probs=v.group_sizes,
-            interest_concentration=v.interest_concentration,
-        )
-        base_noise = np.clip(cfg.context.base_noise + 0.1 * rng.random(self.N), 0.0, 1.0)
-        return pop, base_noise
+        """The visitors and base noise of one day, drawn as ``VenueModel(seed=seed)`` draws them."""
+        rng = np.random.default_rng(seed)
+        return self.probe.draw_visitors(rng), self.probe.draw_base_noise(rng)
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def closed(self) -> bool:
-        """True once the day is over (all days share the clock)."""
-        return self.minute >= self.day_minutes - 1e-9
-
-    @property
-    def horizon(self) -> int:
-        """Ticks in a day."""
-        return round(self.day_minutes / self.dt)
-
     @property
     def present(self) -> torch.Tensor:
         """(BV,) users inside."""

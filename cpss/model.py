@@ -9,7 +9,25 @@ from mesa.discrete_space import Network
 from cpss.config import ConfigError
 
 
-class CPSSModel(mesa.Model):
+class DayClock:
+    """The day's clock of a world: ``minute``, ``dt`` (minutes per tick) and ``day_minutes``."""
+
+    minute: float
+    dt: float
+    day_minutes: float
+
+    @property
+    def closed(self) -> bool:
+        """True once the day is over."""
+        return self.minute >= self.day_minutes - 1e-9
+
+    @property
+    def horizon(self) -> int:
+        """Number of ticks in a day."""
+        return round(self.day_minutes / self.dt)
+
+
+class CPSSModel(DayClock, mesa.Model):
     """A Mesa model with a single root seed, a minute clock and a network space.
 
     Every random draw in a world comes from ``self.rng`` (numpy) or ``self.random`` (stdlib,
@@ -29,16 +47,6 @@ class CPSSModel(mesa.Model):
         self.dt = float(minutes_per_step)
         self.day_minutes = float(day_minutes)
         self.minute = 0.0
-
-    @property
-    def closed(self) -> bool:
-        """True once the day is over."""
-        return self.minute >= self.day_minutes - 1e-9
-
-    @property
-    def horizon(self) -> int:
-        """Number of ticks in a day."""
-        return round(self.day_minutes / self.dt)
 
     def make_space(self, graph: nx.Graph) -> Network:
         """Build the Mesa network space (node ids must be 0..N-1) as ``self.grid``."""

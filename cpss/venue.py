@@ -33,7 +33,7 @@ from cpss.environment import FloorPlan, Item, generate_floor, load_floor
 from cpss.model import CPSSModel
 from cpss.personalisation import FParams, PersonalisationFunction
 from cpss.personalisers import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots
-from cpss.users import Activity, Style, User, attention, sample_population
+from cpss.users import Activity, Population, Style, User, attention, sample_population
 from cpss.venue_config import VenueConfig
 
 A = Activity
@@ -81,21 +81,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
             k: np.array([getattr(s, k) for s in self.styles])
             for k in ("stop_bias", "selectivity", "walk_sensitivity", "dwell_mult", "order_bonus")
         }
-        last = max(self.dt, self.day_minutes - cfg.world.last_entry_before_close)
-        self.pop = sample_population(
-            self.rng,
-            n=v.count,
-            arrival=sample_arrivals(self.rng, v.count, cfg.context.arrival_profile, last),
-            styles=self.styles,
-            n_topics=len(fl.topics),
-            item_features=fl.item_features,
-            budget_median=v.budget_median,
-            budget_sigma=v.budget_sigma,
-            device_share=cfg.guides.device_share,
-            trust_mean=cfg.guides.trust_mean,
-            group_probs=v.group_sizes,
-            interest_concentration=v.interest_concentration,
-        )
+        self.pop = self.draw_visitors(self.rng)
         self.handles: dict[int, User] = {}
         # --- personalisers (x_pa) ---
         self.guides = GuideSlots.empty(cfg.guides.count, len(fl.topics))
@@ -108,7 +94,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         c = cfg.context
         self.closures = self._windows(c.closures, "context.closures")
         self.events = self._windows(c.events, "context.events")
-        self.base_noise = np.clip(c.base_noise + 0.1 * self.rng.random(fl.n_zones), 0.0, 1.0)
+        self.base_noise = self.draw_base_noise(self.rng)
         self.sensors = OccupancySensors(fl.n_zones, c.sensors, self.rng)
         self.f = PersonalisationFunction(
             cfg.f,
@@ -227,6 +213,29 @@ class VenueModel(DecisionsMixin, CPSSModel):
             p.guided,
             p.leaving,
         )
+
+    def draw_visitors(self, rng: np.random.Generator) -> Population:
+        """The day's visitors drawn from ``rng`` (the model's own generator in ``__init__``)."""
+        cfg, v, fl = self.config, self.config.visitors, self.floor
+        last = max(self.dt, self.day_minutes - cfg.world.last_entry_before_close)
+        return sample_population(
+            rng,
+            n=v.count,
+            arrival=sample_arrivals(rng, v.count, cfg.context.arrival_profile, last),
+            styles=self.styles,
+            n_topics=len(fl.topics),
+            item_features=fl.item_features,
+            budget_median=v.budget_median,
+            budget_sigma=v.budget_sigma,
+            device_share=cfg.guides.device_share,
+            trust_mean=cfg.guides.trust_mean,
+            group_probs=v.group_sizes,
+            interest_concentration=v.interest_concentration,
+        )
+
+    def draw_base_noise(self, rng: np.random.Generator) -> np.ndarray:
+        """(N,) ambient noise of each zone, drawn from ``rng`` right after the visitors."""
+        return np.clip(self.config.context.base_noise + 0.1 * rng.random(self.floor.n_zones), 0.0, 1.0)
 
     def _windows(self, entries: list, field: str) -> list[Window]:
         for i, w in enumerate(entries):
