@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cpss import batched_ops as ops
 from cpss.batched_venue import DAY_COUNTERS, VISITOR_FLOATS, BatchedVenue
 from cpss.users import Activity
 from cpss.venue import VenueModel
@@ -86,47 +85,45 @@ def from_models(
     V, K = w.V, w.K
     t = w._t
 
-    def stack(get, kind: torch.dtype | None = None) -> torch.Tensor:
-        return t(np.concatenate([np.asarray(get(m)) for m in models]), kind)
+    def stack(arrays: list[np.ndarray], kind: torch.dtype | None = None) -> torch.Tensor:
+        return t(np.concatenate(arrays), kind)
 
-    for name in ("arrival", "budget", "trust", "entered", "satiation", "interest", *VISITOR_FLOATS):
-        setattr(w.pop, name, stack(lambda m, n=name: getattr(m.pop, n)))
-    for name in ("style", "top_items", "zone", "target_item", "target_zone", "n_viewed", "top_seen"):
-        setattr(w.pop, name, stack(lambda m, n=name: getattr(m.pop, n), torch.long))
-    for name in ("has_device", "leaving", "guided", "visited"):
-        setattr(w.pop, name, stack(lambda m, n=name: getattr(m.pop, n), torch.bool))
-    w.pop.state = stack(lambda m: m.pop.state, torch.int8)
-    offset_v = [b * V for b in range(len(models))]
-    offset_k = [b * K for b in range(len(models))]
-    w.pop.leader = stack(lambda m: m.pop.leader, torch.long) + w.day * V
+    def rows(arrays: list[np.ndarray], kind: torch.dtype | None = None) -> torch.Tensor:
+        return t(np.stack(arrays), kind)
+
+    kinds = {
+        "style": torch.long,
+        "top_items": torch.long,
+        "zone": torch.long,
+        "target_item": torch.long,
+        "target_zone": torch.long,
+        "n_viewed": torch.long,
+        "top_seen": torch.long,
+        "has_device": torch.bool,
+        "leaving": torch.bool,
+        "guided": torch.bool,
+        "visited": torch.bool,
+        "state": torch.int8,
+    }
+    for name in ("arrival", "budget", "trust", "entered", "satiation", "interest", *VISITOR_FLOATS, *kinds):
+        setattr(w.pop, name, stack([getattr(m.pop, name) for m in models], kinds.get(name)))
+    w.pop.leader = stack([m.pop.leader for m in models], torch.long) + w.day * V
     w.pop.is_leader = w.pop.leader == torch.arange(w.B * V, device=w.device)
-    slot = [np.where(m.pop.slot >= 0, m.pop.slot + o, -1) for m, o in zip(models, offset_k, strict=True)]
-    w.pop.slot = t(np.concatenate(slot), torch.long)
+    w.pop.slot = stack([np.where(m.pop.slot >= 0, m.pop.slot + b * K, -1) for b, m in enumerate(models)], torch.long)
     g = w.guides
-    visitor = [np.where(m.guides.visitor >= 0, m.guides.visitor + o, -1) for m, o in zip(models, offset_v, strict=True)]
-    g.visitor = t(np.concatenate(visitor), torch.long)
-    for name in ("recommendation", "offered", "accepted"):
-        setattr(g, name, stack(lambda m, n=name: getattr(m.guides, n), torch.long))
-    g.estimate = stack(lambda m: m.guides.estimate)
-
-    def rows(get, kind: torch.dtype | None = None) -> torch.Tensor:
-        return t(np.stack([np.asarray(get(m)) for m in models]), kind)
-
-    w.base_noise, w.sensed, w.popularity = (
-        rows(lambda m: m.base_noise),
-        rows(lambda m: m.sensed),
-        rows(lambda m: m.popularity),
+    g.visitor = stack(
+        [np.where(m.guides.visitor >= 0, m.guides.visitor + b * V, -1) for b, m in enumerate(models)], torch.long
     )
-    w.occupancy = rows(lambda m: m.occupancy, torch.long)
-    for name in ("viewers", "queue_len", "density", "noise"):
-        setattr(w, name, rows(lambda m, n=name: getattr(m, n)))
-    w.zone_closed, w.zone_event = t(m0.zone_closed), t(m0.zone_event)
+    for name in ("recommendation", "offered", "accepted"):
+        setattr(g, name, stack([getattr(m.guides, name) for m in models], torch.long))
+    g.estimate = stack([m.guides.estimate for m in models])
+    for name in ("base_noise", "sensed", "popularity", "viewers", "queue_len", "density", "noise"):
+        setattr(w, name, rows([getattr(m, name) for m in models]))
+    w.occupancy = rows([m.occupancy for m in models], torch.long)
     for name in DAY_COUNTERS:
         setattr(w, name, t(np.array([float(getattr(m, name)) for m in models])))
     w.minute, w._version, w._view_cache = float(m0.minute), 0, None
-    w.open = t(m0._open, torch.bool)
-    w.consider_open = (w.consider >= 0) & w.open[w.consider_safe]
-    w.item_part = rows(lambda m: m._item_part)
-    w.wait = ops.expected_wait(w.queue_len, w.viewers, w.item_cap, w.item_dwell)
+    w.zone_closed, w.zone_event = t(m0.zone_closed), t(m0.zone_event)
+    w.derive_item_fields()
     w.running = all(m.running for m in models)
     return w

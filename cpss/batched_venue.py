@@ -216,6 +216,10 @@ class BatchedVenue(DayClock):
         crowded = present & (self.density.reshape(-1)[self.day * N + p.zone.clamp(min=0)] > self.F.p.rho_star)
         p.congested_min += self.dt * crowded
         self.congestion_minutes += self.dt * crowded.view(B, -1).sum(dim=1)
+        self.derive_item_fields()
+
+    def derive_item_fields(self) -> None:
+        """Open items, expected waits and the item-level part of ``f``, from this tick's crowd and context."""
         self.open = self.zone_closed[self.item_zone] == 0
         self.consider_open = (self.consider >= 0) & self.open[self.consider_safe]
         self.wait = ops.expected_wait(self.queue_len, self.viewers, self.item_cap, self.item_dwell)
