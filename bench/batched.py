@@ -1,6 +1,6 @@
 """The batched torch museum: env steps/s at 1 024-8 192 parallel days, against the numpy env.
 
-For each batch size ``B`` the batched env (``scenarios.museum_batched.BatchedMuseumEnv``,
+For each batch size ``B`` the batched env (``scenarios.museum.batched.BatchedMuseumEnv``,
 museum-small: 200 visitors and 8 guides per day) and one numpy PettingZoo museum env are
 warmed up to the midday peak (minute 110) with random valid actions, then timed alternately
 (10 ticks batched, 10 ticks numpy, repeated) while both days move on through the peak. An *env
@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import scenarios  # noqa: E402
-from scenarios.museum_batched import BatchedMuseumEnv  # noqa: E402
+from scenarios.museum.batched import BatchedMuseumEnv  # noqa: E402
 
 WARM_MINUTE = 110
 TICKS = 10

@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 import agents  # noqa: E402
 import scenarios  # noqa: E402
 from agents.evaluate import mean_ci  # noqa: E402
-from cpss.training import evaluate_policies, locate_checkpoint, make_env  # noqa: E402
+from cpss.runs.training import evaluate_policies, locate_checkpoint, make_env  # noqa: E402
 
 EXPERIMENTS = [
     ("museum", "museum-small", "mappo"),

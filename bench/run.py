@@ -28,7 +28,7 @@ import mesa  # noqa: E402
 from mesa.discrete_space import CellAgent, Network  # noqa: E402
 
 import scenarios  # noqa: E402
-from cpss.venue import VenueModel  # noqa: E402
+from cpss.venue.model import VenueModel  # noqa: E402
 
 BIG_FLOOR = {"rooms": 60, "exhibits": 300, "topics": 8, "room_area": 4000.0, "layout_seed": 11}
 """museum-large's layout with rooms big enough that 10 000 visitors are all inside after the warm-up."""
@@ -276,7 +276,7 @@ def large_day() -> dict:
     """
     code = (
         f"import time, sys; sys.path.insert(0, {str(HERE.parent)!r})\nimport scenarios\n"
-        "from cpss.venue import VenueModel\n"
+        "from cpss.venue.model import VenueModel\n"
         "t0 = time.perf_counter(); m = VenueModel(scenarios.load_config('museum', 'museum-large'))\n"
         "while m.running: m.step()\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"

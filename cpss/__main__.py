@@ -1,5 +1,5 @@
 """``python -m cpss``: the command line."""
 
-from cpss.cli import main
+from cpss.runs.cli import main
 
 main()

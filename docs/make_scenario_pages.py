@@ -17,7 +17,7 @@ def page(name: str) -> str:
     """The Markdown page of scenario ``name``."""
     doc = importlib.import_module(f"scenarios.{name}").__doc__ or ""
     title, _, body = doc.strip().partition("\n")
-    note = f"<!-- generated from scenarios/{name}.py by `make docs`; edit the docstring -->"
+    note = f"<!-- generated from scenarios/{name}/__init__.py by `make docs`; edit the docstring -->"
     return f"# {title.rstrip('.')}\n\n{note}\n{body}\n"
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import gymnasium as gym
 
-from cpss.config import ConfigError, StrictModel, build_config, read_toml
-from cpss.env import CPSSGymEnv, CPSSParallelEnv
-from cpss.scenario import Scenario
+from cpss.kit.config import ConfigError, StrictModel, build_config, read_toml
+from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
+from cpss.kit.scenario import Scenario
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -146,12 +146,12 @@ def make(
 def make_batched(name: str, *, config: str | Path | None = None, num_days: int = 1024, **kwargs: Any) -> Any:
     """Many days of a scenario as one batched torch env (only ``museum`` has one).
 
-    See :class:`scenarios.museum_batched.BatchedMuseumEnv` for ``kwargs`` (``seed``, ``device``,
+    See :class:`scenarios.museum.batched.BatchedMuseumEnv` for ``kwargs`` (``seed``, ``device``,
     ``dtype``, config overrides).
     """
     if name != "museum":
         raise ConfigError(f"make_batched: only museum has a batched implementation (got {name!r})")
-    from scenarios.museum_batched import BatchedMuseumEnv
+    from scenarios.museum.batched import BatchedMuseumEnv
 
     return BatchedMuseumEnv("museum-small" if config is None else config, num_days=num_days, **kwargs)
 

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from cpss.users import Activity
-from cpss.venue import VenueModel
+from cpss.venue.model import VenueModel
+from cpss.venue.users import Activity
 
 A = Activity
 

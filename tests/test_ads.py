@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import agents
 import scenarios
-from cpss.cli import app
-from cpss.config import ConfigError
-from scenarios.ads_world import logit, sigmoid
+from cpss.kit.config import ConfigError
+from cpss.runs.cli import app
+from scenarios.ads.world import logit, sigmoid
 from scenarios.lizard import LizardEnv
 
 runner = CliRunner()

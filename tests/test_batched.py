@@ -1,4 +1,4 @@
-"""The batched torch museum (cpss.batched_*, scenarios.museum_batched) against the numpy path.
+"""The batched torch museum (cpss.batched_*, scenarios.museum.batched) against the numpy path.
 
 The two paths draw random numbers differently (numpy Generator per day vs one torch generator
 for the batch, in another order), so they cannot agree draw by draw. What is checked instead:
@@ -25,18 +25,18 @@ import numpy as np
 import pytest
 import torch
 
-from cpss import batched_ops as ops
-from cpss.batched_decisions import decision_view
-from cpss.batched_io import from_models, summary
-from cpss.batched_venue import BatchedVenue
-from cpss.config import ConfigError
-from cpss.metrics import summary as numpy_summary
-from cpss.personalisation import PersonalisationFunction
-from cpss.personalisers import POLICY_FUNCTIONS
-from cpss.users import Activity
-from cpss.venue import VenueModel
+from cpss.batched import ops
+from cpss.batched.decisions import decision_view
+from cpss.batched.io import from_models, summary
+from cpss.batched.venue import BatchedVenue
+from cpss.kit.config import ConfigError
+from cpss.kit.personalisation import PersonalisationFunction
+from cpss.venue.guides import POLICY_FUNCTIONS
+from cpss.venue.metrics import summary as numpy_summary
+from cpss.venue.model import VenueModel
+from cpss.venue.users import Activity
 from scenarios import load_config, make_scenario
-from scenarios.museum_batched import BatchedMuseumEnv
+from scenarios.museum.batched import BatchedMuseumEnv
 
 A = Activity
 DEVICE = os.environ.get("CPSS_TEST_DEVICE", "cpu")
@@ -325,7 +325,7 @@ def test_bad_config_is_a_clear_error(cfg):
 def test_cli_batch_writes_paired_days_and_a_ci_table(tmp_path):
     from typer.testing import CliRunner
 
-    from cpss.cli import app
+    from cpss.runs.cli import app
 
     out = tmp_path / "run"
     args = ["batch", "museum", "--days", "5", "--chunk", "3", "--policy", "crowd_aware", "--policy", "none"]
@@ -357,7 +357,7 @@ def test_cli_batch_writes_paired_days_and_a_ci_table(tmp_path):
 def test_cli_batch_evaluates_a_trained_multi_agent_run(tmp_path):
     from typer.testing import CliRunner
 
-    from cpss.cli import app
+    from cpss.runs.cli import app
 
     runner = CliRunner()
     tiny = ["--set", "visitors.count=40", "--set", "world.day_minutes=40", "--set", "world.last_entry_before_close=10"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cpss.cli import app
+from cpss.runs.cli import app
 
 runner = CliRunner()
 TINY = ["--set", "visitors.count=40", "--set", "world.day_minutes=60", "--set", "world.last_entry_before_close=20"]

@@ -1,7 +1,7 @@
 """Single-agent learners: they learn, they are reproducible, they resume exactly.
 
 Toy envs live in ``tests/envs_single.py``; the seed lecture's lizard grid in
-``scenarios/lizard.py``. Every learning test runs a few thousand env steps at most.
+``scenarios/lizard/__init__.py``. Every learning test runs a few thousand env steps at most.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import scenarios
-from cpss import crowd
-from cpss.config import ConfigError
-from cpss.environment import generate_floor, load_floor, make_floor
-from cpss.metrics import gini, summary
-from cpss.personalisers import Guide
-from cpss.users import Activity, User, attention
-from cpss.venue import VenueModel
+from cpss.kit.config import ConfigError
+from cpss.kit.floorplan import generate_floor, load_floor, make_floor
+from cpss.venue import crowd
+from cpss.venue.guides import Guide
+from cpss.venue.metrics import gini, summary
+from cpss.venue.model import VenueModel
+from cpss.venue.users import Activity, User, attention
 
 
 def _model(overrides, seed=1, policy=None):

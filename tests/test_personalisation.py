@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cpss.config import FTerms
-from cpss.personalisation import (
+from cpss.kit.config import FTerms
+from cpss.kit.personalisation import (
     TERMS,
     FParams,
     PersonalisationFunction,

@@ -7,9 +7,9 @@ import pytest
 from reference_venue import ReferenceVenueModel, reference_admit
 
 import scenarios
-from cpss import crowd
-from cpss.metrics import summary
-from cpss.venue import VenueModel
+from cpss.venue import crowd
+from cpss.venue.metrics import summary
+from cpss.venue.model import VenueModel
 
 
 @pytest.mark.parametrize("policy", ["none", "crowd_aware"])

@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cpss.cli import app
+from cpss.runs.cli import app
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.filterwarnings("ignore:.*Overriding environment:UserWarning")
@@ -77,7 +77,7 @@ def _train(out, *extra):
 def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from cpss.rllib_backend import load_policy
+    from cpss.runs.rllib import load_policy
 
     out = _train(tmp_path / "run")
     cfg = json.loads((out / "config.json").read_text())

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cpss.cli import app
-from cpss.sweep import parse_grid, plan, read_results, run_sweep, update_spec
+from cpss.runs.cli import app
+from cpss.runs.sweep import parse_grid, plan, read_results, run_sweep, update_spec
 
 runner = CliRunner()
 TINY = [

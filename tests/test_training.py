@@ -9,7 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cpss.cli import app
+from cpss.runs.cli import app
 
 runner = CliRunner()
 TINY = [

@@ -35,11 +35,13 @@ from mesa.visualization import Slider, SolaraViz  # noqa: E402
 from mesa.visualization.solara_viz import _check_model_params, split_model_params  # noqa: E402
 
 import cpss.viz  # noqa: E402
-from cpss.cli import app  # noqa: E402
-from cpss.config import ConfigError  # noqa: E402
-from cpss.viz import museum, page_spec, workshop  # noqa: E402
-from cpss.viz.museum import MuseumDashboard  # noqa: E402
-from cpss.viz.workshop import WorkshopDashboard  # noqa: E402
+from cpss.kit.config import ConfigError  # noqa: E402
+from cpss.runs.cli import app  # noqa: E402
+from cpss.viz import page_spec  # noqa: E402
+from scenarios.museum import dashboard as museum  # noqa: E402
+from scenarios.museum.dashboard import MuseumDashboard  # noqa: E402
+from scenarios.workshop import dashboard as workshop  # noqa: E402
+from scenarios.workshop.dashboard import WorkshopDashboard  # noqa: E402
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +52,7 @@ def _run_folder(path: Path, scenario: str, algo: str, **overrides) -> Path:
     """A training run folder with an untrained learner (what `cpss train` writes, minus training)."""
     import agents
     import scenarios
-    from cpss.training import make_env
+    from cpss.runs.training import make_env
 
     scen = scenarios.make_scenario(scenario, None, **overrides)
     multi = agents.get(algo).capabilities.multi_agent

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import scenarios
 import scenarios.workshop as ws
-from cpss.cli import app
-from cpss.config import ConfigError
-from scenarios import workshop_dynamics as dyn
+from cpss.kit.config import ConfigError
+from cpss.runs.cli import app
+from scenarios.workshop import dynamics as dyn
 
 CONFIGS = ("workshop-small", "workshop-large")
 

@@ -4,7 +4,7 @@
 (:func:`serve`), then runs ``python -m solara run cpss.viz.app`` in production mode with the
 scenario, config and checkpoint passed through the environment variables ``CPSS_VIZ_*``.
 :mod:`cpss.viz.app` turns them into a page (:func:`page_spec`): the dashboard model class
-(:mod:`cpss.viz.museum`, :mod:`cpss.viz.workshop`), its sliders and its components.
+(:mod:`scenarios.museum.dashboard`, :mod:`scenarios.workshop.dashboard`), its sliders and its components.
 
 This package needs the ``viz`` extra (solara with its offline assets, pinned for Mesa 3.3.1);
 docs/dashboard.md explains the pins.
@@ -26,15 +26,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cpss.config import ConfigError
+from cpss.kit.config import ConfigError
 
 ENV_SCENARIO = "CPSS_VIZ_SCENARIO"
 ENV_CONFIG = "CPSS_VIZ_CONFIG"
 ENV_CHECKPOINT = "CPSS_VIZ_CHECKPOINT"
 APP_MODULE = "cpss.viz.app"
 PAGES = {
-    "museum": ("cpss.viz.museum", "MuseumDashboard", "cpss-sim: museum"),
-    "workshop": ("cpss.viz.workshop", "WorkshopDashboard", "cpss-sim: workshop"),
+    "museum": ("scenarios.museum.dashboard", "MuseumDashboard", "cpss-sim: museum"),
+    "workshop": ("scenarios.workshop.dashboard", "WorkshopDashboard", "cpss-sim: workshop"),
 }
 """Scenario -> (page module, dashboard model class, page title)."""
 

@@ -3,7 +3,7 @@
 SolaraViz steps a Mesa model and re-creates it with ``Model(**model_params)`` when the user
 presses Reset, so every dashboard model takes keyword arguments only (each one a slider or a
 fixed value) and turns them into a validated scenario config. The world itself runs inside a
-:class:`cpss.env.CPSSParallelEnv`, so heuristic personalisers and trained learners act through
+:class:`cpss.kit.env.CPSSParallelEnv`, so heuristic personalisers and trained learners act through
 the same observations, masks and actions as in training: each tick the dashboard asks the
 policy for one action per personaliser and calls ``env.step``. ``Dashboard.world`` is the live
 world model; its DataCollector is the dashboard's, so Mesa's plot components read it directly.
@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 import mesa
 import numpy as np
 
-from cpss.config import ConfigError, build_config
-from cpss.env import CPSSParallelEnv
-from cpss.scenario import Scenario
+from cpss.kit.config import ConfigError, build_config
+from cpss.kit.env import CPSSParallelEnv
+from cpss.kit.scenario import Scenario
 
 TRAINED = "trained"
 """Policy name that selects the learner restored from ``checkpoint``."""
@@ -46,7 +46,7 @@ def build_scenario(
         ConfigError: Unknown scenario or config, bad values, or a checkpoint of another scenario.
     """
     import scenarios
-    from cpss.training import locate_checkpoint
+    from cpss.runs.training import locate_checkpoint
 
     cls = scenarios.scenario_class(name)
     if checkpoint is None:
@@ -122,7 +122,7 @@ class Dashboard(mesa.Model):
 
     def _load_learner(self, scen: Scenario, ckpt: Path, saved: dict[str, Any]) -> CPSSParallelEnv:
         import agents
-        from cpss.training import make_env
+        from cpss.runs.training import make_env
 
         multi = bool(saved.get("multi_agent", True))
         learner_env = make_env(scen, multi, saved.get("others"))
@@ -162,7 +162,7 @@ class Dashboard(mesa.Model):
 
 def default_policy(scen: Scenario) -> str:
     """The config's heuristic (``guides.policy`` where there is one), else the first heuristic."""
-    from cpss.training import default_others
+    from cpss.runs.training import default_others
 
     return default_others(scen)
 

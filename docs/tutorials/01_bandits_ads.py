@@ -26,8 +26,8 @@ from tutorial_utils import markdown, parse
 
 import agents
 import scenarios
-from cpss.bandit_compare import markdown_table, plot_regret, summarise
-from scenarios.ads_world import Catalogue, sigmoid
+from cpss.runs.bandits import markdown_table, plot_regret, summarise
+from scenarios.ads.world import Catalogue, sigmoid
 
 BUDGETS = {"tiny": {"seeds": 2, "pulls": 500}, "full": {"seeds": 20, "pulls": 10_000}}
 """Seeds per policy and users (pulls) per run."""

@@ -78,7 +78,7 @@ def draw(q: np.ndarray, path) -> None:
 def main() -> None:
     """First update, learning, greedy path."""
     name, budget, out = parse(__doc__, BUDGETS)
-    env = scenarios.make_gym("lizard")  # the Gymnasium env scenarios/lizard.py (LizardEnv)
+    env = scenarios.make_gym("lizard")  # the Gymnasium env scenarios/lizard/__init__.py (LizardEnv)
     learner = agents.make("q_learning", env, seed=0, epsilon=0.2)  # alpha 0.7, gamma 0.99 by default
     lines = [
         f"alpha = {learner.config.alpha}, gamma = {learner.config.gamma}, epsilon = {learner.config.epsilon}",

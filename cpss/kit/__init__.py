@@ -1,0 +1,9 @@
+"""The world kit: what every scenario builds on.
+
+Config base classes (:mod:`~cpss.kit.config`), the Mesa model base and its clock
+(:mod:`~cpss.kit.model`), the scenario base class (:mod:`~cpss.kit.scenario`), the one
+PettingZoo/Gymnasium adapter (:mod:`~cpss.kit.env`), the personalisation function ``f``
+(:mod:`~cpss.kit.personalisation`), context and sensors (:mod:`~cpss.kit.context`), floor plans
+(:mod:`~cpss.kit.floorplan`), plotting (:mod:`~cpss.kit.render`) and statistics
+(:mod:`~cpss.kit.stats`). The kit imports no scenario, no learner and no application module.
+"""

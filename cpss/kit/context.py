@@ -1,0 +1,107 @@
+"""The context ``cx``: time of day, noise, closures, events, and sensors.
+
+Context is indirect influence on users; sensors are how personalisers see the world (the CPS side).
+
+Everything here is a pure function of arrays or a small object whose randomness comes from
+the model's generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from cpss.kit.config import SensorConfig
+from cpss.venue.kernels.movement import sensor_reading
+
+MUSEUM_HOURLY_PROFILE = (0.10, 0.16, 0.22, 0.17, 0.13, 0.10, 0.08, 0.04)
+"""Share of daily arrivals per opening hour from 10:00: the third hour (12:00-13:00) is the
+peak with 0.22 (Dexibit via calibration-museum.md §9); the other hours are an assumption."""
+
+
+def sample_arrivals(
+    rng: np.random.Generator, n: int, profile: tuple[float, ...] | list[float], last_minute: float
+) -> np.ndarray:
+    """Arrival minutes of ``n`` users under a piecewise-constant hourly profile.
+
+    A non-homogeneous Poisson process conditioned on its total count: each arrival falls in an
+    hour with probability proportional to the profile, uniformly within the hour.
+
+    Args:
+        rng: The model's generator.
+        n: Number of arrivals.
+        profile: Relative weight of each hour, from opening.
+        last_minute: No arrival at or after this minute (e.g. an hour before closing).
+
+    Returns:
+        Sorted arrival minutes, shape (n,).
+    """
+    weights = np.asarray(profile, dtype=float)
+    hours = min(len(weights), int(np.ceil(last_minute / 60.0)))
+    weights = weights[:hours]
+    if weights.sum() <= 0:
+        raise ValueError("arrival profile: weights must not all be zero")
+    hour = rng.choice(hours, size=n, p=weights / weights.sum())
+    width = np.minimum(60.0, last_minute - hour * 60.0)
+    return np.sort(hour * 60.0 + rng.random(n) * width)
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A zone-level schedule entry (closure or event) from ``start`` to ``end`` minutes."""
+
+    zone: int
+    start: float
+    end: float
+
+
+def active(windows: list[Window], n_zones: int, minute: float) -> np.ndarray:
+    """(N,) 1.0 for zones with a window active at ``minute``, else 0.0."""
+    out = np.zeros(n_zones)
+    for w in windows:
+        if w.start <= minute < w.end:
+            out[w.zone] = 1.0
+    return out
+
+
+def zone_noise(base: np.ndarray, occupancy_ratio: np.ndarray, crowd_noise: float) -> np.ndarray:
+    """Noise level per zone in [0, 1]: a base level plus crowd noise rising with occupancy.
+
+    Args:
+        base: (N,) ambient noise of each zone.
+        occupancy_ratio: (N,) occupancy / comfortable capacity.
+        crowd_noise: Noise added at comfortable capacity.
+
+    Returns:
+        (N,) noise in [0, 1].
+    """
+    return np.clip(base + crowd_noise * occupancy_ratio, 0.0, 1.0)
+
+
+class OccupancySensors:
+    """Noisy, sometimes stale occupancy readings per zone.
+
+    reading = max(0, true · (1 + ε_rel) + ε_abs) with ε ~ Normal(0, σ); with probability
+    ``dropout`` a sensor repeats its previous reading instead.
+
+    Args:
+        n_zones: Number of zones.
+        config: Noise parameters.
+        rng: The model's generator.
+    """
+
+    def __init__(self, n_zones: int, config: SensorConfig, rng: np.random.Generator) -> None:
+        self.config = config
+        self.rng = rng
+        self.reading = np.zeros(n_zones)
+        self._prm = np.array([config.relative_noise, config.absolute_noise, config.dropout])
+
+    def read(self, occupancy: np.ndarray) -> np.ndarray:
+        """Take a reading of the true ``occupancy`` (N,) and return the (N,) estimate."""
+        n = occupancy.shape[0]
+        normals = self.rng.standard_normal(2 * n)  # the same draws as two calls of n, in one
+        relative, absolute = normals[:n], normals[n:]
+        stale = self.rng.random(n)
+        self.reading = sensor_reading(occupancy, self.reading, relative, absolute, stale, self._prm)
+        return self.reading

@@ -1,0 +1,194 @@
+"""``cpss batch``: thousands of venue days per policy in the batched torch engine.
+
+Every policy runs on the same days (day ``i`` has the visitors of seed ``seed + i``, as
+``VenueModel(seed=seed + i)``), so policies are compared on paired days. Policies are the
+heuristics and, with ``--checkpoint``, a trained multi-agent personaliser, which acts through
+its usual ``act()`` on each day's observations and masks. Days run in chunks of ``chunk`` days
+per tensor program (:class:`scenarios.museum.batched.BatchedMuseumEnv`) to bound memory. The run
+folder holds ``days.csv`` (one row per policy and day: ``return`` (per guide, as ``cpss eval``)
+and every metric of :mod:`cpss.venue.metrics`), ``summary.csv`` (mean and 95% CI per policy and
+metric) and ``config.json`` (the config, seeds, device, wall time, versions, command).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cpss.kit.config import ConfigError
+from cpss.venue.config import POLICIES, VenueConfig
+
+Actor = Callable[[Any, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]
+"""(env, observations (B, K, D), infos) -> actions (B, K)."""
+
+
+def check_device(device: str) -> str:
+    """A usable torch device name, or a one-line error."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ConfigError(f"--device: {device!r} is not a torch device ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device: {device!r} requested but CUDA is not available on this machine")
+    return device
+
+
+def heuristic_actor(policy: str) -> Actor:
+    """The actions of a heuristic guide policy."""
+    if policy not in POLICIES:
+        raise ConfigError(f"--policy: unknown heuristic {policy!r}; choose from {', '.join(POLICIES)}")
+    return lambda env, obs, infos: env.heuristic_actions(policy)
+
+
+def learner_actor(learner: Any) -> Actor:
+    """A PettingZoo learner (``act({agent: obs}, {agent: info})``) called once per day and tick."""
+
+    def act(env: Any, obs: torch.Tensor, infos: dict[str, torch.Tensor]) -> torch.Tensor:
+        ids = env.possible_agents
+        o, m = obs.cpu().numpy(), infos["action_mask"].cpu().numpy().astype(np.int8)
+        out = np.zeros(obs.shape[:2], dtype=np.int64)
+        for b in range(o.shape[0]):
+            acts = learner.act(
+                {a: o[b, k] for k, a in enumerate(ids)}, {a: {"action_mask": m[b, k]} for k, a in enumerate(ids)}
+            )
+            out[b] = [int(acts[a]) for a in ids]
+        return torch.as_tensor(out, device=obs.device)
+
+    return act
+
+
+def run_days(
+    config: VenueConfig,
+    actors: dict[str, Actor],
+    days: int,
+    seed: int,
+    device: str = "cpu",
+    chunk: int = 2048,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, float]:
+    """Run ``days`` days per policy; return one row per (policy, day) and the wall seconds."""
+    from scenarios.museum.batched import BatchedMuseumEnv
+
+    if days < 1 or chunk < 1:
+        raise ConfigError(f"--days and --chunk: must be >= 1 (got {days}, {chunk})")
+    frames, done, t0 = [], 0, time.perf_counter()
+    for name, actor in actors.items():
+        for start in range(0, days, chunk):
+            n = min(chunk, days - start)
+            env = BatchedMuseumEnv(config, num_days=n, seed=seed + start, device=device)
+            obs, infos = env.reset()
+            total = torch.zeros(n, dtype=torch.float64, device=env.device)
+            while env.world.running:
+                obs, rewards, _, _, infos = env.step(actor(env, obs, infos))
+                total += rewards.to(torch.float64).mean(dim=1)
+            frame = pd.DataFrame({k: v.detach().cpu().numpy() for k, v in env.summary().items()})
+            frame.insert(0, "return", total.cpu().numpy())
+            frame.insert(0, "seed", np.arange(seed + start, seed + start + n))
+            frame.insert(0, "policy", name)
+            frames.append(frame)
+            done += n
+            if on_progress:
+                on_progress(done)
+    return pd.concat(frames, ignore_index=True), time.perf_counter() - t0
+
+
+def summarise(days: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% CI half-width (Student t) of every metric per policy."""
+    from agents.evaluate import mean_ci
+
+    rows = []
+    for policy, group in days.groupby("policy", sort=False):
+        for column in group.columns.drop(["policy", "seed"]):
+            mean, half = mean_ci(group[column].to_numpy(dtype=float))
+            rows.append({"policy": policy, "metric": column, "mean": float(mean), "ci95": float(half)})
+    return pd.DataFrame(rows)
+
+
+def write(folder: Path, days: pd.DataFrame, table: pd.DataFrame, config: VenueConfig, meta: dict[str, Any]) -> None:
+    """Write the run folder's files into ``folder`` (a temporary folder renamed when complete)."""
+    import sys
+
+    from cpss.runs.runio import atomic_write_text, versions, write_json
+
+    atomic_write_text(folder / "days.csv", days.to_csv(index=False))
+    atomic_write_text(folder / "summary.csv", table.to_csv(index=False))
+    write_json(
+        folder / "config.json",
+        {**meta, "config": config.model_dump(mode="json"), "versions": versions(), "command": sys.argv},
+    )
+
+
+def load_run(checkpoint: Path) -> tuple[Any, Any]:
+    """The scenario (with the run's config) and the trained learner of a multi-agent museum run."""
+    from cpss.runs.training import load_learner, locate_checkpoint, make_env
+
+    ckpt, saved = locate_checkpoint(checkpoint)
+    if saved.get("scenario") != "museum" or not saved.get("multi_agent"):
+        raise ConfigError(f"--checkpoint: {checkpoint} is not a multi-agent museum run (batch evaluates those only)")
+    import scenarios
+
+    scen = scenarios.scenario_class("museum")(
+        scenarios.scenario_class("museum").config_cls.model_validate(saved["config"])
+    )
+    return scen, load_learner(ckpt, make_env(scen, True, None), saved)
+
+
+def batch_command(
+    scenario: Any,
+    seed: int,
+    policies: list[str],
+    checkpoint: Path | None,
+    days: int,
+    device: str,
+    chunk: int,
+    out: Path | None,
+    progress: Callable[[], Any],
+    console: Any,
+) -> None:
+    """The body of ``cpss batch``: run, write the run folder atomically, print the table."""
+    from rich.table import Table
+
+    from cpss.runs.runio import default_out, run_folder
+
+    check_device(device)
+    name = scenario.name
+    actors = {p: heuristic_actor(p) for p in policies}
+    if checkpoint is not None:
+        scenario, learner = load_run(checkpoint)
+        actors = {learner.name: learner_actor(learner), **actors}
+    policies = list(actors)
+    if not policies:
+        raise ConfigError("batch: give --policy (repeatable) or --checkpoint")
+    out = out or default_out("batch", f"{name}-{'-'.join(policies)}")
+    with run_folder(out) as tmp, progress() as bar:
+        task = bar.add_task(f"{name}: {days} days x {len(policies)} policies", total=days * len(policies))
+        frame, wall = run_days(
+            scenario.config, actors, days, seed, device, chunk, lambda n: bar.update(task, completed=n)
+        )
+        table = summarise(frame)
+        meta = {
+            "scenario": name,
+            "policies": policies,
+            "days": days,
+            "first_seed": seed,
+            "device": device,
+            "chunk": chunk,
+            "wall_seconds": wall,
+        }
+        write(tmp, frame, table, scenario.config, meta)
+    shown = table[~table["metric"].isin(["minute", "present", "served", "occupancy_ratio"])]
+    view = Table(title=f"{name}: {days} days per policy (seeds {seed}..{seed + days - 1}), mean ± 95% CI")
+    view.add_column("metric")
+    for p in policies:
+        view.add_column(p, justify="right")
+    for metric, rows in shown.groupby("metric", sort=False):
+        cells = {r.policy: f"{r.mean:.3f} ± {r.ci95:.3f}" for r in rows.itertuples()}
+        view.add_row(metric, *(cells[p] for p in policies))
+    console.print(view)
+    console.print(f"{days * len(policies)} days in {wall:.1f} s on {device}; run folder: {out}")

@@ -1,0 +1,401 @@
+"""The ``cpss`` command line: scenarios, simulate, batch, demo, bandits, train, eval, viz, sweep, report.
+
+Bad input (unknown keys, wrong types, out-of-range values, missing files, disconnected floor
+plans) prints one line ``error: ...`` naming the field or file and exits with code 2, with
+no traceback and no half-written run folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cpss.runs.common import (
+    ConfigOpt,
+    OutOpt,
+    SeedOpt,
+    SetOpt,
+    console,
+    err_console,
+    progress,
+    scenario_from_cli,
+    summary_table,
+    user_errors,
+)
+from cpss.kit.config import ConfigError
+
+app = typer.Typer(
+    help="cpss-sim: personalisation in cyber-physical-social systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the scenarios and their shipped configs (single-agent Gymnasium envs are marked)."""
+    import scenarios
+
+    table = Table(title="scenarios")
+    for col in ("name", "configs", "agents", "heuristics", "learning policies"):
+        table.add_column(col)
+    for name in scenarios.names():
+        if name in scenarios.GYM_ONLY:
+            table.add_row(name, "-", "single agent (Gymnasium only: scenarios.make_gym)", "-", "-")
+            continue
+        cls = scenarios.scenario_class(name)
+        table.add_row(
+            name,
+            ", ".join(scenarios.config_names(name)),
+            f"{cls.agent_prefix}_*",
+            ", ".join(cls.heuristic_policies),
+            ", ".join(cls.learner_policies) or "-",
+        )
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="heuristic personaliser, or a learning one (e.g. ads: explore, ucb1, linucb)"),
+    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="ticks (default: a day)")] = None,
+    seed: SeedOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Simulate one day with heuristic (or online-learning) personalisers and write a run folder."""
+    from cpss.runs.runio import default_out, run_folder
+    from cpss.runs.simulation import run_heuristic, run_learner, write_learner_run, write_run
+
+    scen, root = scenario_from_cli(scenario, config, set_, seed)
+    policy = policy or getattr(getattr(scen.config, "guides", None), "policy", None) or scen.heuristic_policies[0]
+    learning = policy in scen.learner_policies
+    out = out or default_out("simulate", f"{scenario}-{policy}")
+    with run_folder(out) as tmp, progress() as bar:
+        task = bar.add_task(f"{scenario} / {policy}", total=steps or scen.build_world(root).horizon)
+        if learning:
+            env, learner = run_learner(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
+            summary = write_learner_run(tmp, scen, env, learner, policy=policy, seed=root)
+        else:
+            env = run_heuristic(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
+            summary = write_run(tmp, scen, env, policy=policy, seed=root)
+    console.print(
+        summary_table({policy: summary}, f"{scenario}: {'learning online' if learning else 'one day'}, seed {root}")
+    )
+    console.print(f"run folder: {out}")
+
+
+@app.command()
+@user_errors
+def batch(
+    scenario: Annotated[str, typer.Argument(help="scenario name (museum)")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    policy: Annotated[
+        list[str] | None, typer.Option("--policy", help="heuristic guide policy (repeatable; default: the config's)")
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="days per policy")] = 1000,
+    device: Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")] = "cpu",
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="days per tensor program (bounds memory)")] = 2048,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="also evaluate a trained multi-agent run (its config is used)")
+    ] = None,
+    seed: SeedOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Run thousands of days per heuristic in the batched torch engine; paired days, 95% CIs."""
+    from cpss.runs.batch import batch_command
+
+    if scenario != "museum":
+        raise ConfigError(f"batch: only museum has a batched implementation (got {scenario!r})")
+    if checkpoint is not None and (config or set_):
+        raise ConfigError("--checkpoint: the run's own config is used; drop --config and --set")
+    scen, root = scenario_from_cli(scenario, config, set_, seed)
+    policies = policy if policy is not None else ([] if checkpoint else [scen.config.guides.policy])
+    batch_command(scen, root, policies, checkpoint, days, device, chunk, out, progress, console)
+
+
+@app.command()
+@user_errors
+def demo(
+    out: OutOpt = None,
+    seed: SeedOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Crowd-blind (interest) vs crowd-aware guides on museum-small, same seed, side by side."""
+    from cpss.runs.runio import default_out, run_folder, write_json
+    from cpss.runs.simulation import compare_plots, comparison_table, run_heuristic, write_run
+
+    scen, root = scenario_from_cli("museum", config or "museum-small", None, seed)
+    out = out or default_out("demo", "museum")
+    summaries, frames = {}, {}
+    with run_folder(out) as tmp:
+        for policy in ("interest", "crowd_aware"):
+            with progress() as bar:
+                task = bar.add_task(f"museum / {policy}", total=scen.build_world(root).horizon)
+                env = run_heuristic(scen, policy, root, on_step=lambda t, b=bar, k=task: b.update(k, completed=t))
+            summaries[policy] = write_run(tmp / policy, scen, env, policy=policy, seed=root)
+            frames[policy] = scen.metrics_frame(env.model)
+        compare_plots(tmp, scen, frames)
+        table = comparison_table(summaries)
+        write_json(tmp / "comparison.json", summaries)
+        (tmp / "comparison.csv").write_text(table.to_csv(index_label="metric"))
+    console.print(summary_table(summaries, f"museum-small, seed {root}: crowd-blind vs crowd-aware guides"))
+    console.print(f"run folder: {out}")
+
+
+@app.command()
+@user_errors
+def bandits(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="runs per policy (learner seeds 0..N-1)")] = 20,
+    pulls: Annotated[int | None, typer.Option("--pulls", min=1, help="pulls per run (default: a day)")] = None,
+    policy: Annotated[list[str] | None, typer.Option("--policy", help="only these policies (repeatable)")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Every bandit policy on the ads scenario over many seeds: regret curves with 95% confidence bands."""
+    from cpss.runs.bandits import compare, write_comparison
+    from cpss.runs.runio import default_out, run_folder
+
+    scen, _ = scenario_from_cli("ads", config, set_, None)
+    policies = policy or list(scen.learner_policies)
+    out = out or default_out("bandits", "ads")
+    with run_folder(out) as tmp:
+        with progress() as bar:
+            task = bar.add_task("ads bandits", total=len(policies) * seeds)
+            curves, runs = compare(
+                scen,
+                policies,
+                range(seeds),
+                pulls,
+                on_run=lambda p, s: bar.update(task, advance=1, description=f"ads / {p}"),
+            )
+        summary = write_comparison(tmp, scen, curves, runs, pulls=pulls)
+    table = Table(title=f"ads: {seeds} seeds, mean ± 95% CI at the last pull")
+    for col in ("policy", "cumulative regret", "revenue", "best-ad share"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for _, row in summary.iterrows():
+        table.add_row(
+            row["policy"],
+            *(
+                f"{row[m]:.{d}f} ± {row[m + '_ci95']:.{d}f}"
+                for m, d in (("cumulative_regret", 1), ("revenue", 1), ("best_ad_share", 3))
+            ),
+        )
+    console.print(table)
+    console.print(f"run folder: {out}")
+
+
+def _hyperparams(items: list[str] | None) -> dict[str, Any]:
+    from cpss.kit.config import parse_override
+
+    out: dict[str, Any] = {}
+    for text in items or []:
+        keys, value = parse_override(text)
+        out[".".join(keys)] = value
+    return out
+
+
+@app.command()
+@user_errors
+def train(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
+    algo: Annotated[str, typer.Option("--algo", help="learner name (see agents.available())")],
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="total env steps")] = None,
+    seed: SeedOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    hp: Annotated[list[str] | None, typer.Option("--hp", help="hyperparameter NAME=VALUE (repeatable)")] = None,
+    out: OutOpt = None,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
+    resume: Annotated[Path | None, typer.Option("--resume", help="run folder to continue")] = None,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=0, help="env steps between evaluations")] = 0,
+    eval_episodes: Annotated[int, typer.Option("--eval-episodes", min=1)] = 3,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also log to TensorBoard")] = False,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", min=1.0, help="seconds of training")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads (1 is fastest here)")] = 1,
+    backend: Annotated[str, typer.Option("--backend", help="native or rllib (Ray RLlib, PPO)")] = "native",
+    policies: Annotated[str, typer.Option("--policies", help="rllib: shared or per-agent")] = "shared",
+    workers: Annotated[int, typer.Option("--workers", help="rllib: EnvRunner actors (0: sample in the driver)")] = 0,
+    address: Annotated[str | None, typer.Option("--address", help="rllib: Ray cluster address")] = None,
+) -> None:
+    """Train a learner on a scenario; checkpoints, metrics and a learning curve go to a run folder."""
+    from cpss.runs.rllib import is_rllib_run, train_command
+    from cpss.runs.training import native_train_command
+
+    hyper = _hyperparams(hp)
+    if backend not in ("native", "rllib"):
+        raise ConfigError(f"--backend: must be native or rllib (got {backend!r})")
+    if backend == "rllib" or is_rllib_run(resume):
+        return train_command(
+            scenario,
+            algo=algo,
+            steps=steps,
+            seed=seed,
+            config=config,
+            sets=set_,
+            hyper=hyper,
+            out=out,
+            resume=resume,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            time_limit=time_limit,
+            policies=policies,
+            workers=workers,
+            address=address,
+            make_scenario=scenario_from_cli,
+            progress=progress,
+            console=console,
+        )
+    if workers or address:
+        raise ConfigError("--workers/--address: only with --backend rllib (see cpss sweep for parallel runs)")
+    return native_train_command(
+        scenario,
+        algo=algo,
+        steps=steps,
+        seed=seed,
+        config=config,
+        sets=set_,
+        hyper=hyper,
+        out=out,
+        device=device,
+        resume=resume,
+        eval_every=eval_every,
+        eval_episodes=eval_episodes,
+        tensorboard=tensorboard,
+        time_limit=time_limit,
+        threads=threads,
+        make_scenario=scenario_from_cli,
+        progress=progress,
+        console=console,
+    )
+
+
+@app.command("eval")
+@user_errors
+def evaluate_cmd(
+    target: Annotated[Path, typer.Argument(help="training run folder or checkpoint file")],
+    episodes: Annotated[int, typer.Option("--episodes", min=1)] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 100_000,
+) -> None:
+    """Evaluate a trained learner against every heuristic: mean and 95% CI of each metric."""
+    from cpss.runs.runio import atomic_write_text
+    from cpss.runs.training import ci_table, evaluate_policies, load_learner, locate_checkpoint, make_env
+
+    ckpt, saved = locate_checkpoint(target)
+    scen, _ = scenario_from_cli(saved["scenario"], None, None, None)
+    scen = type(scen)(type(scen.config).model_validate(saved["config"]))
+    env = make_env(scen, saved["multi_agent"], saved.get("others"))
+    learner = load_learner(ckpt, env, saved)
+    with err_console.status(f"evaluating {learner.name} and {len(scen.heuristic_policies)} heuristics"):
+        results = evaluate_policies(scen, env, learner, episodes, seed, scen.heuristic_policies)
+    table = ci_table(results)
+    atomic_write_text(ckpt.parent.parent / "evaluation.csv", table.to_csv(index=False))
+    metrics = ["return", *scen.headline_metrics]
+    wide = Table(title=f"{scen.name}: {episodes} evaluation days from seed {seed} (mean ± 95% CI)")
+    wide.add_column("policy")
+    for metric in metrics:
+        wide.add_column(metric.replace("_", " "), justify="right")
+    for policy in results:
+        cells = []
+        for metric in metrics:
+            row = table[(table.policy == policy) & (table.metric == metric)]
+            cells.append(f"{row['mean'].iloc[0]:.3f} ± {row['ci95'].iloc[0]:.3f}" if len(row) else "-")
+        wide.add_row(policy.replace("heuristic:", ""), *cells)
+    console.print(wide)
+    console.print(f"all metrics: {ckpt.parent.parent / 'evaluation.csv'}")
+
+
+@app.command()
+@user_errors
+def viz(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum or workshop")],
+    config: ConfigOpt = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="training run folder or checkpoint")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port on localhost")] = 8765,
+) -> None:
+    """Serve a live browser dashboard of a scenario (Mesa SolaraViz) on localhost; Ctrl-C stops it."""
+    from cpss.viz import serve
+
+    code = serve(
+        scenario,
+        config,
+        checkpoint,
+        port,
+        on_ready=lambda url: console.print(f"dashboard: {url}  (Ctrl-C stops it)", highlight=False),
+    )
+    if code:
+        raise typer.Exit(code=code)
+
+
+@app.command()
+@user_errors
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=V1,V2,... (repeatable; key policy too)")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="seeds 0..N-1 per grid point")] = 1,
+    policy: Annotated[str | None, typer.Option("--policy", help="heuristic of every run")] = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="trained run folder: its policy acts")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="local (process pool) or ray")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (ray://host:10001)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="parallel runs (default: CPUs)")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Run a grid of config values x seeds in parallel; one row per run in results.csv (resumable)."""
+    from cpss.runs.sweep import sweep_command
+
+    code = sweep_command(
+        scenario,
+        config=config,
+        sets=set_,
+        grid=grid,
+        seeds=seeds,
+        policy=policy,
+        checkpoint=checkpoint,
+        backend=backend,
+        workers=workers,
+        address=address,
+        out=out,
+        console=console,
+        err_console=err_console,
+    )
+    if code:
+        raise typer.Exit(code=code)
+
+
+@app.command()
+@user_errors
+def report(
+    target: Annotated[Path, typer.Argument(help="sweep folder, training run folder, or a folder of runs")],
+    out: Annotated[Path | None, typer.Option("--out", help="where report.md and figures go (default: TARGET)")] = None,
+    html: Annotated[bool, typer.Option("--html", help="also write report.html")] = False,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="sweep metric to plot (repeatable)")] = None,
+    x: Annotated[list[str] | None, typer.Option("--x", help="sweep key on the x axis (repeatable)")] = None,
+) -> None:
+    """Figures with 95% confidence bands across seeds and a Markdown report of a sweep or of training runs."""
+    from cpss.runs.report import make_report
+
+    path = make_report(target, out, html=html, metrics=metric or None, xs=x or None)
+    console.print(f"report: {path}")
+
+
+def main() -> None:
+    """Entry point for ``python -m cpss``."""
+    app(prog_name="cpss")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

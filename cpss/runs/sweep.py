@@ -1,0 +1,418 @@
+"""Parameter sweeps: a grid of config values x seeds, run in parallel, one tidy row per run.
+
+Used by ``cpss sweep``. A sweep folder holds ``sweep.json`` (every invocation with its grid and
+the resolved base configs) and ``results.csv``: one row per run with ``run_id``, ``status``
+(``done`` / ``failed``), ``policy``, one column per grid key, ``seed``, the episode ``return``
+and ``length``, every summary metric of the day, ``wall_seconds``, ``host`` and ``error``.
+The table is rewritten atomically as runs finish (at most once a second, and at the end), so
+an interrupted sweep resumes: the same command skips finished runs and retries failed ones.
+Rerunning into the same folder with more grid values or another ``--checkpoint`` extends it.
+
+Runs execute through :func:`cpss.runs.backends.map_unordered`: ``local`` (a process pool on this
+machine; one worker runs in-process) or ``ray`` (Ray tasks on a local Ray instance, or on a
+cluster with ``address``). Workers receive plain dicts and import :func:`run_one` by module path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import socket
+import time
+import tomllib
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cpss.runs.backends import check_backend, map_unordered
+from cpss.kit.config import ConfigError, parse_override
+from cpss.runs.runio import atomic_write_text, versions, write_json
+
+RESULTS = "results.csv"
+SPEC = "sweep.json"
+FRONT = ("run_id", "status", "policy")
+BACK = ("seed", "return", "length")
+TAIL = ("wall_seconds", "host", "config_id", "checkpoint", "error")
+FLUSH_SECONDS = 1.0
+
+
+# ---- grid -------------------------------------------------------------------------------
+def _split_top(raw: str) -> list[str]:
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(raw):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(raw[start:i])
+            start = i + 1
+    parts.append(raw[start:])
+    return [p.strip() for p in parts]
+
+
+def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
+    """Parse ``--grid KEY=V1,V2,...`` options into ``{key: [values]}``.
+
+    Values are TOML literals (``0.25``, ``true``, ``[1, 2]``, ``{crowd=0}``) or plain strings
+    (``interest``). An inline table sets several keys of the section at once, so
+    ``f={},{crowd=0},{user=0}`` is a one-at-a-time ablation. If any value of an axis is a float,
+    the integers of that axis become floats (``0,0.5,1`` -> 0.0, 0.5, 1.0).
+
+    Raises:
+        ConfigError: A malformed option, an empty value or a repeated key.
+    """
+    grid: dict[str, list[Any]] = {}
+    for text in items or []:
+        if "=" not in text or not text.split("=", 1)[1].strip():
+            raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,... (e.g. guides.device_share=0,0.5,1)")
+        key, raw = (s.strip() for s in text.split("=", 1))
+        if not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--grid {text!r}: empty key")
+        if key in grid:
+            raise ConfigError(f"--grid {key}: given twice; list all its values in one option")
+        if key == "seed" or key == "world.seed":
+            raise ConfigError(f"--grid {key}: use --seeds N for seeds")
+        try:
+            values = tomllib.loads(f"v = [{raw}]")["v"]
+        except tomllib.TOMLDecodeError:
+            parts = _split_top(raw)
+            if any(not p for p in parts):
+                raise ConfigError(f"--grid {text!r}: empty value in the list") from None
+            values = [parse_override(f"v={p}")[1] for p in parts]
+        if any(isinstance(v, float) for v in values):
+            values = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in values]
+        seen = [json.dumps(v, sort_keys=True) for v in values]
+        if len(set(seen)) < len(seen):
+            raise ConfigError(f"--grid {key}: a value is listed twice")
+        grid[key] = values
+    return grid
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif prefix:
+        out[prefix] = value
+
+
+def _overrides(params: dict[str, Any]) -> dict[str, Any]:
+    """Dotted overrides of one grid point (inline tables merged into their section)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        _flatten(key, value, out)
+    return out
+
+
+def _check_keys(grid: dict[str, list[Any]], base: dict[str, Any]) -> None:
+    known: dict[str, Any] = {}
+    _flatten("", base, known)
+    for key, values in grid.items():
+        for value in values:
+            for dotted in _overrides({key: value}) or {key: None}:
+                if dotted not in known and not any(k.startswith(dotted + ".") for k in known):
+                    raise ConfigError(f"--grid {key}: unknown config key {dotted!r}")
+
+
+def _digest(data: Any, n: int) -> str:
+    return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:n]
+
+
+def plan(
+    scenario: str,
+    config: str | None,
+    sets: list[str] | None,
+    grid: dict[str, list[Any]],
+    seeds: int,
+    policy: str | None = None,
+    checkpoint: Path | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Expand a sweep into run specs (plain dicts) and describe it for ``sweep.json``.
+
+    Args:
+        scenario: Scenario name.
+        config: Shipped config name or TOML path (ignored with ``checkpoint``: its run's config is the base).
+        sets: ``--set`` overrides applied to the base config.
+        grid: Parsed ``--grid`` axes; the key ``policy`` varies the heuristic.
+        seeds: Runs per grid point, with seeds ``0..seeds-1``.
+        policy: Heuristic of every run (default: the config's, else the scenario's first).
+        checkpoint: A training run folder or checkpoint; its learner acts instead of a heuristic.
+
+    Returns:
+        The run specs and the invocation record.
+    """
+    import scenarios
+    from cpss.kit.config import build_config
+
+    if seeds < 1:
+        raise ConfigError(f"--seeds: must be >= 1 (got {seeds})")
+    grid = dict(grid)
+    cls = scenarios.scenario_class(scenario)
+    overrides = {".".join(k): v for k, v in (parse_override(s) for s in sets or [])}
+    label, ckpt_path = None, None
+    if checkpoint is not None:
+        from cpss.runs.training import locate_checkpoint
+
+        if policy is not None or "policy" in grid or config is not None:
+            raise ConfigError(
+                "--checkpoint: not with --policy, --grid policy=... or --config (the run's config is the base)"
+            )
+        ckpt, saved = locate_checkpoint(checkpoint)
+        if saved["scenario"] != scenario:
+            raise ConfigError(f"--checkpoint {checkpoint}: trained on {saved['scenario']}, not {scenario}")
+        base = build_config(cls.config_cls, saved["config"], overrides=overrides, source=str(checkpoint))
+        label = ("rllib-" if saved.get("backend") == "rllib" else "") + str(saved["algo"])
+        ckpt_path = str(ckpt.resolve())
+    else:
+        base = scenarios.load_config(scenario, config, overrides)
+    base_dict = base.model_dump(mode="json")
+    policies = grid.pop("policy", None)
+    if policies is None:
+        default = getattr(getattr(base, "guides", None), "policy", None)
+        policies = [label or policy or (default if default in cls.heuristic_policies else cls.heuristic_policies[0])]
+    if ckpt_path is None:
+        for name in policies:
+            if name not in cls.heuristic_policies:
+                raise ConfigError(
+                    f"--policy: unknown policy {name!r} for {scenario}; choose from {', '.join(cls.heuristic_policies)}"
+                )
+    _check_keys(grid, base_dict)
+    config_id = _digest(base_dict, 8)
+    specs = []
+    for pol, values in itertools.product(policies, itertools.product(*grid.values())):
+        params = dict(zip(grid, values, strict=True))
+        for seed in range(seeds):
+            ident = {"config_id": config_id, "policy": pol, "checkpoint": ckpt_path, "params": params, "seed": seed}
+            specs.append({**ident, "run_id": _digest(ident, 16), "scenario": scenario, "base": base_dict})
+    invocation = {
+        "scenario": scenario,
+        "config": config,
+        "set": list(sets or []),
+        "seeds": seeds,
+        "policies": policies,
+        "grid": grid,
+        "checkpoint": None if checkpoint is None else str(checkpoint),
+        "config_id": config_id,
+        "runs": len(specs),
+    }
+    return specs, {"invocation": invocation, "config": base_dict}
+
+
+# ---- one run ----------------------------------------------------------------------------
+def cell(value: Any) -> Any:
+    """A grid value as stored in results.csv (tables and arrays as JSON)."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+def run_one(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one day of a sweep and return its tidy row; errors are recorded, not raised.
+
+    Args:
+        spec: A run spec from :func:`plan` (plain data; picklable for process pools and Ray).
+
+    Returns:
+        The row: identity, parameters, seed, return, length, summary metrics, wall time,
+        ``status`` (``done`` or ``failed``) and ``error``.
+    """
+    t0 = time.perf_counter()
+    row = _identity(spec)
+    try:
+        import agents
+        import scenarios
+        from agents.evaluate import evaluate
+        from cpss.kit.config import build_config
+        from cpss.runs.training import load_learner, locate_checkpoint, make_env
+
+        t0 = time.perf_counter()  # imports (once per worker) are not part of a run's wall time
+        cls = scenarios.scenario_class(spec["scenario"])
+        cfg = build_config(cls.config_cls, spec["base"], overrides=_overrides(spec["params"]), source="grid")
+        scen = cls(cfg)
+        if spec.get("checkpoint"):
+            ckpt, saved = locate_checkpoint(Path(spec["checkpoint"]))
+            env = make_env(scen, saved["multi_agent"], saved.get("others"))
+            learner = load_learner(ckpt, env, saved)
+        else:
+            env = make_env(scen, True)
+            learner = agents.make("heuristic", env, policy=spec["policy"])
+        result = evaluate(env, learner, 1, spec["seed"])[0]
+        result.pop("episode", None)
+        row.update(status="done", error="", **result)
+    except Exception as exc:  # a failed run is data, not a crash of the sweep
+        last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f" [{Path(last[0].filename).name}:{last[0].lineno}]" if last else ""
+        text = " ".join(str(exc).split())
+        text = text if len(text) <= 300 else text[:297] + "..."
+        row.update(status="failed", error=f"{type(exc).__name__}: {text}{where}")
+    row["wall_seconds"] = time.perf_counter() - t0
+    row["host"] = f"{socket.gethostname()}:{os.getpid()}"
+    return row
+
+
+def _identity(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": spec["run_id"],
+        "policy": spec["policy"],
+        "seed": spec["seed"],
+        "config_id": spec["config_id"],
+        "checkpoint": spec.get("checkpoint"),
+        **{k: cell(v) for k, v in spec["params"].items()},
+    }
+
+
+def failed_row(spec: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """The row of a run whose worker died (the run itself could not record its error)."""
+    return {**_identity(spec), "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+
+
+# ---- the results table ------------------------------------------------------------------
+def read_results(folder: Path) -> list[dict[str, Any]]:
+    """Rows of ``folder/results.csv`` (empty if there is none)."""
+    path = folder / RESULTS
+    if not path.is_file():
+        return []
+    return pd.read_csv(path).to_dict("records")
+
+
+def grid_keys(folder: Path) -> list[str]:
+    """The grid keys of every invocation recorded in ``folder/sweep.json``, in order."""
+    path = folder / SPEC
+    keys: list[str] = []
+    for inv in json.loads(path.read_text())["invocations"] if path.is_file() else []:
+        keys += [k for k in inv["grid"] if k not in keys]
+    return keys
+
+
+def write_results(folder: Path, rows: list[dict[str, Any]]) -> None:
+    """Atomically write the rows as ``results.csv``: identity, parameters, seed, metrics, provenance."""
+    frame = pd.DataFrame(rows)
+    front = [c for c in (*FRONT, *grid_keys(folder), *BACK) if c in frame]
+    tail = [c for c in TAIL if c in frame]
+    metrics = [c for c in frame if c not in front and c not in tail]
+    atomic_write_text(folder / RESULTS, frame[front + metrics + tail].to_csv(index=False))
+
+
+def update_spec(folder: Path, record: dict[str, Any]) -> None:
+    """Add an invocation (and its base config) to ``folder/sweep.json``."""
+    path = folder / SPEC
+    data = json.loads(path.read_text()) if path.is_file() else {"invocations": [], "configs": {}}
+    if data["invocations"] and data["invocations"][0]["scenario"] != record["invocation"]["scenario"]:
+        raise ConfigError(f"--out {folder}: holds a sweep of {data['invocations'][0]['scenario']}")
+    data["invocations"].append({**record["invocation"], "versions": versions()})
+    data["configs"][record["invocation"]["config_id"]] = record["config"]
+    write_json(path, data)
+
+
+def run_sweep(
+    specs: list[dict[str, Any]],
+    folder: Path,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run the specs not yet done in ``folder`` and keep ``results.csv`` up to date.
+
+    Args:
+        specs: Run specs from :func:`plan`.
+        folder: The sweep folder (existing rows are kept; failed rows of these specs are retried).
+        backend: ``local`` or ``ray``.
+        workers: Parallel runs (default: the number of CPUs).
+        address: Ray cluster address (``ray://host:10001``); None starts a local Ray.
+        on_row: Called with each finished row.
+
+    Returns:
+        The rows of this call's runs.
+    """
+    check_backend(backend, workers, address)
+    wanted = {s["run_id"] for s in specs}
+    rows = [r for r in read_results(folder) if r.get("status") == "done" or r.get("run_id") not in wanted]
+    finished = {r["run_id"] for r in rows if r.get("status") == "done"}
+    todo = [s for s in specs if s["run_id"] not in finished]
+    source = map_unordered(run_one, todo, backend=backend, workers=workers, address=address, on_error=failed_row)
+    new: list[dict[str, Any]] = []
+    last = time.monotonic()
+    try:
+        for row in source:
+            new.append(row)
+            if on_row is not None:
+                on_row(row)
+            if time.monotonic() - last >= FLUSH_SECONDS:
+                write_results(folder, rows + new)
+                last = time.monotonic()
+    finally:
+        if rows or new:
+            write_results(folder, rows + new)
+    return new
+
+
+def sweep_command(
+    scenario: str,
+    *,
+    config: str | None,
+    sets: list[str] | None,
+    grid: list[str] | None,
+    seeds: int,
+    policy: str | None,
+    checkpoint: Path | None,
+    backend: str,
+    workers: int | None,
+    address: str | None,
+    out: Path | None,
+    console: Any,
+    err_console: Any,
+) -> int:
+    """The body of ``cpss sweep``: plan, run with a progress bar, report; returns the exit code."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from cpss.runs.runio import check_out, default_out
+
+    check_backend(backend, workers, address)
+    specs, record = plan(scenario, config, sets, parse_grid(grid), seeds, policy, checkpoint)
+    folder = out or default_out("sweep", scenario)
+    if not (folder / SPEC).is_file():
+        check_out(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    update_spec(folder, record)
+    finished = {r["run_id"] for r in read_results(folder) if r.get("status") == "done"}
+    todo = sum(s["run_id"] not in finished for s in specs)
+    if todo < len(specs):
+        err_console.print(f"resuming {folder}: {len(specs) - todo} of {len(specs)} runs already done")
+    counts = {"done": 0, "failed": 0}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task(f"sweep {scenario} ({backend})", total=todo)
+
+            def on_row(row: dict[str, Any]) -> None:
+                counts[row["status"]] += 1
+                bar.update(
+                    task,
+                    advance=1,
+                    description=f"sweep {scenario} ({backend}): {counts['done']} done, {counts['failed']} failed",
+                )
+
+            new = run_sweep(specs, folder, backend=backend, workers=workers, address=address, on_row=on_row)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted after {counts['done'] + counts['failed']} runs; rerun the same command to resume"
+        )
+        return 130
+    errors = sorted({r["error"] for r in new if r["status"] == "failed"})
+    console.print(
+        f"{counts['done']} runs done, {counts['failed']} failed, {len(specs) - todo} skipped "
+        f"(already done); results: {folder / RESULTS}"
+    )
+    for error in errors[:5]:
+        console.print(f"  failed: {error}", highlight=False, soft_wrap=True)
+    return 0

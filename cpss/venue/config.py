@@ -1,0 +1,186 @@
+"""Configuration of a venue world (users visiting items on a floor plan, with guides).
+
+One section per argument of ``f``: ``floor`` (env), ``visitors`` (u), ``crowd`` (cr),
+``context`` (cx), ``guides`` (x_pa), ``f`` (term weights), plus ``world`` (clock, seed) and
+``rewards``. Defaults come from shared/reference/calibration-museum.md; docs/model.md marks
+which are measured and which are assumptions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from cpss.kit.config import FTerms, SensorConfig, StrictModel
+from cpss.kit.context import MUSEUM_HOURLY_PROFILE
+
+POLICIES = ("none", "random", "nearest", "interest", "crowd_aware", "popular")
+PolicyName = Literal["none", "random", "nearest", "interest", "crowd_aware", "popular"]
+
+
+class WorldSection(StrictModel):
+    """Clock and seed."""
+
+    seed: int = Field(0, ge=0, description="root seed of the model RNG")
+    day_minutes: int = Field(240, ge=1, le=24 * 60, description="opening hours in minutes")
+    minutes_per_step: float = Field(1.0, gt=0.0, le=60.0, description="minutes per tick")
+    last_entry_before_close: float = Field(60.0, ge=0.0, description="minutes")
+
+
+class FloorSection(StrictModel):
+    """The floor plan: a file, or the generator's parameters."""
+
+    file: str | None = Field(None, description="JSON or GraphML floor plan (else generated)")
+    layout_seed: int | None = Field(
+        None, ge=0, description="fixes the generated layout across days; None: from the root seed"
+    )
+    rooms: int = Field(12, ge=2, le=5000)
+    exhibits: int = Field(40, ge=1, le=20000)
+    topics: int = Field(6, ge=1, le=64)
+    room_area: float = Field(40.0, gt=0.0, description="m² per generated room")
+    comfort_m2: float = Field(5.0, gt=0.0, description="m² per person, comfortable")
+    hard_m2: float = Field(1.4, gt=0.0, description="m² per person at the safety cap (NFPA)")
+    extra_doors: float = Field(0.3, ge=0.0, le=1.0, description="share of extra grid doors")
+    stars: int = Field(1, ge=0, description="star exhibits")
+    dwell_median: float = Field(1.0, gt=0.0, description="median minutes per stop")
+
+
+class StyleSection(StrictModel):
+    """One visiting style (see cpss.venue.users.Style)."""
+
+    share: float = Field(ge=0.0, le=1.0)
+    stop_bias: float = 0.0
+    selectivity: float = Field(1.0, ge=0.0)
+    walk_sensitivity: float = Field(1.0, ge=0.0)
+    dwell_mult: float = Field(1.0, gt=0.0)
+    order_bonus: float = 0.0
+
+
+DEFAULT_STYLES = {
+    # Véron & Levasseur's archetypes; shares and parameters are assumptions tuned toward
+    # ~0.35 stops per element and ~30% diligent visitors (calibration-museum.md §1, §9).
+    "ant": StyleSection(
+        share=0.25, stop_bias=2.0, selectivity=3.0, walk_sensitivity=2.0, dwell_mult=1.3, order_bonus=0.6
+    ),
+    "butterfly": StyleSection(
+        share=0.30, stop_bias=1.5, selectivity=3.0, walk_sensitivity=0.5, dwell_mult=1.0, order_bonus=0.0
+    ),
+    "fish": StyleSection(
+        share=0.25, stop_bias=0.3, selectivity=2.0, walk_sensitivity=1.0, dwell_mult=0.5, order_bonus=0.3
+    ),
+    "grasshopper": StyleSection(
+        share=0.20, stop_bias=1.0, selectivity=8.0, walk_sensitivity=0.3, dwell_mult=2.0, order_bonus=0.0
+    ),
+}
+
+
+class VisitorsSection(StrictModel):
+    """The users: population, styles, time budget, fatigue, groups."""
+
+    count: int = Field(200, ge=0, le=200_000, description="visitors over the day")
+    styles: dict[str, StyleSection] = Field(default_factory=lambda: dict(DEFAULT_STYLES))
+    budget_median: float = Field(60.0, gt=0.0, description="minutes (lognormal)")
+    budget_sigma: float = Field(0.6, ge=0.0)
+    fatigue_onset: float = Field(30.0, ge=0.0, description="minutes (Falk et al. 1985)")
+    fatigue_tau: float = Field(45.0, gt=0.0, description="minutes (assumption)")
+    walk_fatigue: float = Field(1.0, ge=0.0, description="fatigue per walking minute")
+    attention_floor: float = Field(0.15, ge=0.0, le=1.0, description="leave below this")
+    satiation_n: float = Field(10.0, gt=0.0, description="n_sat (exhibits)")
+    group_sizes: list[float] = Field(default_factory=lambda: [0.25, 0.40, 0.15, 0.12, 0.08])
+    interest_concentration: float = Field(0.3, gt=0.0)
+    leave_bias: float = Field(-1.5, description="utility of leaving when fresh")
+    leave_fatigue: float = Field(4.0, ge=0.0, description="added utility of leaving at fatigue 1")
+    browse_bias: float = Field(-1.5, description="utility of wandering to a neighbouring room")
+    consideration_hops: int | None = Field(
+        2, ge=0, description="users consider items within this many doors (None: all items)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> VisitorsSection:
+        if not self.styles or sum(s.share for s in self.styles.values()) <= 0:
+            raise ValueError("styles: at least one style with share > 0 is needed")
+        if not self.group_sizes or min(self.group_sizes) < 0 or sum(self.group_sizes) <= 0:
+            raise ValueError("group_sizes: probabilities must be >= 0 and not all 0")
+        return self
+
+
+class CrowdSection(StrictModel):
+    """Direct influence of the crowd."""
+
+    rho_star: float = Field(0.5, gt=0.0, description="p/m² at which a room feels crowded")
+    congestion_penalty: float = Field(0.5, ge=0.0, description="per p/m² above rho_star")
+    social_proof: float = Field(0.2, ge=0.0)
+    social_scale: float = Field(3.0, gt=0.0)
+    wait_cost: float = Field(0.02, ge=0.0, description="per minute queueing")
+    queue_patience: float = Field(10.0, gt=0.0, description="minutes before leaving a queue")
+    cohesion: float = Field(0.8, ge=0.0, le=1.0, description="chance companions follow")
+
+
+class WindowSection(StrictModel):
+    """A closure or an event in a zone from ``start`` to ``end`` (minutes after opening)."""
+
+    zone: int = Field(ge=0)
+    start: float = Field(ge=0.0)
+    end: float = Field(ge=0.0)
+
+
+class ContextSection(StrictModel):
+    """Indirect influence: arrivals, noise, closures, events, sensors."""
+
+    arrival_profile: list[float] = Field(default_factory=lambda: list(MUSEUM_HOURLY_PROFILE))
+    base_noise: float = Field(0.1, ge=0.0, le=1.0)
+    crowd_noise: float = Field(0.3, ge=0.0, le=1.0, description="noise at comfort capacity")
+    noise_sensitivity: float = Field(0.2, ge=0.0)
+    closures: list[WindowSection] = Field(default_factory=list)
+    events: list[WindowSection] = Field(default_factory=list)
+    event_bonus: float = Field(0.2, ge=0.0)
+    sensors: SensorConfig = Field(default_factory=SensorConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> ContextSection:
+        if not self.arrival_profile or min(self.arrival_profile) < 0 or sum(self.arrival_profile) <= 0:
+            raise ValueError("arrival_profile: weights must be >= 0 and not all 0")
+        return self
+
+
+class GuidesSection(StrictModel):
+    """The personalisers (mobile guides)."""
+
+    count: int = Field(8, ge=0, le=10_000, description="guide slots (devices in service)")
+    device_share: float = Field(0.2, ge=0.0, le=1.0, description="share of groups with a guide")
+    policy: PolicyName = Field("crowd_aware", description="heuristic used when no learner acts")
+    profile_noise: float = Field(0.3, ge=0.0, description="noise of the entry questionnaire")
+    trust_mean: float = Field(0.6, ge=0.0, le=1.0)
+    content_bonus: float = Field(0.3, ge=0.0)
+    estimate_lr: float = Field(0.3, ge=0.0, le=1.0, description="learning rate of interests")
+    trust_lr: float = Field(0.1, ge=0.0, le=1.0)
+    crowd_weight: float = Field(1.0, ge=0.0, description="crowd_aware: weight of congestion")
+
+
+class FSection(FTerms):
+    """Term weights of f plus the acceptance model and the environment term's constants."""
+
+    accept_bias: float = -1.5
+    accept_sharpness: float = Field(4.0, ge=0.0)
+    attraction_weight: float = Field(0.4, ge=0.0)
+    walk_cost: float = Field(0.03, ge=0.0, description="per walking minute")
+
+
+class RewardsSection(StrictModel):
+    """How guides are rewarded (used by the multi-agent env)."""
+
+    cooperation: float = Field(0.0, ge=0.0, le=1.0, description="0 selfish .. 1 cooperative")
+
+
+class VenueConfig(StrictModel):
+    """A whole venue world."""
+
+    world: WorldSection = Field(default_factory=WorldSection)
+    floor: FloorSection = Field(default_factory=FloorSection)
+    visitors: VisitorsSection = Field(default_factory=VisitorsSection)
+    crowd: CrowdSection = Field(default_factory=CrowdSection)
+    context: ContextSection = Field(default_factory=ContextSection)
+    guides: GuidesSection = Field(default_factory=GuidesSection)
+    f: FSection = Field(default_factory=FSection)
+    rewards: RewardsSection = Field(default_factory=RewardsSection)

@@ -1,0 +1,260 @@
+"""Compiled (numba) kernels of the venue's decisions: who decides, guides' picks, users' own choice.
+
+Each kernel fuses what used to be a dozen numpy calls into one loop over the users concerned,
+because at a thousand users the fixed cost of a numpy call, not the arithmetic, dominated a
+tick. The kernels draw **no** random numbers: the model draws them from its
+``np.random.Generator`` in Python, in the same order and with the same sizes as before, and
+passes them in. The arithmetic follows the numpy expressions it replaces term by term (the same
+order of additions and products), so results agree with them to rounding.
+
+Arrays are the model's own (``cpss.venue.users.Population``, ``cpss.venue.guides.GuideSlots``, the
+floor plan); kernels that start trips write into them in place. ``trip`` is the tuple
+``(state, zone, target_item, target_zone, walk_left, trip_walk, trip_wait, guided, leaving)``
+returned by :meth:`cpss.venue.model.VenueModel.trip_arrays`.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+OUTSIDE, DECIDING, WALKING, QUEUING, VIEWING, LEFT = 0, 1, 2, 3, 4, 5
+"""The values of :class:`cpss.venue.users.Activity` (plain ints for the compiled code)."""
+
+POLICY_CODES = {"none": 0, "interest": 1, "crowd_aware": 2}
+"""Heuristic guide policies that draw no random numbers, with their kernel codes."""
+
+jit = nb.njit(cache=True, error_model="numpy")
+"""Compile a kernel: cached on disk, and numpy's semantics for division by zero (inf/nan, no raise)."""
+
+
+@jit
+def attention1(minute: float, entered: float, walked: float, onset: float, tau: float, walk_factor: float) -> float:
+    """Attention of one user (as :func:`cpss.venue.users.attention`)."""
+    over = (minute - entered) + walk_factor * walked - onset
+    if over < 0.0:
+        over = 0.0
+    return np.exp(-over / tau)
+
+
+@jit
+def start_trip(v: int, to_zone: int, item: int, trip: tuple, dist_min: np.ndarray) -> None:
+    """User ``v`` starts walking to ``to_zone`` (for ``item``, or -1), as ``_start_trip`` does."""
+    state, zone, target_item, target_zone, walk_left, trip_walk, trip_wait, guided, _ = trip
+    target_item[v] = item
+    target_zone[v] = to_zone
+    w = dist_min[zone[v], to_zone]
+    walk_left[v] = w
+    trip_walk[v] = w
+    trip_wait[v] = 0.0
+    guided[v] = False
+    state[v] = WALKING
+
+
+@jit
+def start_leaving(v: int, entrance: int, trip: tuple, dist_min: np.ndarray) -> None:
+    """User ``v`` heads for the exit."""
+    start_trip(v, entrance, -1, trip, dist_min)
+    trip[8][v] = True
+
+
+@jit
+def deciders(state: np.ndarray, leader: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Users at a decision point: (those who choose first, companions who may follow a leader)."""
+    first = np.empty(state.size, np.int64)
+    follow = np.empty(state.size, np.int64)
+    nf = nc = 0
+    for v in range(state.size):
+        if state[v] == DECIDING:
+            lead = leader[v]
+            if lead != v and state[lead] != LEFT:
+                follow[nc] = v
+                nc += 1
+            else:
+                first[nf] = v
+                nf += 1
+    return first[:nf], follow[:nc]
+
+
+@jit
+def visit_utility(
+    match: float,
+    att: float,
+    exposure: float,
+    guided: float,
+    trust: float,
+    viewers: float,
+    density: float,
+    queue_wait: float,
+    noise: float,
+    event: float,
+    attraction: float,
+    walk_min: float,
+    w: np.ndarray,
+    prm: np.ndarray,
+) -> float:
+    """``f.utility`` of one visit: the weighted terms added in the order of ``f.combine``."""
+    m = match if match > 0.0 else 0.0
+    m = m if m < 1.0 else 1.0
+    user = m * att * np.exp(-exposure / prm[4])
+    pa = guided * trust * prm[5]
+    over = density - prm[8]
+    crowd = prm[6] * (1.0 - np.exp(-viewers / prm[7])) - prm[9] * (over if over > 0.0 else 0.0) - prm[10] * queue_wait
+    context = prm[12] * event - prm[11] * noise
+    env = prm[13] * attraction - prm[14] * walk_min
+    total = 0.0
+    for k, term in enumerate((user, pa, crowd, context, env)):
+        if w[k] != 0.0:
+            total = total + w[k] * term
+    return total
+
+
+@jit
+def follow_leaders(
+    rest: np.ndarray,
+    uniforms: np.ndarray,
+    cohesion: float,
+    leader: np.ndarray,
+    visited: np.ndarray,
+    is_open: np.ndarray,
+    entrance: int,
+    trip: tuple,
+    item_zone: np.ndarray,
+    dist_min: np.ndarray,
+) -> np.ndarray:
+    """Companions follow their leader (to its item or out) with probability ``cohesion``.
+
+    Returns the companions who choose on their own.
+    """
+    state, target_item, leaving = trip[0], trip[2], trip[8]
+    own = np.empty(rest.size, np.int64)
+    n = 0
+    for i in range(rest.size):
+        v = rest[i]
+        lead = leader[v]
+        item = target_item[lead]
+        can = uniforms[i] < cohesion and state[lead] != DECIDING
+        if can and leaving[lead]:
+            start_leaving(v, entrance, trip, dist_min)
+        elif can and item >= 0 and not visited[v, item] and is_open[item]:
+            start_trip(v, item_zone[item], item, trip, dist_min)
+        else:
+            own[n] = v
+            n += 1
+    return own[:n]
+
+
+@jit
+def own_choice_stage(
+    users: np.ndarray,
+    uniforms: np.ndarray,
+    gumbels: np.ndarray,
+    zone: np.ndarray,
+    style: np.ndarray,
+    interest: np.ndarray,
+    satiation: np.ndarray,
+    visited: np.ndarray,
+    entered: np.ndarray,
+    walked: np.ndarray,
+    consider: np.ndarray,
+    walk_part: np.ndarray,
+    here: np.ndarray,
+    cand_feat: np.ndarray,
+    item_part: np.ndarray,
+    is_open: np.ndarray,
+    style_prm: np.ndarray,
+    prm: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The two-stage logit of ``_own_choice``: (stage 0/1/2 = item/wander/leave, item, wanderers).
+
+    ``consider`` (zones x K) are the items in view from each zone (-1 = padding), ``walk_part``
+    the weighted walking part of ``f`` to each, ``here`` whether it is in that zone and
+    ``cand_feat`` (zones x T x K) its features (topic-major, so that the dot products run over
+    contiguous rows; each is still summed topic by topic); ``style_prm`` rows = (selectivity,
+    stop_bias, order_bonus, walk_sensitivity) per style; ``prm`` = (minute, onset, tau,
+    walk_factor, w_user, n_sat, browse_bias, leave_bias, leave_fatigue).
+    """
+    n, n_cand, n_topics = users.size, consider.shape[1], cand_feat.shape[1]
+    stage = np.empty(n, np.int64)
+    best = np.empty(n, np.int64)
+    vals = np.empty(n_cand)
+    cum = np.empty(n_cand)
+    match, exposure = np.empty(n_cand), np.empty(n_cand)
+    n_wander = 0
+    for i in range(n):
+        v = users[i]
+        z = zone[v]
+        st = style[v]
+        sel, stop, bonus, walk_sens = style_prm[st, 0], style_prm[st, 1], style_prm[st, 2], style_prm[st, 3]
+        att = attention1(prm[0], entered[v], walked[v], prm[1], prm[2], prm[3])
+        match[:] = 0.0
+        exposure[:] = 0.0
+        for t in range(n_topics):
+            it, sat = interest[v, t], satiation[v, t]
+            row = cand_feat[z, t]
+            for k in range(n_cand):
+                match[k] += it * row[k]
+                exposure[k] += sat * row[k]
+        top = -np.inf
+        for k in range(n_cand):
+            j = consider[z, k]
+            if j < 0 or visited[v, j] or not is_open[j]:
+                vals[k] = -np.inf
+                continue
+            m = match[k] if match[k] > 0.0 else 0.0
+            m = m if m < 1.0 else 1.0
+            user = prm[4] * (m * att * np.exp(-exposure[k] / prm[5]))
+            util = user + walk_sens * walk_part[z, k] + item_part[j]
+            vals[k] = sel * util + stop + (bonus if here[z, k] else 0.0)
+            if vals[k] > top:
+                top = vals[k]
+        has = top > -np.inf
+        shift = top if has else 0.0
+        acc = 0.0
+        for k in range(n_cand):  # inverse-CDF draw from the softmax: the first k with cum >= u
+            if vals[k] > -np.inf:  # exp(-inf) adds exactly 0
+                acc += np.exp(vals[k] - shift)
+            cum[k] = acc
+        u = uniforms[i] * acc
+        pos = 0
+        while pos < n_cand and cum[pos] < u:  # cum never decreases: this counts cum < u
+            pos += 1
+        pos = min(pos, n_cand - 1)
+        best[i] = consider[z, pos]
+        options = (vals[pos] if has else -np.inf, prm[6], prm[7] + prm[8] * (1.0 - att))
+        s, s_val = 0, options[0] + gumbels[i, 0]
+        for c in range(1, 3):
+            if options[c] + gumbels[i, c] > s_val:
+                s, s_val = c, options[c] + gumbels[i, c]
+        stage[i] = s
+        if s == 1:
+            n_wander += 1
+    return stage, best, n_wander
+
+
+@jit
+def apply_own_choice(
+    users: np.ndarray,
+    stage: np.ndarray,
+    best: np.ndarray,
+    r_wander: np.ndarray,
+    neighbours: np.ndarray,
+    degree: np.ndarray,
+    entrance: int,
+    trip: tuple,
+    item_zone: np.ndarray,
+    dist_min: np.ndarray,
+) -> None:
+    """Start the trips chosen by :func:`own_choice_stage` (``r_wander``: one uniform per wanderer)."""
+    zone = trip[1]
+    w = 0
+    for i in range(users.size):
+        v = users[i]
+        if stage[i] == 0:
+            start_trip(v, item_zone[best[i]], best[i], trip, dist_min)
+        elif stage[i] == 1:
+            z = zone[v]
+            start_trip(v, neighbours[z, np.int64(r_wander[w] * degree[z])], -1, trip, dist_min)
+            w += 1
+        else:
+            start_leaving(v, entrance, trip, dist_min)

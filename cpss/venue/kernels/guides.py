@@ -1,0 +1,209 @@
+"""Compiled (numba) kernels of the guides: what they know, what they recommend, acceptance.
+
+Companion of :mod:`cpss.venue.kernels.choice` (same conventions: no random draws inside, the model's arrays
+written in place, arithmetic in the order of the numpy code it replaces).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cpss.venue.kernels.choice import DECIDING, attention1, jit, start_trip, visit_utility
+
+
+@jit
+def guide_picks(
+    code: int,
+    visitor: np.ndarray,
+    estimate: np.ndarray,
+    state: np.ndarray,
+    zone: np.ndarray,
+    satiation: np.ndarray,
+    visited: np.ndarray,
+    is_open: np.ndarray,
+    features: np.ndarray,
+    item_zone: np.ndarray,
+    dist_min: np.ndarray,
+    sensed: np.ndarray,
+    area: np.ndarray,
+    attraction: np.ndarray,
+    prm: np.ndarray,
+    recs: np.ndarray,
+) -> int:
+    """Recommendations of the ``interest`` (1) or ``crowd_aware`` (2) policy into ``recs`` (-1 for none).
+
+    The same argmax as :func:`cpss.venue.guides._best` over the slots whose user decides now;
+    ``prm`` = (n_sat, congestion_penalty, rho_star, attraction_weight, crowd_weight, walk_cost).
+    Returns how many guides recommend.
+    """
+    n_sat, pen, rho, aw, cw, wc = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
+    recs[:] = -1
+    n_offers = 0
+    n_topics = features.shape[1]
+    for k in range(visitor.size):
+        v = visitor[k]
+        if v < 0 or state[v] != DECIDING or code == 0:
+            continue
+        best, best_s = -1, -np.inf
+        for j in range(item_zone.size):
+            if visited[v, j] or not is_open[j]:
+                continue
+            match = 0.0
+            exposure = 0.0
+            for t in range(n_topics):
+                match += estimate[k, t] * features[j, t]
+                exposure += satiation[v, t] * features[j, t]
+            s = match * np.exp(-exposure / n_sat)
+            if code == 2:
+                crowd = sensed[item_zone[j]] / area[item_zone[j]] - rho
+                crowd = pen * (crowd if crowd > 0.0 else 0.0)
+                s = s + aw * attraction[j] - cw * crowd - wc * dist_min[zone[v], item_zone[j]]
+            if best < 0 or s > best_s:
+                best, best_s = j, s
+        recs[k] = best
+        if best >= 0:
+            n_offers += 1
+    return n_offers
+
+
+@jit
+def accept_offers(
+    recs: np.ndarray,
+    visitor: np.ndarray,
+    uniforms: np.ndarray,
+    pop: tuple,
+    floor: tuple,
+    fields: tuple,
+    w: np.ndarray,
+    prm: np.ndarray,
+    counts: tuple,
+    first: np.ndarray,
+    trip: tuple,
+) -> tuple[int, np.ndarray]:
+    """Users accept a recommendation with probability ``f.acceptance`` of its expected utility.
+
+    The utility is ``expected_utility`` of the (user, item) pair, guided; accepted users walk
+    to the item, guided. ``pop`` = (interest, satiation, trust, entered, walked); ``floor`` =
+    (features, item_zone, dist_min, attraction); ``fields`` = this tick's (viewers, density,
+    expected wait, noise, event); ``prm`` as :meth:`cpss.venue.model.VenueModel.accept_params`;
+    ``counts`` = (offered, accepted) per guide. One uniform per recommending guide, in guide
+    order. Returns the number accepted and ``first`` without the users who accepted.
+    """
+    interest, satiation, trust, entered, walked = pop
+    features, item_zone, dist_min, attraction = floor
+    viewers, density, wait, noise, event = fields
+    offered, accepted = counts
+    state, zone = trip[0], trip[1]
+    n_ok = i = 0
+    for k in range(recs.size):
+        j = recs[k]
+        if j < 0:
+            continue
+        v = visitor[k]
+        z = item_zone[j]
+        match = 0.0
+        exposure = 0.0
+        for t in range(features.shape[1]):
+            match += interest[v, t] * features[j, t]
+            exposure += satiation[v, t] * features[j, t]
+        att = attention1(prm[0], entered[v], walked[v], prm[1], prm[2], prm[3])
+        util = visit_utility(
+            match, att, exposure, 1.0, trust[v], viewers[j], density[z], wait[j], noise[z], event[z], attraction[j],
+            dist_min[zone[v], z], w, prm,
+        )  # fmt: skip
+        offered[k] += 1
+        if uniforms[i] < 1.0 / (1.0 + np.exp(-(prm[15] + prm[16] * util))):
+            accepted[k] += 1
+            n_ok += 1
+            start_trip(v, z, j, trip, dist_min)
+            trip[7][v] = True
+        i += 1
+    keep = np.empty(first.size, np.int64)
+    n = 0
+    for v in first:
+        if state[v] == DECIDING:
+            keep[n] = v
+            n += 1
+    return n_ok, keep[:n]
+
+
+@jit
+def view_mask(
+    visitor: np.ndarray, state: np.ndarray, visited: np.ndarray, is_open: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(active, mask) of :func:`view_arrays` alone."""
+    n_slots, n_items = visitor.size, is_open.size
+    active = np.zeros(n_slots, np.bool_)
+    mask = np.zeros((n_slots, n_items), np.bool_)
+    for k in range(n_slots):
+        v = visitor[k]
+        active[k] = v >= 0 and state[v] == DECIDING
+        if active[k]:
+            for j in range(n_items):
+                mask[k, j] = not visited[v, j] and is_open[j]
+    return active, mask
+
+
+@jit
+def view_arrays(
+    visitor: np.ndarray,
+    estimate: np.ndarray,
+    state: np.ndarray,
+    zone: np.ndarray,
+    satiation: np.ndarray,
+    visited: np.ndarray,
+    is_open: np.ndarray,
+    features: np.ndarray,
+    item_zone: np.ndarray,
+    dist_min: np.ndarray,
+    sensed: np.ndarray,
+    area: np.ndarray,
+    n_sat: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays of a :class:`cpss.venue.guides.DecisionView`: (active, mask, match, novelty, walk, crowd density).
+
+    Idle slots read row 0 of the population (as ``slot_rows`` does; zeros when nobody comes).
+    """
+    n_slots, n_items, n_topics = visitor.size, item_zone.size, features.shape[1]
+    active = np.zeros(n_slots, np.bool_)
+    mask = np.zeros((n_slots, n_items), np.bool_)
+    match, novelty, walk = np.empty((n_slots, n_items)), np.empty((n_slots, n_items)), np.empty((n_slots, n_items))
+    crowd = np.empty(n_items)
+    for j in range(n_items):
+        crowd[j] = sensed[item_zone[j]] / area[item_zone[j]]
+    anyone = state.size > 0
+    for k in range(n_slots):
+        row = max(visitor[k], 0)
+        active[k] = anyone and visitor[k] >= 0 and state[row] == DECIDING
+        z = max(zone[row], 0) if anyone else 0
+        for j in range(n_items):
+            m = 0.0
+            exposure = 0.0
+            for t in range(n_topics):
+                m += estimate[k, t] * features[j, t]
+                if anyone:
+                    exposure += satiation[row, t] * features[j, t]
+            match[k, j] = m
+            novelty[k, j] = np.exp(-exposure / n_sat)
+            walk[k, j] = dist_min[z, item_zone[j]]
+            mask[k, j] = active[k] and not visited[row, j] and is_open[j]
+    return active, mask, match, novelty, walk, crowd
+
+
+@jit
+def offers(recs: np.ndarray, active: np.ndarray, mask: np.ndarray, out: np.ndarray) -> int:
+    """Valid recommendations (item per guide) into ``out``; returns how many guides recommend.
+
+    A recommendation becomes -1 (none) where the guide's user does not decide now or the item
+    is not in the guide's mask.
+    """
+    if recs.size != out.size:
+        raise ValueError("recommendations: one per guide")
+    n = 0
+    for k in range(recs.size):
+        r = recs[k]
+        if r >= mask.shape[1]:
+            raise IndexError("recommendation: no such item")
+        out[k] = r if r >= 0 and active[k] and mask[k, r] else -1
+        n += out[k] >= 0
+    return n

@@ -1,0 +1,157 @@
+"""Compiled (numba) kernels of the venue's visits: starting, finishing, and what guides learn.
+
+Companion of :mod:`cpss.venue.kernels.choice` (same conventions: no random draws inside, the model's arrays
+written in place, arithmetic in the order of the numpy code it replaces).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cpss.venue.kernels.choice import DECIDING, VIEWING, attention1, jit, visit_utility
+
+
+@jit
+def start_views(
+    ok: np.ndarray,
+    normals: np.ndarray,
+    state: np.ndarray,
+    style: np.ndarray,
+    target_item: np.ndarray,
+    queue_since: np.ndarray,
+    trip_wait: np.ndarray,
+    wait_total: np.ndarray,
+    dwell_left: np.ndarray,
+    interest: np.ndarray,
+    features: np.ndarray,
+    item_dwell: np.ndarray,
+    dwell_mult: np.ndarray,
+    minute: float,
+) -> float:
+    """Admitted queuers start viewing; returns the sum of their waits."""
+    total = 0.0
+    for i in range(ok.size):
+        v = ok[i]
+        trip_wait[v] += minute - queue_since[v]
+        wait_total[v] += trip_wait[v]
+        total += trip_wait[v]
+        j = target_item[v]
+        match = 0.0
+        for t in range(features.shape[1]):
+            match += interest[v, t] * features[j, t]
+        # Dwell ~ LogNormal(ln m_e, 0.85) scaled by style and interest (calibration §8, [D]/[U]).
+        dwell_left[v] = item_dwell[j] * dwell_mult[style[v]] * (0.5 + match) * np.exp(0.85 * normals[i])
+        state[v] = VIEWING
+    return total
+
+
+@jit
+def views_done(state: np.ndarray, dwell_left: np.ndarray, dt: float) -> np.ndarray:
+    """Viewers' dwell time runs down; returns those who finish now."""
+    out = np.empty(state.size, np.int64)
+    n = 0
+    for v in range(state.size):
+        if state[v] == VIEWING:
+            dwell_left[v] -= dt
+            if dwell_left[v] <= 0:
+                out[n] = v
+                n += 1
+    return out[:n]
+
+
+@jit
+def finish_views(
+    done: np.ndarray,
+    pop: tuple,
+    popularity: np.ndarray,
+    viewers: np.ndarray,
+    density: np.ndarray,
+    noise: np.ndarray,
+    event: np.ndarray,
+    features: np.ndarray,
+    attraction: np.ndarray,
+    w: np.ndarray,
+    prm: np.ndarray,
+    trust_lr: float,
+) -> tuple[np.ndarray, int]:
+    """Users who finish a view gain its satisfaction ``f`` and choose again.
+
+    ``pop`` = (state, zone, target_item, interest, satiation, trust, guided, trip_wait,
+    trip_walk, entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items,
+    slot); ``prm`` as :meth:`cpss.venue.model.VenueModel.visit_params`. Returns each user's interest
+    match and how many of them have a guide (who then refine their estimates).
+    """
+    state, zone, target_item, interest, satiation, trust, guided, trip_wait, trip_walk = pop[:9]
+    entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items, slot = pop[9:]
+    match = np.empty(done.size)
+    n_sel = 0
+    for i in range(done.size):
+        v = done[i]
+        j, z = target_item[v], zone[v]
+        m = 0.0
+        exposure = 0.0
+        for t in range(features.shape[1]):
+            m += interest[v, t] * features[j, t]
+            exposure += satiation[v, t] * features[j, t]
+        att = attention1(prm[0], entered[v], walked[v], prm[1], prm[2], prm[3])
+        g = visit_utility(
+            m, att, exposure, 1.0 if guided[v] else 0.0, trust[v], max(0, viewers[j] - 1), density[z], trip_wait[v],
+            noise[z], event[z], attraction[j], trip_walk[v], w, prm,
+        )  # fmt: skip
+        satisfaction[v] += g
+        gain[v] += g
+        for t in range(features.shape[1]):
+            satiation[v, t] += features[j, t]
+        visited[v, j] = True
+        n_viewed[v] += 1
+        for t in range(top_items.shape[1]):
+            if top_items[v, t] == j:
+                top_seen[v] += 1
+                break
+        popularity[j] += 1.0
+        if slot[v] >= 0:
+            n_sel += 1
+        if guided[v]:  # trust moves toward how good the guided visit was
+            r = min(max(g / 0.5, 0.0), 1.0)
+            trust[v] += trust_lr * (r - trust[v])
+        guided[v] = False
+        state[v] = DECIDING
+        match[i] = m
+    return match, n_sel
+
+
+@jit
+def refine_estimates(
+    done: np.ndarray,
+    match: np.ndarray,
+    normals: np.ndarray,
+    slot: np.ndarray,
+    target_item: np.ndarray,
+    features: np.ndarray,
+    estimate: np.ndarray,
+    lr: float,
+) -> None:
+    """Guides refine their estimates from the visits they observed (as ``update_estimate``)."""
+    n_topics = features.shape[1]
+    new = np.empty(n_topics)
+    s = 0
+    for i in range(done.size):
+        v = done[i]
+        k = slot[v]
+        if k < 0:
+            continue
+        j = target_item[v]
+        signal = match[i] + 0.1 * normals[s]
+        s += 1
+        dot = 0.0
+        for t in range(n_topics):
+            dot += estimate[k, t] * features[j, t]
+        err = signal - dot
+        sq = 0.0
+        for t in range(n_topics):
+            new[t] = max(0.0, estimate[k, t] + lr * err * features[j, t])
+            sq += new[t] * new[t]
+        norm = np.sqrt(sq)
+        if norm > 0:
+            for t in range(n_topics):
+                estimate[k, t] = new[t] / max(norm, 1e-12)

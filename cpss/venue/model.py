@@ -1,0 +1,405 @@
+"""A venue world: users visit items on a floor plan, guides recommend, the crowd interferes.
+
+One tick (``minutes_per_step`` minutes) runs these array kernels over all users at once:
+
+1. **decide** — users at a decision point either follow their guide's recommendation (accepted
+   with probability ``f.acceptance``), follow their group leader, or choose themselves in two
+   stages: the best-looking unseen open item by a logit over items (Gumbel-max), then a
+   three-way logit between stopping there, wandering to a neighbouring room, and leaving;
+2. **arrive** — users whose arrival time has come enter at the entrance (capacity allowing);
+3. **walk** — walkers advance and enter their target zone if its hard capacity allows;
+4. **queue** — users at a full item wait first-come-first-served, or give up;
+5. **view** — viewers finish and gain the satisfaction ``f`` gives for the visit;
+6. **leave** — users out of time or attention head for the exit; closing empties the venue;
+7. **bind** — free guides are bound to waiting users with a device; sensors are read;
+   metrics are collected.
+
+Decisions happen at the start of a tick so that an environment can observe the users standing
+at a decision point after a tick and act on them in the next one.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from cpss.kit.config import ConfigError
+from cpss.kit.context import OccupancySensors, Window, active, sample_arrivals
+from cpss.kit.floorplan import FloorPlan, Item, generate_floor, load_floor
+from cpss.kit.model import CPSSModel
+from cpss.kit.personalisation import FParams, PersonalisationFunction
+from cpss.venue import crowd, metrics
+from cpss.venue.config import VenueConfig
+from cpss.venue.decisions import DecisionsMixin
+from cpss.venue.guides import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots
+from cpss.venue.kernels import movement as kc
+from cpss.venue.kernels import visits as kv
+from cpss.venue.users import Activity, Population, Style, User, attention, sample_population
+
+A = Activity
+
+
+class VenueModel(DecisionsMixin, CPSSModel):
+    """The museum-like venue world (see the module docstring for the tick).
+
+    Args:
+        config: The validated configuration (defaults if None).
+        seed: Overrides ``config.world.seed`` when given.
+        policy: Overrides ``config.guides.policy`` when given.
+    """
+
+    def __init__(self, config: VenueConfig | None = None, seed: int | None = None, policy: str | None = None) -> None:
+        cfg = config or VenueConfig()
+        super().__init__(cfg.world.seed if seed is None else seed, cfg.world.minutes_per_step, cfg.world.day_minutes)
+        self.config = cfg
+        self.policy = policy or cfg.guides.policy
+        if self.policy not in POLICY_FUNCTIONS:
+            raise ConfigError(f"guides.policy: unknown policy {self.policy!r}")
+        self.floor = self._build_floor()
+        fl = self.floor
+        for name, dtype in (("dist_min", float), ("item_zone", np.int64), ("item_features", float)):
+            setattr(fl, name, np.ascontiguousarray(getattr(fl, name), dtype=dtype))
+        for name, dtype in (("item_attraction", float), ("item_capacity", np.int64), ("item_dwell", float)):
+            setattr(fl, name, np.ascontiguousarray(getattr(fl, name), dtype=dtype))
+        self._n_zones = fl.n_zones
+        self.make_space(fl.graph)
+        self.items = [Item(self, j) for j in range(fl.n_items)]
+        self.capacity, self.comfort, self.area = fl.zone_capacity, fl.zone_comfort, fl.zone_area
+        self.item_zone_dist = fl.dist_min[:, fl.item_zone]  # (N, M) walking minutes
+        degree = np.array([fl.graph.degree(z) for z in range(fl.n_zones)])
+        self.neighbours = np.zeros((fl.n_zones, max(1, degree.max())), dtype=np.int64)
+        for z in range(fl.n_zones):
+            nb = sorted(fl.graph.neighbors(z)) or [z]
+            self.neighbours[z, : len(nb)] = nb
+        self.degree = np.maximum(degree, 1)
+        self.consider = self._consideration_sets(cfg.visitors.consideration_hops)
+        # --- users (u) and their companions (cr) ---
+        v = cfg.visitors
+        self.styles = [Style(name=n, **s.model_dump()) for n, s in v.styles.items()]
+        self.style_names = [s.name for s in self.styles]
+        self._style_arr = {
+            k: np.array([getattr(s, k) for s in self.styles])
+            for k in ("stop_bias", "selectivity", "walk_sensitivity", "dwell_mult", "order_bonus")
+        }
+        self.pop = self.draw_visitors(self.rng)
+        self.handles: dict[int, User] = {}
+        # --- personalisers (x_pa) ---
+        self.guides = GuideSlots.empty(cfg.guides.count, len(fl.topics))
+        self.guide_entities = [Guide(self, k) for k in range(cfg.guides.count)]
+        self._external: np.ndarray | None = None
+        self._view_cache: tuple[int, DecisionView] | None = None
+        self._mask_cache: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+        self._version = 0  # bumped at the end of every tick
+        # --- context (cx) and sensors ---
+        c = cfg.context
+        self.closures = self._windows(c.closures, "context.closures")
+        self.events = self._windows(c.events, "context.events")
+        self.base_noise = self.draw_base_noise(self.rng)
+        self.sensors = OccupancySensors(fl.n_zones, c.sensors, self.rng)
+        self.f = PersonalisationFunction(
+            cfg.f,
+            FParams(
+                n_sat=v.satiation_n,
+                content_bonus=cfg.guides.content_bonus,
+                social_proof=cfg.crowd.social_proof,
+                social_scale=cfg.crowd.social_scale,
+                rho_star=cfg.crowd.rho_star,
+                congestion_penalty=cfg.crowd.congestion_penalty,
+                wait_cost=cfg.crowd.wait_cost,
+                noise_sensitivity=c.noise_sensitivity,
+                event_bonus=c.event_bonus,
+                attraction_weight=cfg.f.attraction_weight,
+                walk_cost=cfg.f.walk_cost,
+                accept_bias=cfg.f.accept_bias,
+                accept_sharpness=cfg.f.accept_sharpness,
+            ),
+        )
+        self._kernel_params()
+        # --- counters for metrics ---
+        self.popularity = np.zeros(fl.n_items)
+        self.offers = self.accepts = self.views = 0
+        self.wait_sum = self.congestion_minutes = self.peak_ratio = 0.0
+        self.occupancy_history: list[np.ndarray] = []
+        self._refresh_crowd()
+        self.datacollector = metrics.VenueCollector()
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ construction
+    def _build_floor(self) -> FloorPlan:
+        f = self.config.floor
+        if f.file:
+            return load_floor(f.file)
+        rng = self.rng if f.layout_seed is None else np.random.default_rng(f.layout_seed)
+        return generate_floor(
+            rng,
+            rooms=f.rooms,
+            items=f.exhibits,
+            topics=f.topics,
+            room_area=f.room_area,
+            comfort_m2=f.comfort_m2,
+            hard_m2=f.hard_m2,
+            extra_door_share=f.extra_doors,
+            n_stars=f.stars,
+            dwell_median_min=f.dwell_median,
+        )
+
+    def _consideration_sets(self, hops: int | None) -> np.ndarray:
+        """(N, K) items within ``hops`` doors of each zone, padded with -1 (None: all items)."""
+        fl = self.floor
+        if hops is None:
+            return np.tile(np.arange(fl.n_items), (fl.n_zones, 1))
+        reach = np.zeros((fl.n_zones, fl.n_zones), dtype=bool)
+        for z, lengths in nx.all_pairs_shortest_path_length(fl.graph, cutoff=hops):
+            reach[z, list(lengths)] = True
+        near = [np.flatnonzero(row) for row in reach[:, fl.item_zone]]
+        out = np.full((fl.n_zones, max(1, max(len(n) for n in near))), -1, dtype=np.int64)
+        for z, items in enumerate(near):
+            out[z, : len(items)] = items
+        return out
+
+    def _kernel_params(self) -> None:
+        """Constants of ``f``, the styles and the config packed into arrays for the compiled kernels."""
+        v, w, fp = self.config.visitors, self.f.weights, self.f.params
+        self._style_prm = np.array(
+            [[s.selectivity, s.stop_bias, s.order_bonus, s.walk_sensitivity] for s in self.styles]
+        )
+        self._fatigue = (v.fatigue_onset, v.fatigue_tau, v.walk_fatigue)
+        self._w5 = np.array([w.user, w.personaliser, w.crowd, w.context, w.environment], dtype=float)
+        self._f_prm = (fp.n_sat, fp.content_bonus, fp.social_proof, fp.social_scale, fp.rho_star)
+        self._f_prm += (fp.congestion_penalty, fp.wait_cost, fp.noise_sensitivity, fp.event_bonus)
+        self._f_prm += (fp.attraction_weight, fp.walk_cost)
+        self._item_prm = np.array(self._f_prm[2:])
+        self._visit_prm = np.array((np.nan, *self._fatigue, *self._f_prm))
+        self._accept_prm = np.array((np.nan,))
+        self._choice_prm = np.array((np.nan,))
+        self._choice_tail = (w.user, fp.n_sat, v.browse_bias, v.leave_bias, v.leave_fatigue)
+        # Per (zone, item in view): the weighted walking part of f, whether the item is in the zone, its features.
+        fl, zones = self.floor, np.arange(self._n_zones)[:, None]
+        cand_zone = fl.item_zone[np.maximum(self.consider, 0)]
+        self._consider_walk = w.environment * (0.0 - fp.walk_cost * fl.dist_min[zones, cand_zone])
+        self._consider_here = cand_zone == zones
+        self._consider_feat = np.ascontiguousarray(fl.item_features[np.maximum(self.consider, 0)].transpose(0, 2, 1))
+        pick = (fp.n_sat, fp.congestion_penalty, fp.rho_star, fp.attraction_weight, self.config.guides.crowd_weight)
+        self._pick_prm = np.array((*pick, fp.walk_cost))
+        self._leave_prm = np.array([*self._fatigue, v.attention_floor])
+        self._crowd_prm = np.array([self.config.context.crowd_noise, fp.rho_star, self.dt])
+
+    def visit_params(self) -> np.ndarray:
+        """(minute, fatigue onset, tau, walk factor, then the constants of ``f``) for the utility kernels."""
+        if self._visit_prm[0] != self.minute:
+            self._visit_prm = np.array((self.minute, *self._fatigue, *self._f_prm))
+        return self._visit_prm
+
+    def accept_params(self) -> np.ndarray:
+        """:meth:`visit_params`, then the acceptance bias and sharpness of ``f``."""
+        if self._accept_prm[0] != self.minute:
+            fp = self.f.params
+            self._accept_prm = np.array(
+                (self.minute, *self._fatigue, *self._f_prm, fp.accept_bias, fp.accept_sharpness)
+            )
+        return self._accept_prm
+
+    def trip_arrays(self) -> tuple[np.ndarray, ...]:
+        """The population arrays a trip writes, in the order :mod:`cpss.venue.kernels.choice` expects."""
+        p = self.pop
+        return (
+            p.state,
+            p.zone,
+            p.target_item,
+            p.target_zone,
+            p.walk_left,
+            p.trip_walk,
+            p.trip_wait,
+            p.guided,
+            p.leaving,
+        )
+
+    def draw_visitors(self, rng: np.random.Generator) -> Population:
+        """The day's visitors drawn from ``rng`` (the model's own generator in ``__init__``)."""
+        cfg, v, fl = self.config, self.config.visitors, self.floor
+        last = max(self.dt, self.day_minutes - cfg.world.last_entry_before_close)
+        return sample_population(
+            rng,
+            n=v.count,
+            arrival=sample_arrivals(rng, v.count, cfg.context.arrival_profile, last),
+            styles=self.styles,
+            n_topics=len(fl.topics),
+            item_features=fl.item_features,
+            budget_median=v.budget_median,
+            budget_sigma=v.budget_sigma,
+            device_share=cfg.guides.device_share,
+            trust_mean=cfg.guides.trust_mean,
+            group_probs=v.group_sizes,
+            interest_concentration=v.interest_concentration,
+        )
+
+    def draw_base_noise(self, rng: np.random.Generator) -> np.ndarray:
+        """(N,) ambient noise of each zone, drawn from ``rng`` right after the visitors."""
+        return np.clip(self.config.context.base_noise + 0.1 * rng.random(self.floor.n_zones), 0.0, 1.0)
+
+    def _windows(self, entries: list, field: str) -> list[Window]:
+        for i, w in enumerate(entries):
+            if w.zone >= self.floor.n_zones:
+                raise ConfigError(
+                    f"{field}[{i}].zone: zone {w.zone} does not exist (the floor has {self.floor.n_zones} zones)"
+                )
+            if w.end < w.start:
+                raise ConfigError(f"{field}[{i}]: end must be >= start")
+        return [Window(w.zone, w.start, w.end) for w in entries]
+
+    # ------------------------------------------------------------------ public helpers
+    @property
+    def social_graph(self) -> nx.Graph:
+        """The companions graph (:func:`cpss.venue.crowd.social_graph`), built on first use."""
+        if getattr(self, "_social_graph", None) is None:
+            self._social_graph = crowd.social_graph(self.pop.leader)
+        return self._social_graph
+
+    def attention_of(self, idx: np.ndarray) -> np.ndarray:
+        """Attention (1 - fatigue) of users ``idx`` now."""
+        v = self.config.visitors
+        return attention(
+            self.minute - self.pop.entered[idx],
+            self.pop.walked[idx],
+            onset=v.fatigue_onset,
+            tau=v.fatigue_tau,
+            walk_factor=v.walk_fatigue,
+        )
+
+    def item_open(self) -> np.ndarray:
+        """(M,) items whose zone is not closed now."""
+        return self._open
+
+    def set_recommendations(self, items: np.ndarray) -> None:
+        """Recommendations (item per guide, -1 for none) for the next tick's decisions.
+
+        Without a call, the configured heuristic policy recommends.
+        """
+        self._external = np.asarray(items, dtype=np.int64)
+
+    # ------------------------------------------------------------------ the tick
+    def step(self) -> None:
+        """Advance the world by one tick (see the module docstring)."""
+        self.pop.gain[:] = 0.0
+        self._decide()
+        self.minute += self.dt
+        self._arrive()
+        self._walk()
+        self._queue()
+        self._view()
+        self._leave()
+        self._bind_guides()
+        self._refresh_crowd()
+        self._version += 1
+        self.datacollector.collect(self)
+
+    def _refresh_crowd(self) -> None:
+        p, fl = self.pop, self.floor
+        (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, ratio_max, crowded) = (
+            kc.crowd_fields(
+                (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
+                fl.n_items, self._crowd_prm,
+            )
+        )  # fmt: skip
+        self.zone_closed = active(self.closures, self._n_zones, self.minute)
+        self.zone_event = active(self.events, self._n_zones, self.minute)
+        self.sensed = self.sensors.read(self.occupancy)
+        self.peak_ratio = max(self.peak_ratio, ratio_max)
+        self.congestion_minutes += self.dt * float(crowded)
+        self.occupancy_history.append(self.occupancy.copy())
+        # Item-level part of f (crowd, context, attraction), shared by every user this tick.
+        self._open, self._wait, self._item_part = kc.item_fields(
+            self.zone_closed, self.density, self.noise, self.zone_event, self.viewers, self.queue_len, fl.item_zone,
+            fl.item_capacity, fl.item_dwell, fl.item_attraction, self._w5[2:], self._item_prm,
+        )  # fmt: skip
+
+    def _arrive(self) -> None:
+        p = self.pop
+        if self.closed:
+            return
+        cand = kc.arrivals(p.state, p.arrival, self.minute)
+        if cand.size == 0:
+            return
+        ent = self.floor.entrance
+        free = self.capacity - self.occupancy
+        ok = crowd.admit(self.rng, cand, np.full(cand.size, ent), free, p.arrival[cand])
+        kc.enter_venue(ok, p.state, p.zone, p.entered, self.occupancy, np.array((ent, self.minute)))
+        for v in ok.tolist():
+            self.handles[v] = User(self, v)
+
+    def _walk(self) -> None:
+        p, trip = self.pop, self.trip_arrays()
+        exits = (self.floor.entrance, p.slot, self.guides.visitor, self.occupancy, self.capacity)
+        out, nd, nm, free = kc.walk_step(trip, p.walked, self.dt, exits)
+        done, moving, bins, here = out[:nd], out[nd : nd + nm], out[nd + nm : nd + 2 * nm], out[nd + 2 * nm :]
+        for v in done.tolist():  # the kernel did what _exit does to the arrays
+            self.handles.pop(v).remove()
+        ok = crowd.admit(self.rng, moving, bins, free)
+        patience = self.config.crowd.queue_patience
+        kc.walk_enter(moving, ok, here, trip, self.occupancy, p.queue_since, self.minute, self.dt, patience)
+
+    def _queue(self) -> None:
+        p, fl = self.pop, self.floor
+        patience = self.config.crowd.queue_patience
+        q, items, since, free = kc.queue_candidates(
+            p.state, p.queue_since, p.target_item, fl.item_capacity, self.minute, patience
+        )
+        if q.size == 0:
+            return
+        ok = crowd.admit(self.rng, q, items, free, since)
+        if ok.size == 0:
+            return
+        normals = self.rng.standard_normal(ok.size)
+        self.wait_sum += kv.start_views(
+            ok, normals, p.state, p.style, p.target_item, p.queue_since, p.trip_wait, p.wait_total, p.dwell_left,
+            p.interest, fl.item_features, fl.item_dwell, self._style_arr["dwell_mult"], self.minute,
+        )  # fmt: skip
+        self.views += ok.size
+
+    def _view(self) -> None:
+        p, fl = self.pop, self.floor
+        done = kv.views_done(p.state, p.dwell_left, self.dt)
+        if done.size == 0:
+            return
+        pop = (p.state, p.zone, p.target_item, p.interest, p.satiation, p.trust, p.guided, p.trip_wait, p.trip_walk)
+        pop += (p.entered, p.walked, p.satisfaction, p.gain, p.visited, p.n_viewed, p.top_seen, p.top_items, p.slot)
+        match, n_guided = kv.finish_views(
+            done, pop, self.popularity, self.viewers, self.density, self.noise, self.zone_event, fl.item_features,
+            fl.item_attraction, self._w5, self.visit_params(), self.config.guides.trust_lr,
+        )  # fmt: skip
+        if n_guided:  # the guides refine their estimates from what they observe
+            normals = self.rng.standard_normal(n_guided)
+            lr = self.config.guides.estimate_lr
+            kv.refine_estimates(done, match, normals, p.slot, p.target_item, fl.item_features, self.guides.estimate, lr)
+
+    def _leave(self) -> None:
+        p = self.pop
+        if self.closed:
+            self._exit(np.flatnonzero(p.present))
+            self.running = False
+            return
+        fl = self.floor
+        kc.leave_tired(
+            self.trip_arrays(), p.entered, p.walked, p.budget, self.minute, self._leave_prm, fl.entrance, fl.dist_min
+        )
+
+    def _exit(self, users: np.ndarray) -> None:
+        p = self.pop
+        kc.exit_users(users, p.state, p.zone, p.slot, self.occupancy, self.guides.visitor)
+        for v in users.tolist():
+            self.handles.pop(v).remove()
+
+    def _bind_guides(self) -> None:
+        g, p = self.guides, self.pop
+        out, n_free = kc.free_guides(g.visitor, p.state, p.has_device, p.slot, p.leaving, p.entered)
+        if out.size == n_free:  # nobody waits (or no guide is free)
+            return
+        free, waiting = out[:n_free], out[n_free:]
+        k = free[: waiting.size]
+        g.visitor[k] = waiting
+        p.slot[waiting] = k
+        noisy = p.interest[waiting] + self.config.guides.profile_noise * self.rng.standard_normal(
+            p.interest[waiting].shape
+        )
+        noisy = np.maximum(noisy, 0.0) + 1e-6
+        g.estimate[k] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)

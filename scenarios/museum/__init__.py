@@ -1,0 +1,272 @@
+"""Museum: mobile guides personalising visits against the crowd.
+
+The seed's exhibition case, ``pa^Exhib = g(vs, mg, cr^vis, ex)``: a visitor ``vs``, a mobile
+guide ``mg``, the crowd of visitors ``cr^vis`` and the exhibition area ``ex``.
+
+| | |
+|---|---|
+| Import | `scenarios.make("museum")`, `scenarios.museum.parallel_env()`, `.env()` (AEC) |
+| Configs | `museum-small` (12 rooms, 40 exhibits, 200 visitors, 8 guides, 4 h), `museum-large` (60 rooms, 300 exhibits, 2400 visitors, 32 guides, 8 h) |
+| Agents | `guide_0` … `guide_{K-1}` (one slot each; rebound to the next waiting visitor with a device) |
+| Actions | `Discrete(n_exhibits + 1)`: 0 = no recommendation, `j + 1` = recommend exhibit `j` |
+| Mask | `infos[agent]["action_mask"]` (int8): exhibit `j` valid when the visitor stands at a decision point and `j` is open and unseen; 0 always valid |
+| Observation | `Box(0, 1, (4N + T + M + 5,), float32)`, layout below |
+| State | `Box(0, 1)`: true occupancy per room, every slot's visitor (zone, time left, fatigue, deciding, idle, true interests, visited), context |
+| Reward | `(1 - cooperation) · own visitor's satisfaction gain + cooperation · mean gain of all visitors present`, per tick |
+| Episode | one opening day; truncation at closing time (`terminations` are always False) |
+
+## Entities
+* **Users** (`cpss.venue.users.User`) — visitors with interests over topics, one of four visiting
+  styles (Véron & Levasseur's ant, butterfly, fish, grasshopper), a time budget, museum
+  fatigue (attention falls after ~30 min and with walking), per-topic satiation, trust in the
+  guide, accumulated satisfaction and a state machine (outside, deciding, walking, queuing,
+  viewing, left). Groups (companions on a social graph) follow their leader.
+* **Guides** (`cpss.venue.guides.Guide`) — one visitor at a time, seeing an *estimate* of
+  interests (entry questionnaire with noise, refined after each visit) and noisy occupancy
+  sensors, never the ground truth.
+* **Exhibits** (`cpss.kit.floorplan.Item`) — fixed in rooms, with topic features, attraction,
+  viewing capacity and median dwell; star exhibits draw queues.
+
+## Visiting styles (defaults; shares are an assumption, see docs/model.md)
+| style | share | stop bias | selectivity | walk sensitivity | dwell × | stays in room |
+|---|---|---|---|---|---|---|
+| ant | 0.25 | +2.0 | 3 | 2.0 | 1.3 | +0.6 |
+| butterfly | 0.30 | +1.5 | 3 | 0.5 | 1.0 | 0 |
+| fish | 0.25 | +0.3 | 2 | 1.0 | 0.5 | +0.3 |
+| grasshopper | 0.20 | +1.0 | 8 | 0.3 | 2.0 | 0 |
+
+## Observation layout (N rooms, T topics, M exhibits), all in [0, 1]
+| slice | content |
+|---|---|
+| `[0, N)` | one-hot room of the served visitor |
+| `N` | visitor's time left / budget |
+| `N + 1` | visitor's fatigue (1 − attention) |
+| `[N + 2, N + 2 + T)` | guide's estimate of the visitor's interests |
+| `[N + 2 + T, N + 2 + T + M)` | exhibits the visitor has seen |
+| `N + 2 + T + M` | 1 if the visitor stands at a decision point |
+| next N | sensed occupancy / comfortable capacity / 4 (clipped) per room |
+| next 1 | time of day (fraction of the opening hours) |
+| next N | room closed (1) |
+| next N | noise level per room |
+| last | 1 if the slot is idle |
+
+## Metrics
+mean / median satisfaction, satisfaction Gini, visitors arrived / present / left / served,
+exhibits per visitor, coverage of top-5 interests, mean queue wait, occupancy ratio and its
+peak, visitor-minutes in congestion, recommendation acceptance rate (`cpss.venue.metrics`).
+
+## Heuristic guides
+`none`, `random`, `nearest`, `interest` (crowd-blind best match), `crowd_aware` (match plus
+attraction minus sensed congestion and walking), `popular`.
+
+Equations of `f` and the dynamics: docs/model.md. Env contract: docs/envs.md.
+
+## Version history
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from cpss.kit.env import CPSSParallelEnv, aec_from_parallel
+from cpss.kit.render import figure_to_rgb, floor_figure
+from cpss.kit.scenario import Scenario
+from cpss.venue.config import POLICIES, VenueConfig
+from cpss.venue.guides import POLICY_FUNCTIONS
+from cpss.venue.model import VenueModel
+from cpss.venue.users import Activity, attention
+from scenarios.museum.observations import action_mask_rows, museum_actions, museum_observations, museum_rewards
+
+OCC_SCALE = 4.0
+"""Occupancy ratios are divided by this (and clipped) to fit observations into [0, 1]."""
+
+
+class MuseumConfig(VenueConfig):
+    """Configuration of the museum (sections as in :class:`cpss.venue.config.VenueConfig`)."""
+
+
+class MuseumScenario(Scenario):
+    """Mobile guides recommending exhibits (see the module docstring)."""
+
+    name = "museum"
+    config_cls = MuseumConfig
+    agent_prefix = "guide"
+    heuristic_policies = POLICIES
+    plot_metrics = ("mean_satisfaction", "occupancy_ratio", "mean_wait", "acceptance_rate")
+    headline_metrics = (
+        "mean_satisfaction",
+        "peak_occupancy_ratio",
+        "congestion_minutes",
+        "mean_wait",
+        "acceptance_rate",
+        "top_interest_coverage",
+    )
+
+    def build_world(self, seed: int) -> VenueModel:
+        """A fresh museum day."""
+        return VenueModel(self.config, seed=seed)
+
+    def n_agents(self) -> int:
+        """One agent per guide slot."""
+        return self.config.guides.count
+
+    def _dims(self, m: VenueModel) -> tuple[int, int, int]:
+        return m.floor.n_zones, len(m.floor.topics), m.floor.n_items
+
+    def observation_space(self, model: VenueModel) -> spaces.Box:
+        """Box(0, 1, (4N + T + M + 5,))."""
+        n, t, m = self._dims(model)
+        return spaces.Box(0.0, 1.0, shape=(4 * n + t + m + 5,), dtype=np.float32)
+
+    def action_space(self, model: VenueModel) -> spaces.Discrete:
+        """Discrete(M + 1): 0 = no recommendation."""
+        return spaces.Discrete(model.floor.n_items + 1)
+
+    def state_space(self, model: VenueModel) -> spaces.Box:
+        """Box(0, 1) of the global state."""
+        n, t, m = self._dims(model)
+        k = self.n_agents()
+        return spaces.Box(0.0, 1.0, shape=(n + k * (n + 4 + t + m) + 1 + 2 * n,), dtype=np.float32)
+
+    def _visitor_block(self, model: VenueModel) -> tuple[np.ndarray, ...]:
+        p, g = model.pop, model.guides
+        idle = g.visitor < 0
+        live = (~idle)[:, None]
+        zone = np.eye(model.floor.n_zones)[np.maximum(model.slot_rows(p.zone), 0)] * live
+        entered = model.slot_rows(p.entered)
+        elapsed = np.where(np.isnan(entered), 0.0, model.minute - entered)
+        budget = np.maximum(model.slot_rows(p.budget), 1e-9)
+        time_left = np.clip((budget - elapsed) / budget, 0.0, 1.0) * ~idle
+        walked = model.slot_rows(p.walked)
+        v = self.config.visitors
+        fatigue = np.where(
+            idle,
+            0.0,
+            1.0 - attention(elapsed, walked, onset=v.fatigue_onset, tau=v.fatigue_tau, walk_factor=v.walk_fatigue),
+        )
+        deciding = ((model.slot_rows(p.state) == Activity.DECIDING) & ~idle).astype(float)
+        return idle, live, zone, time_left, fatigue, deciding
+
+    def _context(self, model: VenueModel) -> np.ndarray:
+        return np.concatenate([[min(1.0, model.minute / model.day_minutes)], model.zone_closed, model.noise])
+
+    def observe(self, model: VenueModel) -> np.ndarray:
+        """(K, obs_dim) per the layout table in the module docstring (one compiled pass)."""
+        p, v = model.pop, self.config.visitors
+        prm = np.array([model.minute, model.day_minutes, v.fatigue_onset, v.fatigue_tau, v.walk_fatigue, OCC_SCALE])
+        return museum_observations(
+            model.guides.visitor,
+            model.guides.estimate,
+            (p.state, p.zone, p.entered, p.budget, p.walked, p.visited),
+            model.sensed,
+            model.comfort,
+            model.zone_closed,
+            model.noise,
+            prm,
+        )
+
+    def state(self, model: VenueModel) -> np.ndarray:
+        """True occupancy, every slot's visitor (with true interests), context."""
+        idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
+        occ = np.clip(model.occupancy / model.comfort / OCC_SCALE, 0.0, 1.0)
+        slots = np.concatenate(
+            [
+                zone,
+                time_left[:, None],
+                fatigue[:, None],
+                deciding[:, None],
+                idle[:, None].astype(float),
+                model.slot_rows(model.pop.interest) * live,
+                model.slot_rows(model.pop.visited) * live,
+            ],
+            axis=1,
+        )
+        out = np.concatenate([occ, slots.ravel(), self._context(model)])
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def action_masks(self, model: VenueModel) -> np.ndarray:
+        """(K, M + 1) int8; column 0 (no recommendation) is always valid."""
+        return action_mask_rows(model.decision_mask()[1])
+
+    def idle(self, model: VenueModel) -> np.ndarray:
+        """Slots serving nobody."""
+        return model.guides.visitor < 0
+
+    def default_action(self) -> int:
+        """A missing action means "no recommendation"."""
+        return 0
+
+    def apply_actions(self, model: VenueModel, actions: list[Any]) -> np.ndarray:
+        """Recommendations for the next decisions; invalid ones become 0 and are flagged."""
+        acts = np.asarray(actions, dtype=np.int64)
+        recs, invalid = museum_actions(acts, model.decision_mask()[1], model.guides.visitor)
+        model.set_recommendations(recs)
+        return invalid
+
+    def rewards(self, model: VenueModel) -> np.ndarray:
+        """Own visitor's gain this tick mixed with the museum-wide mean gain."""
+        return museum_rewards(model.guides.visitor, model.pop.state, model.pop.gain, self.config.rewards.cooperation)
+
+    def heuristic_actions(self, model: VenueModel, policy: str, rng: np.random.Generator) -> list[int]:
+        """Actions of a heuristic guide policy (exhibit + 1, or 0)."""
+        recs = POLICY_FUNCTIONS[policy](model.decision_view(), rng)
+        return (recs + 1).astype(int).tolist()
+
+    def summary(self, model: VenueModel) -> dict[str, float]:
+        """The day's metrics (cpss.venue.metrics.summary)."""
+        from cpss.venue.metrics import summary
+
+        return summary(model)
+
+    def occupancy(self, model: VenueModel) -> tuple[np.ndarray, list[str]]:
+        """Occupancy per room per tick."""
+        return np.array(model.occupancy_history), model.floor.zone_names
+
+    def render_text(self, model: VenueModel) -> str:
+        """Rooms with occupancy bars, then guides and their recommendations."""
+        lines = [f"museum — minute {model.minute:.0f} of {model.day_minutes:.0f}"]
+        for z, name in enumerate(model.floor.zone_names):
+            occ, cap = int(model.occupancy[z]), int(model.capacity[z])
+            bar = "#" * min(40, occ)
+            closed = " (closed)" if model.zone_closed[z] else ""
+            lines.append(f"{name[:16]:<16} {occ:>4}/{cap:<4} {bar}{closed}")
+        for k in range(model.guides.size):
+            v, r = int(model.guides.visitor[k]), int(model.guides.recommendation[k])
+            who = "idle" if v < 0 else f"visitor {v}"
+            rec = "-" if r < 0 else model.floor.item_names[r]
+            lines.append(f"guide_{k}: {who}, recommends {rec}")
+        return "\n".join(lines)
+
+    def render_rgb(self, model: VenueModel) -> np.ndarray:
+        """Floor plan coloured by occupancy, with recommendation arrows."""
+        return figure_to_rgb(floor_figure(model))
+
+
+def _load_step_kernels() -> None:
+    """Load the env kernels that ``step`` uses first (numba's on-disk cache) now, at import.
+
+    Otherwise the first step of the first env in a process pays it (a few ms), which is not the
+    cost of a step. ``reset`` already loads the observation and mask kernels.
+    """
+    nobody = np.zeros(0, dtype=np.int64)
+    museum_actions(nobody, np.zeros((0, 0), dtype=bool), nobody)
+    museum_rewards(nobody, np.zeros(0, dtype=np.int8), np.zeros(0), 0.0)
+
+
+_load_step_kernels()
+
+
+def parallel_env(**kwargs: Any) -> CPSSParallelEnv:
+    """The museum as a PettingZoo ParallelEnv (kwargs as for ``scenarios.make``)."""
+    from scenarios import make
+
+    return make("museum", **kwargs)
+
+
+def env(**kwargs: Any):
+    """The museum as a PettingZoo AEC env, with the order-enforcing and bounds wrappers."""
+    return aec_from_parallel(parallel_env(**kwargs))

@@ -1,0 +1,155 @@
+"""Metrics of a workshop shift: module-level DataCollector reporters and the shift summary.
+
+Reporters are plain functions of a :class:`scenarios.workshop.world.WorkshopModel` that read
+its arrays and counters (no lambdas, no per-agent loops). Figures "so far" accumulate from the
+start of the shift; fatigue is the mean of physical and mental fatigue of each operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cpss.venue.metrics import gini
+
+
+def minute(m: Any) -> float:
+    """Minutes since the shift started."""
+    return float(m.minute)
+
+
+def throughput(m: Any) -> int:
+    """Jobs finished by the last station of a cell, so far."""
+    return int(m.done.sum())
+
+
+def throughput_per_hour(m: Any) -> float:
+    """Finished jobs per hour so far."""
+    return float(m.done.sum() / m.elapsed * 60.0) if m.elapsed else 0.0
+
+
+def jobs_in(m: Any) -> int:
+    """Jobs that entered the line: the initial work in progress plus released orders."""
+    return int(m.initial_wip.sum() + m.released.sum())
+
+
+def wip(m: Any) -> int:
+    """Jobs in the line now (buffers, in process, finished but blocked)."""
+    return int(m.wip)
+
+
+def backlog(m: Any) -> int:
+    """Orders waiting in the order book now."""
+    return int(m.backlog.sum())
+
+
+def lead_time(m: Any) -> float:
+    """Mean minutes from order arrival to finish over jobs finished so far."""
+    done = int(m.done.sum())
+    return float(m.lead_sum / done) if done else 0.0
+
+
+def mean_fatigue(m: Any) -> float:
+    """Mean fatigue over operators and minutes so far."""
+    return float(m.fatigue_sum / m.elapsed) if m.elapsed else float(m.combined_fatigue.mean())
+
+
+def fatigue_now(m: Any) -> float:
+    """Mean fatigue of the operators now."""
+    return float(m.combined_fatigue.mean())
+
+
+def peak_fatigue(m: Any) -> float:
+    """Highest fatigue of any operator so far."""
+    return float(max(m.peak_fatigue, float(m.combined_fatigue.max(initial=0.0))))
+
+
+def physical_fatigue(m: Any) -> float:
+    """Mean physical fatigue of the operators now."""
+    return float(m.phys.mean())
+
+
+def mental_fatigue(m: Any) -> float:
+    """Mean mental fatigue of the operators now."""
+    return float(m.mental.mean())
+
+
+def comfort_mismatch(m: Any) -> float:
+    """Mean distance of cobot behaviour from the worker's true preference, per minute of work."""
+    return float(m.mismatch_sum / m.collab_minutes) if m.collab_minutes else 0.0
+
+
+def safety_violations(m: Any) -> int:
+    """Cobot-minutes above the reduced speed inside the protective separation, so far."""
+    return int(m.violations)
+
+
+def workload_gini(m: Any) -> float:
+    """Gini coefficient of the minutes each operator has worked (own station and helping)."""
+    return gini(m.work_minutes)
+
+
+def mean_satisfaction(m: Any) -> float:
+    """Mean accumulated well-being (the utility of f) per operator."""
+    return float(m.satisfaction.mean())
+
+
+def mean_trust(m: Any) -> float:
+    """Mean trust of the operators in their cobot now."""
+    return float(m.trust.mean())
+
+
+def availability(m: Any) -> float:
+    """Share of station-minutes with the machine up, so far."""
+    return float(m.up_min / (m.elapsed * m.layout.n_stations)) if m.elapsed else 1.0
+
+
+def starved_share(m: Any) -> float:
+    """Share of station-minutes starved (worker present, no job), so far."""
+    return float(m.starved_min / (m.elapsed * m.layout.n_stations)) if m.elapsed else 0.0
+
+
+def blocked_share(m: Any) -> float:
+    """Share of station-minutes blocked (finished job, no room downstream), so far."""
+    return float(m.blocked_min / (m.elapsed * m.layout.n_stations)) if m.elapsed else 0.0
+
+
+def failures(m: Any) -> int:
+    """Machine failures so far."""
+    return int(m.failures)
+
+
+def helps(m: Any) -> int:
+    """Worker-minutes spent helping a neighbour, so far."""
+    return int(m.helps)
+
+
+MODEL_REPORTERS = {
+    "minute": minute,
+    "throughput": throughput,
+    "throughput_per_hour": throughput_per_hour,
+    "jobs_in": jobs_in,
+    "wip": wip,
+    "backlog": backlog,
+    "lead_time": lead_time,
+    "mean_fatigue": mean_fatigue,
+    "fatigue_now": fatigue_now,
+    "peak_fatigue": peak_fatigue,
+    "physical_fatigue": physical_fatigue,
+    "mental_fatigue": mental_fatigue,
+    "comfort_mismatch": comfort_mismatch,
+    "safety_violations": safety_violations,
+    "workload_gini": workload_gini,
+    "mean_satisfaction": mean_satisfaction,
+    "mean_trust": mean_trust,
+    "availability": availability,
+    "starved_share": starved_share,
+    "blocked_share": blocked_share,
+    "failures": failures,
+    "helps": helps,
+}
+"""Reporter name -> function(model), collected every tick."""
+
+
+def summary(m: Any) -> dict[str, float]:
+    """The shift's headline figures (every reporter's current value)."""
+    return {name: float(fn(m)) for name, fn in MODEL_REPORTERS.items()}
