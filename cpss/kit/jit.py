@@ -1,0 +1,62 @@
+"""Compile a kernel or an equation with numba, with a disk cache that notices what it calls.
+
+numba's on-disk cache checks only the source file of the function it compiles: a kernel in
+``cpss/venue/kernels/visits.py`` that calls an equation from ``cpss/venue/equations.py`` would
+keep running the old equation after that file changed. :func:`jit` therefore keys the cache
+folder on a fingerprint of every source file that compiled code here may call (the world kit
+and the venue), so editing an equation recompiles what uses it, and nothing goes stale.
+
+The cache lives in ``$CPSS_NUMBA_CACHE`` if set, else ``$NUMBA_CACHE_DIR/cpss`` if set, else
+``~/.cache/cpss-sim/numba``; old fingerprints are left for the user to delete.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+from numba.core import config as numba_config
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+WATCHED = ("kit", "venue")
+"""Folders of ``cpss`` whose compiled code may call each other: any change there renews the cache."""
+
+
+@functools.cache
+def fingerprint() -> str:
+    """Hash of the sources of :data:`WATCHED` (16 hex digits)."""
+    digest = hashlib.sha256()
+    for folder in WATCHED:
+        for path in sorted((_PACKAGE / folder).rglob("*.py")):
+            digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """The folder the compiled kernels of this source version are cached in."""
+    base = os.environ.get("CPSS_NUMBA_CACHE")
+    if base is None and os.environ.get("NUMBA_CACHE_DIR"):
+        base = os.path.join(os.environ["NUMBA_CACHE_DIR"], "cpss")
+    if base is None:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "cpss-sim", "numba")
+    return Path(base) / fingerprint()
+
+
+def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``numba.njit`` with numpy's error model (x/0 gives inf/nan, no raise) and the cache above."""
+    dispatcher = numba.njit(cache=False, error_model="numpy")(fn)
+    previous = numba_config.CACHE_DIR
+    numba_config.CACHE_DIR = str(cache_dir())
+    try:
+        dispatcher.enable_caching()
+    except RuntimeError:  # no writable cache folder: compile on every start, still correct
+        pass
+    finally:
+        numba_config.CACHE_DIR = previous
+    return dispatcher
