@@ -30,7 +30,7 @@ from cpss.batched.decisions import decision_view
 from cpss.batched.io import from_models, summary
 from cpss.batched.venue import BatchedVenue
 from cpss.kit.config import ConfigError
-from cpss.kit.personalisation import PersonalisationFunction
+from cpss.kit.personalisation import PersonalisationFunction, acceptance_torch, utility_torch
 from cpss.venue.guides import POLICY_FUNCTIONS
 from cpss.venue.metrics import summary as numpy_summary
 from cpss.venue.model import VenueModel
@@ -57,7 +57,6 @@ def _env_on(models: list[VenueModel]) -> BatchedMuseumEnv:
 
 def test_f_matches_numpy():
     f = PersonalisationFunction()
-    tf = ops.TorchF(f)
     rng = np.random.default_rng(0)
     names = (
         "match",
@@ -77,10 +76,13 @@ def test_f_matches_numpy():
         k: rng.random(500) * (5.0 if k in ("viewers", "queue_wait", "walk_min", "exposure") else 1.0) for k in names
     }
     expected = f.utility(**inputs)
-    got = tf.utility(**{k: torch.as_tensor(v, device=DEVICE) for k, v in inputs.items()}).cpu().numpy()
+    tensors = {k: torch.as_tensor(v, device=DEVICE) for k, v in inputs.items()}
+    got = utility_torch(**tensors, w=f.weights, p=f.params).cpu().numpy()
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(
-        tf.acceptance(torch.as_tensor(expected, device=DEVICE)).cpu().numpy(), f.acceptance(expected), atol=1e-12
+        acceptance_torch(torch.as_tensor(expected, device=DEVICE), f.params).cpu().numpy(),
+        f.acceptance(expected),
+        atol=1e-12,
     )
 
 
@@ -194,8 +196,8 @@ def test_one_tick_from_the_same_state_has_the_same_distribution(cfg):
 
     def torch_outcomes(cohesion: float | None = None) -> np.ndarray:
         w = from_models([m] * reps, device=DEVICE)
-        if cohesion is not None:  # a deliberately different world
-            w.config = w.config.model_copy(update={"crowd": w.config.crowd.model_copy(update={"cohesion": cohesion})})
+        if cohesion is not None:  # a deliberately different world (parameters are read once, by name)
+            w.params = w.params._replace(crowd=w.params.crowd._replace(cohesion=cohesion))
         w.step()
         p = w.pop
         idx = (

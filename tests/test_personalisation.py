@@ -31,7 +31,8 @@ from cpss.kit.personalisation import (
     ],
 )
 def test_user_term(match, attention, exposure, n_sat, expected):
-    assert user_term(np.array(match), np.array(attention), np.array(exposure), n_sat) == pytest.approx(expected)
+    got = user_term(np.array(match), np.array(attention), np.array(exposure), FParams(n_sat=n_sat))
+    assert got == pytest.approx(expected)
 
 
 def test_pair_dot_is_all_pairs():
@@ -45,7 +46,7 @@ def test_pair_dot_is_all_pairs():
     [(1.0, 1.0, 0.3, 0.3), (0.5, 1.0, 0.3, 0.15), (1.0, 0.0, 0.3, 0.0), (0.0, 1.0, 0.3, 0.0)],
 )
 def test_personaliser_term(trust, guided, bonus, expected):
-    assert personaliser_term(np.array(trust), np.array(guided), bonus) == pytest.approx(expected)
+    assert personaliser_term(np.array(trust), np.array(guided), FParams(content_bonus=bonus)) == pytest.approx(expected)
 
 
 CROWD = {"social_proof": 0.2, "social_scale": 3.0, "rho_star": 0.5, "congestion_penalty": 0.5, "wait_cost": 0.02}
@@ -63,7 +64,7 @@ CROWD = {"social_proof": 0.2, "social_scale": 3.0, "rho_star": 0.5, "congestion_
     ],
 )
 def test_crowd_term(viewers, density, wait, expected):
-    got = crowd_term(np.array(float(viewers)), np.array(density), np.array(wait), **CROWD)
+    got = crowd_term(np.array(float(viewers)), np.array(density), np.array(wait), FParams(**CROWD))
     assert got == pytest.approx(expected, abs=1e-9)
 
 
@@ -71,13 +72,13 @@ def test_crowd_term(viewers, density, wait, expected):
     ("noise", "event", "expected"), [(0.0, 0.0, 0.0), (1.0, 0.0, -0.2), (0.5, 1.0, 0.1), (0.0, 1.0, 0.2)]
 )
 def test_context_term(noise, event, expected):
-    got = context_term(np.array(noise), np.array(event), noise_sensitivity=0.2, event_bonus=0.2)
+    got = context_term(np.array(noise), np.array(event), FParams(noise_sensitivity=0.2, event_bonus=0.2))
     assert got == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("attraction", "walk", "expected"), [(1.0, 0.0, 0.4), (0.0, 10.0, -0.3), (0.5, 2.0, 0.14)])
 def test_environment_term(attraction, walk, expected):
-    got = environment_term(np.array(attraction), np.array(walk), attraction_weight=0.4, walk_cost=0.03)
+    got = environment_term(np.array(attraction), np.array(walk), FParams(attraction_weight=0.4, walk_cost=0.03))
     assert got == pytest.approx(expected)
 
 

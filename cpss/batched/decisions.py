@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from cpss.batched import ops
+from cpss.kit.personalisation import acceptance_torch, utility_torch
+from cpss.venue.equations import choice_utility_torch, leave_value, novelty_torch, stop_value
 from cpss.venue.users import Activity
 
 if TYPE_CHECKING:
@@ -23,7 +25,7 @@ def decision_view(w: BatchedVenue) -> ops.TorchView:
     """What the guides of every day know about their users' current decision (cached per tick)."""
     if w._view_cache is not None and w._view_cache[0] == w._version:
         return w._view_cache[1]
-    p, g, f = w.pop, w.guides, w.F
+    p, g, prm = w.pop, w.guides, w.params
     rows = w.slot_rows()
     active = (g.visitor >= 0) & (p.state[rows] == A.DECIDING)
     mask = active[:, None] & ~p.visited[rows] & w.open[None, :]
@@ -33,16 +35,13 @@ def decision_view(w: BatchedVenue) -> ops.TorchView:
         active=active,
         mask=mask,
         match=g.estimate @ w.features.T,
-        novelty=torch.exp(-exposure / f.p.n_sat),
+        novelty=novelty_torch(exposure, prm.f),
         walk=w.izd[p.zone[rows].clamp(min=0)],
         crowd_density=sensed.repeat_interleave(w.K, dim=0),
         attraction=w.attraction,
         popularity=w.popularity.repeat_interleave(w.K, dim=0),
-        rho_star=f.p.rho_star,
-        congestion_penalty=f.p.congestion_penalty,
-        walk_cost=f.p.walk_cost,
-        attraction_weight=f.p.attraction_weight,
-        crowd_weight=w.config.guides.crowd_weight,
+        f=prm.f,
+        guide=prm.guide,
     )
     w._view_cache = (w._version, view)
     return view
@@ -52,7 +51,9 @@ def pair_utility(w: BatchedVenue, users: torch.Tensor, items: torch.Tensor, guid
     """Utility ``users`` expect from ``items`` now (one item per user; true interests)."""
     p = w.pop
     d, feats, iz = w.day[users], w.features[items], w.item_zone[items]
-    return w.F.utility(
+    return utility_torch(
+        w=w.params.w,
+        p=w.params.f,
         match=(p.interest[users] * feats).sum(dim=1),
         attention=w.attention_of(users),
         exposure=(p.satiation[users] * feats).sum(dim=1),
@@ -84,7 +85,7 @@ def decide(w: BatchedVenue) -> None:
         slots = torch.nonzero(recs >= 0).flatten()
         users, items = g.visitor[slots], recs[slots]
         util = pair_utility(w, users, items, guided=True)
-        ok = w._rand(slots.numel()) < w.F.acceptance(util)
+        ok = w._rand(slots.numel()) < acceptance_torch(util, w.params.f)
         g.offered[slots] += 1
         g.accepted[slots[ok]] += 1
         day = slots // w.K
@@ -97,7 +98,7 @@ def decide(w: BatchedVenue) -> None:
     if rest.numel():
         lead = p.leader[rest]
         item = p.target_item[lead]
-        can = (w._rand(rest.numel()) < w.config.crowd.cohesion) & (p.state[lead] != A.DECIDING)
+        can = (w._rand(rest.numel()) < w.params.crowd.cohesion) & (p.state[lead] != A.DECIDING)
         leaves = can & p.leaving[lead]
         start_leaving(w, rest[leaves])
         follow = can & ~p.leaving[lead] & (item >= 0)
@@ -116,20 +117,21 @@ def own_choice(w: BatchedVenue, users: torch.Tensor) -> None:
     n = users.numel()
     if n == 0:
         return
-    p, v, f, s = w.pop, w.config.visitors, w.F, w.style
+    p, prm, s = w.pop, w.params, w.style
     st, zone, day = p.style[users], p.zone[users], w.day[users]
     cand, safe = w.consider[zone], w.consider_safe[zone]  # (U, K) item ids; -1 = padding in cand
     match = (p.interest[users] @ w.features.T).gather(1, safe)
     exposure = (p.satiation[users] @ w.features.T).gather(1, safe)
     att = w.attention_of(users)
-    user = f.w.user * f.user(match, att[:, None], exposure)
-    util = user + s["walk_sensitivity"][st][:, None] * w.consider_walk[zone]
-    util = util + w.item_part[day].gather(1, safe)
-    items_v = (
-        s["selectivity"][st][:, None] * util
-        + s["stop_bias"][st][:, None]
-        + s["order_bonus"][st][:, None] * w.consider_here[zone]
+    walk_sensitivity = s["walk_sensitivity"][st][:, None]
+    item = w.item_part[day].gather(1, safe)
+    util = choice_utility_torch(
+        match, att[:, None], exposure, w.consider_walk[zone], item, walk_sensitivity, prm.w, prm.f
     )
+    items_v = stop_value(
+        util, w.consider_here[zone], s["selectivity"][st][:, None], s["stop_bias"][st][:, None],
+        s["order_bonus"][st][:, None],
+    )  # fmt: skip
     allowed = w.consider_open[zone] & ~p.visited[users].gather(1, safe)
     items_v = torch.where(allowed, items_v, torch.full_like(items_v, -torch.inf))
     top = items_v.amax(dim=1, keepdim=True)
@@ -140,9 +142,7 @@ def own_choice(w: BatchedVenue, users: torch.Tensor) -> None:
     pos = (cum < u).sum(dim=1).clamp(max=cand.shape[1] - 1)
     best = cand.gather(1, pos[:, None])[:, 0]
     best_v = torch.where(has, items_v.gather(1, pos[:, None])[:, 0], torch.full_like(att, -torch.inf))
-    options = torch.stack(
-        [best_v, torch.full_like(att, v.browse_bias), v.leave_bias + v.leave_fatigue * (1.0 - att)], dim=1
-    )
+    options = torch.stack([best_v, torch.full_like(att, prm.choice.browse_bias), leave_value(att, prm.choice)], dim=1)
     stage = (options + ops.gumbel(w.gen, tuple(options.shape), options)).argmax(dim=1)
     stop = stage == 0
     go_to_item(w, users[stop], best[stop], guided=False)

@@ -31,6 +31,8 @@ from cpss.batched.decisions import decide, start_leaving
 from cpss.kit.config import ConfigError
 from cpss.kit.context import active
 from cpss.kit.model import DayClock
+from cpss.kit.personalisation import item_part_torch, utility_torch, walk_part
+from cpss.venue import equations as eq
 from cpss.venue.config import VenueConfig
 from cpss.venue.model import VenueModel
 from cpss.venue.users import FLOAT_STATE, Activity
@@ -74,7 +76,7 @@ class BatchedVenue(DayClock):
         self.N, self.M, self.T, self.K = fl.n_zones, fl.n_items, len(fl.topics), config.guides.count
         self.V = config.visitors.count
         self.dt, self.day_minutes, self.entrance = probe.dt, probe.day_minutes, fl.entrance
-        self.F = ops.TorchF(probe.f)
+        self.params = probe.params
         t = self._t
         self.features, self.item_zone = t(fl.item_features), t(fl.item_zone, torch.long)
         self.attraction, self.item_dwell = t(fl.item_attraction), t(fl.item_dwell)
@@ -87,8 +89,8 @@ class BatchedVenue(DayClock):
         self.consider_safe = self.consider.clamp(min=0)
         rooms = torch.arange(self.N, device=self.device)[:, None]
         self.consider_here = self.item_zone[self.consider_safe] == rooms
-        self.consider_walk = self.F.walk_part(self.izd[rooms, self.consider_safe])
-        self.style = {k: t(v) for k, v in probe._style_arr.items()}
+        self.consider_walk = walk_part(self.izd[rooms, self.consider_safe], self.params.w, self.params.f)
+        self.style = {k: t(v) for k, v in probe.style_table._asdict().items()}
         self.reset(seed)
 
     def _t(self, x: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -147,14 +149,8 @@ class BatchedVenue(DayClock):
 
     def attention_of(self, idx: torch.Tensor) -> torch.Tensor:
         """Attention of flat users ``idx`` now."""
-        v, p = self.config.visitors, self.pop
-        return ops.attention(
-            self.minute - p.entered[idx],
-            p.walked[idx],
-            onset=v.fatigue_onset,
-            tau=v.fatigue_tau,
-            walk_factor=v.walk_fatigue,
-        )
+        p = self.pop
+        return eq.attention_torch(self.minute - p.entered[idx], p.walked[idx], self.params.fatigue)
 
     def slot_rows(self) -> torch.Tensor:
         """(BK,) flat row of each guide's user; idle guides get their day's first row (as ``VenueModel``)."""
@@ -203,17 +199,17 @@ class BatchedVenue(DayClock):
         self.viewers = ops.counts(item_idx, p.state == A.VIEWING, B * M).view(B, M).to(self.dtype)
         self.queue_len = ops.counts(item_idx, p.state == A.QUEUING, B * M).view(B, M).to(self.dtype)
         occ = self.occupancy.to(self.dtype)
-        self.density = occ / self.area
+        self.density = eq.density(occ, self.area)
         self.zone_closed = self._t(active(self.probe.closures, N, self.minute))
         self.zone_event = self._t(active(self.probe.events, N, self.minute))
         ratio = occ / self.comfort
-        self.noise = (self.base_noise + cfg.context.crowd_noise * ratio).clamp(0.0, 1.0)
+        self.noise = eq.zone_noise_torch(self.base_noise, occ, self.comfort, self.params.crowd)
         s = cfg.context.sensors
         noisy = occ * (1.0 + s.relative_noise * self._randn(B, N))
         noisy = (noisy + s.absolute_noise * self._randn(B, N)).clamp(min=0.0)
         self.sensed = torch.where(self._rand(B, N) < s.dropout, self.sensed, noisy)
         self.peak_ratio = torch.maximum(self.peak_ratio, ratio.amax(dim=1) if N else self.peak_ratio)
-        crowded = present & (self.density.reshape(-1)[self.day * N + p.zone.clamp(min=0)] > self.F.p.rho_star)
+        crowded = present & (self.density.reshape(-1)[self.day * N + p.zone.clamp(min=0)] > self.params.f.rho_star)
         p.congested_min += self.dt * crowded
         self.congestion_minutes += self.dt * crowded.view(B, -1).sum(dim=1)
         self.derive_item_fields()
@@ -222,11 +218,12 @@ class BatchedVenue(DayClock):
         """Open items, expected waits and the item-level part of ``f``, from this tick's crowd and context."""
         self.open = self.zone_closed[self.item_zone] == 0
         self.consider_open = (self.consider >= 0) & self.open[self.consider_safe]
-        self.wait = ops.expected_wait(self.queue_len, self.viewers, self.item_cap, self.item_dwell)
-        iz = self.item_zone
-        self.item_part = self.F.item_part(
-            self.viewers, self.density[:, iz], self.wait, self.noise[:, iz], self.zone_event[iz], self.attraction
-        )
+        self.wait = eq.expected_wait_torch(self.queue_len, self.viewers, self.item_cap, self.item_dwell)
+        iz, prm = self.item_zone, self.params
+        self.item_part = item_part_torch(
+            self.viewers, self.density[:, iz], self.wait, self.noise[:, iz], self.zone_event[iz], self.attraction,
+            prm.w, prm.f,
+        )  # fmt: skip
 
     def _arrive(self) -> None:
         p, N = self.pop, self.N
@@ -257,7 +254,7 @@ class BatchedVenue(DayClock):
         p.zone[ok] = p.target_zone[ok]
         blocked = moving[~self._flag(ok)[moving]]
         p.trip_wait[blocked] += self.dt
-        p.state[blocked[p.trip_wait[blocked] > self.config.crowd.queue_patience]] = int(A.DECIDING)
+        p.state[blocked[p.trip_wait[blocked] > self.params.crowd.queue_patience]] = int(A.DECIDING)
         entered = there[~self._flag(blocked)[there]]
         to_item = entered[p.target_item[entered] >= 0]
         p.state[to_item], p.queue_since[to_item] = int(A.QUEUING), self.minute
@@ -266,7 +263,7 @@ class BatchedVenue(DayClock):
     def _queue(self) -> None:
         p, M = self.pop, self.M
         q = torch.nonzero(p.state == A.QUEUING).flatten()
-        give_up = self.minute - p.queue_since[q] > self.config.crowd.queue_patience
+        give_up = self.minute - p.queue_since[q] > self.params.crowd.queue_patience
         p.state[q[give_up]] = int(A.DECIDING)
         q = q[~give_up]
         viewing = ops.counts(self.day * M + p.target_item, p.state == A.VIEWING, self.B * M)
@@ -280,12 +277,13 @@ class BatchedVenue(DayClock):
         item = p.target_item[ok]
         match = (p.interest[ok] * self.features[item]).sum(dim=1)
         mult = self.style["dwell_mult"][p.style[ok]]
-        jitter = torch.exp(0.85 * self._randn(ok.numel()))
-        p.dwell_left[ok] = self.item_dwell[item] * mult * (0.5 + match) * jitter
+        p.dwell_left[ok] = eq.dwell_time_torch(
+            self.item_dwell[item], mult, match, self._randn(ok.numel()), self.params.dwell
+        )
         p.state[ok] = int(A.VIEWING)
 
     def _view(self) -> None:
-        p, g, cfg = self.pop, self.guides, self.config
+        p, g = self.pop, self.guides
         viewing = torch.nonzero(p.state == A.VIEWING).flatten()
         p.dwell_left[viewing] -= self.dt
         done = viewing[p.dwell_left[viewing] <= 0]
@@ -294,7 +292,9 @@ class BatchedVenue(DayClock):
         item, zone, d = p.target_item[done], p.zone[done], self.day[done]
         feats = self.features[item]
         match = (p.interest[done] * feats).sum(dim=1)
-        gain = self.F.utility(
+        gain = utility_torch(
+            w=self.params.w,
+            p=self.params.f,
             match=match,
             attention=self.attention_of(done),
             exposure=(p.satiation[done] * feats).sum(dim=1),
@@ -318,10 +318,10 @@ class BatchedVenue(DayClock):
         sel = p.slot[done] >= 0
         k = p.slot[done[sel]]
         signal = match[sel] + 0.1 * self._randn(k.numel())
-        g.estimate[k] = ops.update_estimate(g.estimate[k], feats[sel], signal, cfg.guides.estimate_lr)
+        g.estimate[k] = ops.update_estimate(g.estimate[k], feats[sel], signal, self.params.guide.estimate_lr)
         was = p.guided[done]
         tg = done[was]
-        p.trust[tg] += cfg.guides.trust_lr * ((gain[was] / 0.5).clamp(0.0, 1.0) - p.trust[tg])
+        p.trust[tg] = eq.trust_update_torch(p.trust[tg], gain[was], self.params.guide)
         p.guided[done] = False
         p.state[done] = int(A.DECIDING)
 
@@ -332,10 +332,9 @@ class BatchedVenue(DayClock):
             self.running = False
             return
         d = torch.nonzero((p.state == A.DECIDING) & ~p.leaving).flatten()
-        tired = (self.minute - p.entered[d] >= p.budget[d]) | (
-            self.attention_of(d) < self.config.visitors.attention_floor
-        )
-        start_leaving(self, d[tired])
+        elapsed = self.minute - p.entered[d]
+        out = eq.tired(elapsed, p.budget[d], self.attention_of(d), self.params.fatigue)
+        start_leaving(self, d[out])
 
     def _exit(self, users: torch.Tensor) -> None:
         p = self.pop

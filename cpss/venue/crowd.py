@@ -58,17 +58,6 @@ def admit(
 _NO_PRIORITY = np.zeros(0)
 
 
-def density(occupancy: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """Persons per m² per zone."""
-    return occupancy / area
-
-
-def expected_wait(queue_len: np.ndarray, viewers: np.ndarray, capacity: np.ndarray, dwell: np.ndarray) -> np.ndarray:
-    """Expected queueing minutes at each item: people ahead / capacity x median dwell."""
-    ahead = queue_len + np.maximum(0, viewers - capacity + 1)
-    return np.maximum(0.0, ahead) / capacity * dwell
-
-
 def social_graph(leader: np.ndarray) -> nx.Graph:
     """The companions graph: one clique per group (users sharing a leader).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cpss.kit.personalisation import pair_dot
-from cpss.venue import crowd
+from cpss.venue.equations import expected_wait
 from cpss.venue.guides import POLICY_FUNCTIONS, DecisionView
 from cpss.venue.kernels import choice as kn
 from cpss.venue.kernels import guides as kg
@@ -55,10 +55,10 @@ class DecisionsMixin:
         return arr[np.maximum(self.guides.visitor, 0)]
 
     def _decision_view(self) -> DecisionView:
-        g, p, fl, fp = self.guides, self.pop, self.floor, self.f.params
+        g, p, fl = self.guides, self.pop, self.floor
         active, mask, match, novelty, walk, crowd_density = kg.view_arrays(
             g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, self.item_open(), fl.item_features,
-            fl.item_zone, fl.dist_min, self.sensed, self.area, fp.n_sat,
+            fl.item_zone, fl.dist_min, self.sensed, self.area, self.params.f,
         )  # fmt: skip
         return DecisionView(
             active=active,
@@ -69,18 +69,15 @@ class DecisionsMixin:
             crowd_density=crowd_density,
             attraction=fl.item_attraction,
             popularity=self.popularity,
-            rho_star=fp.rho_star,
-            congestion_penalty=fp.congestion_penalty,
-            walk_cost=fp.walk_cost,
-            attraction_weight=fp.attraction_weight,
-            crowd_weight=self.config.guides.crowd_weight,
+            f=self.params.f,
+            guide=self.params.guide,
         )
 
     def expected_utility(self, users: np.ndarray, guided: bool) -> np.ndarray:
         """(U, M) utility users expect from each item now (true interests; what they see)."""
         p, fl = self.pop, self.floor
         zone = p.zone[users]
-        wait = crowd.expected_wait(self.queue_len, self.viewers, fl.item_capacity, fl.item_dwell)
+        wait = expected_wait(self.queue_len, self.viewers, fl.item_capacity, fl.item_dwell)
         return self.f.utility(
             match=pair_dot(p.interest[users], fl.item_features),
             attention=self.attention_of(users)[:, None],
@@ -107,7 +104,7 @@ class DecisionsMixin:
                 n_offers = kg.guide_picks(
                     code, g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, self._open,
                     fl.item_features, fl.item_zone, fl.dist_min, self.sensed, self.area, fl.item_attraction,
-                    self._pick_prm, g.recommendation,
+                    self.params, g.recommendation,
                 )  # fmt: skip
             else:
                 if self._external is None:
@@ -122,8 +119,8 @@ class DecisionsMixin:
                 n_ok, first = kg.accept_offers(
                     g.recommendation, g.visitor, uniforms, (p.interest, p.satiation, p.trust, p.entered, p.walked),
                     (fl.item_features, fl.item_zone, fl.dist_min, fl.item_attraction),
-                    (self.viewers, self.density, self._wait, self.noise, self.zone_event), self._w5,
-                    self.accept_params(), (g.offered, g.accepted), first, trip,
+                    (self.viewers, self.density, self._wait, self.noise, self.zone_event), self.params, self.minute,
+                    (g.offered, g.accepted), first, trip,
                 )  # fmt: skip
                 self.offers += n_offers
                 self.accepts += n_ok
@@ -132,7 +129,7 @@ class DecisionsMixin:
         if follower.size:
             uniforms = self.rng.random(follower.size)
             own = kn.follow_leaders(
-                follower, uniforms, self.config.crowd.cohesion, p.leader, p.visited, self._open, fl.entrance, trip,
+                follower, uniforms, self.params.crowd.cohesion, p.leader, p.visited, self._open, fl.entrance, trip,
                 fl.item_zone, fl.dist_min,
             )  # fmt: skip
             self._own_choice(own)
@@ -151,13 +148,10 @@ class DecisionsMixin:
         p, fl = self.pop, self.floor
         uniforms = self.rng.random(users.size)
         gumbels = self.rng.gumbel(size=(users.size, 3))
-        if self._choice_prm[0] != self.minute:
-            self._choice_prm = np.array((self.minute, *self._fatigue, *self._choice_tail))
-        prm = self._choice_prm
         stage, best, n_wander = kn.own_choice_stage(
             users, uniforms, gumbels, p.zone, p.style, p.interest, p.satiation, p.visited, p.entered, p.walked,
             self.consider, self._consider_walk, self._consider_here, self._consider_feat, self._item_part, self._open,
-            self._style_prm, prm,
+            self.style_table, self.params, self.minute,
         )  # fmt: skip
         wander = self.rng.random(n_wander)
         kn.apply_own_choice(

@@ -25,8 +25,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cpss.kit.equations import COUNT, DENSITY, EXPOSURE, FLAG, MINUTES, NORMAL, SIGNED_UNIT, UNIT, UTILITY, Domain
-from cpss.kit.equations import register
+from cpss.kit.equations import (
+    COUNT,
+    DENSITY,
+    EXPOSURE,
+    FLAG,
+    MINUTES,
+    NORMAL,
+    SIGNED_UNIT,
+    UNIT,
+    UTILITY,
+    Domain,
+    register,
+)
 from cpss.kit.personalisation import FParams, FWeights, crowding, crowding_torch, user_term, user_term_torch
 from cpss.venue.params import ChoiceParams, CrowdParams, DwellParams, FatigueParams, GuideParams
 
@@ -157,9 +168,7 @@ def expected_wait_torch(queue_len, viewers, capacity, median):
     return (queue_len + (viewers - capacity + 1).clamp(min=0)).clamp(min=0) / capacity * median
 
 
-register(
-    expected_wait, expected_wait_torch, queue_len=COUNT, viewers=COUNT, capacity=CAPACITY, median=MINUTES
-)
+register(expected_wait, expected_wait_torch, queue_len=COUNT, viewers=COUNT, capacity=CAPACITY, median=MINUTES)
 
 
 def density(occupancy, area):
@@ -206,11 +215,15 @@ register(interest_score, match=SIGNED_UNIT, novelty=UNIT)
 
 
 def crowd_aware_score(match, novelty, attraction, density, walk, g: GuideParams, p: FParams):
-    """``crowd_aware`` policy: ``match · novelty + attraction_weight · attraction - crowd_weight · crowding(density) - walk_cost · walk``.
+    """``crowd_aware`` policy: interest plus attraction minus sensed crowding and walking.
 
-    ``density`` is the sensed density of the item's zone (sensors, not the truth).
+    ``match · novelty + attraction_weight · attraction - crowd_weight · crowding(density) -
+    walk_cost · walk``, where ``density`` is the sensed density of the item's zone (sensors,
+    not the truth).
     """
-    return match * novelty + p.attraction_weight * attraction - g.crowd_weight * crowding(density, p) - p.walk_cost * walk
+    return (
+        match * novelty + p.attraction_weight * attraction - g.crowd_weight * crowding(density, p) - p.walk_cost * walk
+    )
 
 
 def crowd_aware_score_torch(match, novelty, attraction, density, walk, g: GuideParams, p: FParams):

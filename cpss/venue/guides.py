@@ -15,6 +15,10 @@ from collections.abc import Callable
 import mesa
 import numpy as np
 
+from cpss.kit.personalisation import FParams
+from cpss.venue.equations import crowd_aware_score, interest_score
+from cpss.venue.params import GuideParams
+
 
 @dataclasses.dataclass
 class GuideSlots:
@@ -76,10 +80,8 @@ class DecisionView:
         crowd_density: (M,) sensed density (p/m²) of each item's zone.
         attraction: (M,) intrinsic attraction.
         popularity: (M,) views so far today.
-        rho_star: Crowding threshold (p/m²).
-        congestion_penalty: Utility lost per p/m² above ``rho_star``.
-        walk_cost: Utility lost per walking minute.
-        attraction_weight: Weight of attraction.
+        f: Constants of ``f`` the guides assume (crowding threshold and penalty, walk cost…).
+        guide: The guides' own parameters (``crowd_weight``…).
     """
 
     active: np.ndarray
@@ -90,11 +92,8 @@ class DecisionView:
     crowd_density: np.ndarray
     attraction: np.ndarray
     popularity: np.ndarray
-    rho_star: float
-    congestion_penalty: float
-    walk_cost: float
-    attraction_weight: float
-    crowd_weight: float = 1.0
+    f: FParams = dataclasses.field(default_factory=FParams)
+    guide: GuideParams = dataclasses.field(default_factory=GuideParams)
 
 
 Policy = Callable[[DecisionView, np.random.Generator], np.ndarray]
@@ -125,18 +124,13 @@ def policy_nearest(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
 
 def policy_interest(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
     """Crowd-blind best match: estimated interest x novelty."""
-    return _best(view.match * view.novelty, view)
+    return _best(interest_score(view.match, view.novelty), view)
 
 
 def policy_crowd_aware(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
     """Interest minus expected congestion (from sensors) and walking, plus attraction."""
-    crowd = view.congestion_penalty * np.maximum(0.0, view.crowd_density - view.rho_star)
-    score = (
-        view.match * view.novelty
-        + view.attraction_weight * view.attraction
-        - view.crowd_weight * crowd[None, :]
-        - view.walk_cost * view.walk
-    )
+    density = view.crowd_density[None, :]
+    score = crowd_aware_score(view.match, view.novelty, view.attraction, density, view.walk, view.guide, view.f)
     return _best(score, view)
 
 

@@ -27,14 +27,16 @@ from cpss.kit.config import ConfigError
 from cpss.kit.context import OccupancySensors, Window, active, sample_arrivals
 from cpss.kit.floorplan import FloorPlan, Item, generate_floor, load_floor
 from cpss.kit.model import CPSSModel
-from cpss.kit.personalisation import FParams, PersonalisationFunction
+from cpss.kit.personalisation import PersonalisationFunction, walk_part
 from cpss.venue import crowd, metrics
 from cpss.venue.config import VenueConfig
 from cpss.venue.decisions import DecisionsMixin
+from cpss.venue.equations import attention
 from cpss.venue.guides import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots
 from cpss.venue.kernels import movement as kc
 from cpss.venue.kernels import visits as kv
-from cpss.venue.users import Activity, Population, Style, User, attention, sample_population
+from cpss.venue.params import StyleTable, venue_params
+from cpss.venue.users import Activity, Population, Style, User, sample_population
 
 A = Activity
 
@@ -77,10 +79,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         v = cfg.visitors
         self.styles = [Style(name=n, **s.model_dump()) for n, s in v.styles.items()]
         self.style_names = [s.name for s in self.styles]
-        self._style_arr = {
-            k: np.array([getattr(s, k) for s in self.styles])
-            for k in ("stop_bias", "selectivity", "walk_sensitivity", "dwell_mult", "order_bonus")
-        }
+        self.style_table = StyleTable.of(self.styles)
         self.pop = self.draw_visitors(self.rng)
         self.handles: dict[int, User] = {}
         # --- personalisers (x_pa) ---
@@ -96,24 +95,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.events = self._windows(c.events, "context.events")
         self.base_noise = self.draw_base_noise(self.rng)
         self.sensors = OccupancySensors(fl.n_zones, c.sensors, self.rng)
-        self.f = PersonalisationFunction(
-            cfg.f,
-            FParams(
-                n_sat=v.satiation_n,
-                content_bonus=cfg.guides.content_bonus,
-                social_proof=cfg.crowd.social_proof,
-                social_scale=cfg.crowd.social_scale,
-                rho_star=cfg.crowd.rho_star,
-                congestion_penalty=cfg.crowd.congestion_penalty,
-                wait_cost=cfg.crowd.wait_cost,
-                noise_sensitivity=c.noise_sensitivity,
-                event_bonus=c.event_bonus,
-                attraction_weight=cfg.f.attraction_weight,
-                walk_cost=cfg.f.walk_cost,
-                accept_bias=cfg.f.accept_bias,
-                accept_sharpness=cfg.f.accept_sharpness,
-            ),
-        )
+        self.params = venue_params(cfg)
+        self.f = PersonalisationFunction(self.params.w, self.params.f)
         self._kernel_params()
         # --- counters for metrics ---
         self.popularity = np.zeros(fl.n_items)
@@ -158,46 +141,12 @@ class VenueModel(DecisionsMixin, CPSSModel):
         return out
 
     def _kernel_params(self) -> None:
-        """Constants of ``f``, the styles and the config packed into arrays for the compiled kernels."""
-        v, w, fp = self.config.visitors, self.f.weights, self.f.params
-        self._style_prm = np.array(
-            [[s.selectivity, s.stop_bias, s.order_bonus, s.walk_sensitivity] for s in self.styles]
-        )
-        self._fatigue = (v.fatigue_onset, v.fatigue_tau, v.walk_fatigue)
-        self._w5 = np.array([w.user, w.personaliser, w.crowd, w.context, w.environment], dtype=float)
-        self._f_prm = (fp.n_sat, fp.content_bonus, fp.social_proof, fp.social_scale, fp.rho_star)
-        self._f_prm += (fp.congestion_penalty, fp.wait_cost, fp.noise_sensitivity, fp.event_bonus)
-        self._f_prm += (fp.attraction_weight, fp.walk_cost)
-        self._item_prm = np.array(self._f_prm[2:])
-        self._visit_prm = np.array((np.nan, *self._fatigue, *self._f_prm))
-        self._accept_prm = np.array((np.nan,))
-        self._choice_prm = np.array((np.nan,))
-        self._choice_tail = (w.user, fp.n_sat, v.browse_bias, v.leave_bias, v.leave_fatigue)
-        # Per (zone, item in view): the weighted walking part of f, whether the item is in the zone, its features.
+        """Per (zone, item in view): the weighted walking part of ``f``, whether it is in the zone, its features."""
         fl, zones = self.floor, np.arange(self._n_zones)[:, None]
         cand_zone = fl.item_zone[np.maximum(self.consider, 0)]
-        self._consider_walk = w.environment * (0.0 - fp.walk_cost * fl.dist_min[zones, cand_zone])
+        self._consider_walk = walk_part(fl.dist_min[zones, cand_zone], self.params.w, self.params.f)
         self._consider_here = cand_zone == zones
         self._consider_feat = np.ascontiguousarray(fl.item_features[np.maximum(self.consider, 0)].transpose(0, 2, 1))
-        pick = (fp.n_sat, fp.congestion_penalty, fp.rho_star, fp.attraction_weight, self.config.guides.crowd_weight)
-        self._pick_prm = np.array((*pick, fp.walk_cost))
-        self._leave_prm = np.array([*self._fatigue, v.attention_floor])
-        self._crowd_prm = np.array([self.config.context.crowd_noise, fp.rho_star, self.dt])
-
-    def visit_params(self) -> np.ndarray:
-        """(minute, fatigue onset, tau, walk factor, then the constants of ``f``) for the utility kernels."""
-        if self._visit_prm[0] != self.minute:
-            self._visit_prm = np.array((self.minute, *self._fatigue, *self._f_prm))
-        return self._visit_prm
-
-    def accept_params(self) -> np.ndarray:
-        """:meth:`visit_params`, then the acceptance bias and sharpness of ``f``."""
-        if self._accept_prm[0] != self.minute:
-            fp = self.f.params
-            self._accept_prm = np.array(
-                (self.minute, *self._fatigue, *self._f_prm, fp.accept_bias, fp.accept_sharpness)
-            )
-        return self._accept_prm
 
     def trip_arrays(self) -> tuple[np.ndarray, ...]:
         """The population arrays a trip writes, in the order :mod:`cpss.venue.kernels.choice` expects."""
@@ -257,14 +206,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
 
     def attention_of(self, idx: np.ndarray) -> np.ndarray:
         """Attention (1 - fatigue) of users ``idx`` now."""
-        v = self.config.visitors
-        return attention(
-            self.minute - self.pop.entered[idx],
-            self.pop.walked[idx],
-            onset=v.fatigue_onset,
-            tau=v.fatigue_tau,
-            walk_factor=v.walk_fatigue,
-        )
+        return attention(self.minute - self.pop.entered[idx], self.pop.walked[idx], self.params.fatigue)
 
     def item_open(self) -> np.ndarray:
         """(M,) items whose zone is not closed now."""
@@ -298,7 +240,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, ratio_max, crowded) = (
             kc.crowd_fields(
                 (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
-                fl.n_items, self._crowd_prm,
+                fl.n_items, self.params, self.dt,
             )
         )  # fmt: skip
         self.zone_closed = active(self.closures, self._n_zones, self.minute)
@@ -310,7 +252,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
         self._open, self._wait, self._item_part = kc.item_fields(
             self.zone_closed, self.density, self.noise, self.zone_event, self.viewers, self.queue_len, fl.item_zone,
-            fl.item_capacity, fl.item_dwell, fl.item_attraction, self._w5[2:], self._item_prm,
+            fl.item_capacity, fl.item_dwell, fl.item_attraction, self.params,
         )  # fmt: skip
 
     def _arrive(self) -> None:
@@ -323,7 +265,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         ent = self.floor.entrance
         free = self.capacity - self.occupancy
         ok = crowd.admit(self.rng, cand, np.full(cand.size, ent), free, p.arrival[cand])
-        kc.enter_venue(ok, p.state, p.zone, p.entered, self.occupancy, np.array((ent, self.minute)))
+        kc.enter_venue(ok, p.state, p.zone, p.entered, self.occupancy, ent, self.minute)
         for v in ok.tolist():
             self.handles[v] = User(self, v)
 
@@ -335,12 +277,12 @@ class VenueModel(DecisionsMixin, CPSSModel):
         for v in done.tolist():  # the kernel did what _exit does to the arrays
             self.handles.pop(v).remove()
         ok = crowd.admit(self.rng, moving, bins, free)
-        patience = self.config.crowd.queue_patience
+        patience = self.params.crowd.queue_patience
         kc.walk_enter(moving, ok, here, trip, self.occupancy, p.queue_since, self.minute, self.dt, patience)
 
     def _queue(self) -> None:
         p, fl = self.pop, self.floor
-        patience = self.config.crowd.queue_patience
+        patience = self.params.crowd.queue_patience
         q, items, since, free = kc.queue_candidates(
             p.state, p.queue_since, p.target_item, fl.item_capacity, self.minute, patience
         )
@@ -352,7 +294,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         normals = self.rng.standard_normal(ok.size)
         self.wait_sum += kv.start_views(
             ok, normals, p.state, p.style, p.target_item, p.queue_since, p.trip_wait, p.wait_total, p.dwell_left,
-            p.interest, fl.item_features, fl.item_dwell, self._style_arr["dwell_mult"], self.minute,
+            p.interest, fl.item_features, fl.item_dwell, self.style_table, self.params, self.minute,
         )  # fmt: skip
         self.views += ok.size
 
@@ -365,11 +307,11 @@ class VenueModel(DecisionsMixin, CPSSModel):
         pop += (p.entered, p.walked, p.satisfaction, p.gain, p.visited, p.n_viewed, p.top_seen, p.top_items, p.slot)
         match, n_guided = kv.finish_views(
             done, pop, self.popularity, self.viewers, self.density, self.noise, self.zone_event, fl.item_features,
-            fl.item_attraction, self._w5, self.visit_params(), self.config.guides.trust_lr,
+            fl.item_attraction, self.params, self.minute,
         )  # fmt: skip
         if n_guided:  # the guides refine their estimates from what they observe
             normals = self.rng.standard_normal(n_guided)
-            lr = self.config.guides.estimate_lr
+            lr = self.params.guide.estimate_lr
             kv.refine_estimates(done, match, normals, p.slot, p.target_item, fl.item_features, self.guides.estimate, lr)
 
     def _leave(self) -> None:
@@ -380,7 +322,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
             return
         fl = self.floor
         kc.leave_tired(
-            self.trip_arrays(), p.entered, p.walked, p.budget, self.minute, self._leave_prm, fl.entrance, fl.dist_min
+            self.trip_arrays(), p.entered, p.walked, p.budget, self.minute, self.params, fl.entrance, fl.dist_min
         )
 
     def _exit(self, users: np.ndarray) -> None:

@@ -15,6 +15,9 @@ from enum import IntEnum
 import mesa
 import numpy as np
 
+from cpss.venue import equations
+from cpss.venue.params import FatigueParams
+
 
 class Activity(IntEnum):
     """The user state machine."""
@@ -139,23 +142,10 @@ class Population:
 def attention(
     elapsed_min: np.ndarray, walked_min: np.ndarray, *, onset: float, tau: float, walk_factor: float
 ) -> np.ndarray:
-    """Museum fatigue as attention: 1 before the onset, then exponential decay.
-
-    ``A = exp(-max(0, e - onset) / tau)`` with effective time ``e = elapsed + walk_factor ·
-    walked`` (Falk et al. 1985 onset ~30 min; the decay form is an assumption).
-
-    Args:
-        elapsed_min: Minutes since arrival.
-        walked_min: Minutes spent walking.
-        onset: Fatigue onset in minutes.
-        tau: Decay constant in minutes.
-        walk_factor: Extra fatigue per walking minute, relative to a minute of viewing.
-
-    Returns:
-        Attention in (0, 1].
-    """
-    effective = elapsed_min + walk_factor * walked_min
-    return np.exp(-np.maximum(0.0, effective - onset) / tau)
+    """Museum fatigue as attention: :func:`cpss.venue.equations.attention` with its constants as keywords."""
+    return equations.attention(
+        elapsed_min, walked_min, FatigueParams(fatigue_onset=onset, fatigue_tau=tau, walk_fatigue=walk_factor)
+    )
 
 
 def sample_population(

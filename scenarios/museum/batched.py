@@ -36,6 +36,7 @@ from cpss.batched.io import summary
 from cpss.batched.venue import BatchedVenue
 from cpss.kit.config import ConfigError
 from cpss.venue.config import POLICIES, VenueConfig
+from cpss.venue.equations import attention_torch
 from cpss.venue.users import Activity
 from scenarios.museum import OCC_SCALE
 
@@ -123,7 +124,7 @@ class BatchedMuseumEnv:
     # ------------------------------------------------------------------ views
     def _visitor_block(self) -> tuple[torch.Tensor, ...]:
         w = self.world
-        p, rows, v = w.pop, w.slot_rows(), w.config.visitors
+        p, rows = w.pop, w.slot_rows()
         idle = w.guides.visitor < 0
         live = (~idle).to(w.dtype)
         zone = torch.nn.functional.one_hot(p.zone[rows].clamp(min=0), w.N).to(w.dtype) * live[:, None]
@@ -131,9 +132,7 @@ class BatchedMuseumEnv:
         elapsed = torch.where(torch.isnan(entered), torch.zeros_like(entered), w.minute - entered)
         budget = p.budget[rows].clamp(min=1e-9)
         time_left = ((budget - elapsed) / budget).clamp(0.0, 1.0) * live
-        att = ops.attention(
-            elapsed, p.walked[rows], onset=v.fatigue_onset, tau=v.fatigue_tau, walk_factor=v.walk_fatigue
-        )
+        att = attention_torch(elapsed, p.walked[rows], w.params.fatigue)
         fatigue = torch.where(idle, torch.zeros_like(att), 1.0 - att)
         deciding = ((p.state[rows] == A.DECIDING) & ~idle).to(w.dtype)
         return idle, live, zone, time_left, fatigue, deciding

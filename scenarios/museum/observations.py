@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE, jit
+from cpss.kit.jit import jit
+from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE
 
 
 @jit

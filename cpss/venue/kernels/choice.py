@@ -15,26 +15,17 @@ returned by :meth:`cpss.venue.model.VenueModel.trip_arrays`.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from cpss.kit.jit import jit
+from cpss.venue.equations import attention, choice_utility, leave_value, stop_value
+from cpss.venue.params import StyleTable, VenueParams
 
 OUTSIDE, DECIDING, WALKING, QUEUING, VIEWING, LEFT = 0, 1, 2, 3, 4, 5
 """The values of :class:`cpss.venue.users.Activity` (plain ints for the compiled code)."""
 
 POLICY_CODES = {"none": 0, "interest": 1, "crowd_aware": 2}
 """Heuristic guide policies that draw no random numbers, with their kernel codes."""
-
-jit = nb.njit(cache=True, error_model="numpy")
-"""Compile a kernel: cached on disk, and numpy's semantics for division by zero (inf/nan, no raise)."""
-
-
-@jit
-def attention1(minute: float, entered: float, walked: float, onset: float, tau: float, walk_factor: float) -> float:
-    """Attention of one user (as :func:`cpss.venue.users.attention`)."""
-    over = (minute - entered) + walk_factor * walked - onset
-    if over < 0.0:
-        over = 0.0
-    return np.exp(-over / tau)
 
 
 @jit
@@ -74,39 +65,6 @@ def deciders(state: np.ndarray, leader: np.ndarray) -> tuple[np.ndarray, np.ndar
                 first[nf] = v
                 nf += 1
     return first[:nf], follow[:nc]
-
-
-@jit
-def visit_utility(
-    match: float,
-    att: float,
-    exposure: float,
-    guided: float,
-    trust: float,
-    viewers: float,
-    density: float,
-    queue_wait: float,
-    noise: float,
-    event: float,
-    attraction: float,
-    walk_min: float,
-    w: np.ndarray,
-    prm: np.ndarray,
-) -> float:
-    """``f.utility`` of one visit: the weighted terms added in the order of ``f.combine``."""
-    m = match if match > 0.0 else 0.0
-    m = m if m < 1.0 else 1.0
-    user = m * att * np.exp(-exposure / prm[4])
-    pa = guided * trust * prm[5]
-    over = density - prm[8]
-    crowd = prm[6] * (1.0 - np.exp(-viewers / prm[7])) - prm[9] * (over if over > 0.0 else 0.0) - prm[10] * queue_wait
-    context = prm[12] * event - prm[11] * noise
-    env = prm[13] * attraction - prm[14] * walk_min
-    total = 0.0
-    for k, term in enumerate((user, pa, crowd, context, env)):
-        if w[k] != 0.0:
-            total = total + w[k] * term
-    return total
 
 
 @jit
@@ -162,17 +120,18 @@ def own_choice_stage(
     cand_feat: np.ndarray,
     item_part: np.ndarray,
     is_open: np.ndarray,
-    style_prm: np.ndarray,
-    prm: np.ndarray,
+    styles: StyleTable,
+    prm: VenueParams,
+    minute: float,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The two-stage logit of ``_own_choice``: (stage 0/1/2 = item/wander/leave, item, wanderers).
 
     ``consider`` (zones x K) are the items in view from each zone (-1 = padding), ``walk_part``
     the weighted walking part of ``f`` to each, ``here`` whether it is in that zone and
     ``cand_feat`` (zones x T x K) its features (topic-major, so that the dot products run over
-    contiguous rows; each is still summed topic by topic); ``style_prm`` rows = (selectivity,
-    stop_bias, order_bonus, walk_sensitivity) per style; ``prm`` = (minute, onset, tau,
-    walk_factor, w_user, n_sat, browse_bias, leave_bias, leave_fatigue).
+    contiguous rows; each is still summed topic by topic); ``item_part`` the item-level part of
+    ``f`` per item this tick. The equations are :func:`~cpss.venue.equations.choice_utility`,
+    :func:`~cpss.venue.equations.stop_value` and :func:`~cpss.venue.equations.leave_value`.
     """
     n, n_cand, n_topics = users.size, consider.shape[1], cand_feat.shape[1]
     stage = np.empty(n, np.int64)
@@ -185,8 +144,9 @@ def own_choice_stage(
         v = users[i]
         z = zone[v]
         st = style[v]
-        sel, stop, bonus, walk_sens = style_prm[st, 0], style_prm[st, 1], style_prm[st, 2], style_prm[st, 3]
-        att = attention1(prm[0], entered[v], walked[v], prm[1], prm[2], prm[3])
+        sel, stop, bonus = styles.selectivity[st], styles.stop_bias[st], styles.order_bonus[st]
+        walk_sens = styles.walk_sensitivity[st]
+        att = attention(minute - entered[v], walked[v], prm.fatigue)
         match[:] = 0.0
         exposure[:] = 0.0
         for t in range(n_topics):
@@ -201,11 +161,8 @@ def own_choice_stage(
             if j < 0 or visited[v, j] or not is_open[j]:
                 vals[k] = -np.inf
                 continue
-            m = match[k] if match[k] > 0.0 else 0.0
-            m = m if m < 1.0 else 1.0
-            user = prm[4] * (m * att * np.exp(-exposure[k] / prm[5]))
-            util = user + walk_sens * walk_part[z, k] + item_part[j]
-            vals[k] = sel * util + stop + (bonus if here[z, k] else 0.0)
+            util = choice_utility(match[k], att, exposure[k], walk_part[z, k], item_part[j], walk_sens, prm.w, prm.f)
+            vals[k] = stop_value(util, here[z, k], sel, stop, bonus)
             if vals[k] > top:
                 top = vals[k]
         has = top > -np.inf
@@ -221,7 +178,7 @@ def own_choice_stage(
             pos += 1
         pos = min(pos, n_cand - 1)
         best[i] = consider[z, pos]
-        options = (vals[pos] if has else -np.inf, prm[6], prm[7] + prm[8] * (1.0 - att))
+        options = (vals[pos] if has else -np.inf, prm.choice.browse_bias, leave_value(att, prm.choice))
         s, s_val = 0, options[0] + gumbels[i, 0]
         for c in range(1, 3):
             if options[c] + gumbels[i, c] > s_val:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cpss.venue.kernels.choice import DECIDING, attention1, jit, start_trip, visit_utility
+from cpss.kit.jit import jit
+from cpss.kit.personalisation import FParams, acceptance, utility
+from cpss.venue.equations import attention, crowd_aware_score, density, interest_score, novelty
+from cpss.venue.kernels.choice import DECIDING, start_trip
+from cpss.venue.params import VenueParams
 
 
 @jit
@@ -27,16 +31,15 @@ def guide_picks(
     sensed: np.ndarray,
     area: np.ndarray,
     attraction: np.ndarray,
-    prm: np.ndarray,
+    prm: VenueParams,
     recs: np.ndarray,
 ) -> int:
     """Recommendations of the ``interest`` (1) or ``crowd_aware`` (2) policy into ``recs`` (-1 for none).
 
-    The same argmax as :func:`cpss.venue.guides._best` over the slots whose user decides now;
-    ``prm`` = (n_sat, congestion_penalty, rho_star, attraction_weight, crowd_weight, walk_cost).
+    The same argmax as :func:`cpss.venue.guides._best` over the slots whose user decides now,
+    of :func:`~cpss.venue.equations.interest_score` or :func:`~cpss.venue.equations.crowd_aware_score`.
     Returns how many guides recommend.
     """
-    n_sat, pen, rho, aw, cw, wc = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
     recs[:] = -1
     n_offers = 0
     n_topics = features.shape[1]
@@ -53,11 +56,13 @@ def guide_picks(
             for t in range(n_topics):
                 match += estimate[k, t] * features[j, t]
                 exposure += satiation[v, t] * features[j, t]
-            s = match * np.exp(-exposure / n_sat)
+            new = novelty(exposure, prm.f)
             if code == 2:
-                crowd = sensed[item_zone[j]] / area[item_zone[j]] - rho
-                crowd = pen * (crowd if crowd > 0.0 else 0.0)
-                s = s + aw * attraction[j] - cw * crowd - wc * dist_min[zone[v], item_zone[j]]
+                z = item_zone[j]
+                crowd = density(sensed[z], area[z])
+                s = crowd_aware_score(match, new, attraction[j], crowd, dist_min[zone[v], z], prm.guide, prm.f)
+            else:
+                s = interest_score(match, new)
             if best < 0 or s > best_s:
                 best, best_s = j, s
         recs[k] = best
@@ -74,8 +79,8 @@ def accept_offers(
     pop: tuple,
     floor: tuple,
     fields: tuple,
-    w: np.ndarray,
-    prm: np.ndarray,
+    prm: VenueParams,
+    minute: float,
     counts: tuple,
     first: np.ndarray,
     trip: tuple,
@@ -85,13 +90,13 @@ def accept_offers(
     The utility is ``expected_utility`` of the (user, item) pair, guided; accepted users walk
     to the item, guided. ``pop`` = (interest, satiation, trust, entered, walked); ``floor`` =
     (features, item_zone, dist_min, attraction); ``fields`` = this tick's (viewers, density,
-    expected wait, noise, event); ``prm`` as :meth:`cpss.venue.model.VenueModel.accept_params`;
+    expected wait, noise, event); acceptance is :func:`~cpss.kit.personalisation.acceptance`;
     ``counts`` = (offered, accepted) per guide. One uniform per recommending guide, in guide
     order. Returns the number accepted and ``first`` without the users who accepted.
     """
     interest, satiation, trust, entered, walked = pop
     features, item_zone, dist_min, attraction = floor
-    viewers, density, wait, noise, event = fields
+    viewers, zone_density, wait, noise, event = fields
     offered, accepted = counts
     state, zone = trip[0], trip[1]
     n_ok = i = 0
@@ -106,13 +111,13 @@ def accept_offers(
         for t in range(features.shape[1]):
             match += interest[v, t] * features[j, t]
             exposure += satiation[v, t] * features[j, t]
-        att = attention1(prm[0], entered[v], walked[v], prm[1], prm[2], prm[3])
-        util = visit_utility(
-            match, att, exposure, 1.0, trust[v], viewers[j], density[z], wait[j], noise[z], event[z], attraction[j],
-            dist_min[zone[v], z], w, prm,
+        att = attention(minute - entered[v], walked[v], prm.fatigue)
+        util = utility(
+            match, att, exposure, trust[v], 1.0, viewers[j], zone_density[z], wait[j], noise[z], event[z],
+            attraction[j], dist_min[zone[v], z], prm.w, prm.f,
         )  # fmt: skip
         offered[k] += 1
-        if uniforms[i] < 1.0 / (1.0 + np.exp(-(prm[15] + prm[16] * util))):
+        if uniforms[i] < acceptance(util, prm.f):
             accepted[k] += 1
             n_ok += 1
             start_trip(v, z, j, trip, dist_min)
@@ -158,7 +163,7 @@ def view_arrays(
     dist_min: np.ndarray,
     sensed: np.ndarray,
     area: np.ndarray,
-    n_sat: float,
+    p: FParams,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The arrays of a :class:`cpss.venue.guides.DecisionView`: (active, mask, match, novelty, walk, crowd density).
 
@@ -167,10 +172,10 @@ def view_arrays(
     n_slots, n_items, n_topics = visitor.size, item_zone.size, features.shape[1]
     active = np.zeros(n_slots, np.bool_)
     mask = np.zeros((n_slots, n_items), np.bool_)
-    match, novelty, walk = np.empty((n_slots, n_items)), np.empty((n_slots, n_items)), np.empty((n_slots, n_items))
+    match, new, walk = np.empty((n_slots, n_items)), np.empty((n_slots, n_items)), np.empty((n_slots, n_items))
     crowd = np.empty(n_items)
     for j in range(n_items):
-        crowd[j] = sensed[item_zone[j]] / area[item_zone[j]]
+        crowd[j] = density(sensed[item_zone[j]], area[item_zone[j]])
     anyone = state.size > 0
     for k in range(n_slots):
         row = max(visitor[k], 0)
@@ -184,10 +189,10 @@ def view_arrays(
                 if anyone:
                     exposure += satiation[row, t] * features[j, t]
             match[k, j] = m
-            novelty[k, j] = np.exp(-exposure / n_sat)
+            new[k, j] = novelty(exposure, p)
             walk[k, j] = dist_min[z, item_zone[j]]
             mask[k, j] = active[k] and not visited[row, j] and is_open[j]
-    return active, mask, match, novelty, walk, crowd
+    return active, mask, match, new, walk, crowd
 
 
 @jit

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cpss.venue.kernels.choice import (
-    DECIDING,
-    LEFT,
-    OUTSIDE,
-    QUEUING,
-    VIEWING,
-    WALKING,
-    attention1,
-    jit,
-    start_leaving,
-)
+from cpss.kit.jit import jit
+from cpss.kit.personalisation import item_part
+from cpss.venue.equations import attention, density, expected_wait, tired, zone_noise
+from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE, QUEUING, VIEWING, WALKING, start_leaving
+from cpss.venue.params import VenueParams
 
 
 @jit
@@ -147,14 +141,19 @@ def walk_step(trip: tuple, walked: np.ndarray, dt: float, exits: tuple) -> tuple
 
 @jit
 def enter_venue(
-    ok: np.ndarray, state: np.ndarray, zone: np.ndarray, entered: np.ndarray, occupancy: np.ndarray, prm: np.ndarray
+    ok: np.ndarray,
+    state: np.ndarray,
+    zone: np.ndarray,
+    entered: np.ndarray,
+    occupancy: np.ndarray,
+    entrance: int,
+    minute: float,
 ) -> None:
-    """Admitted arrivals enter at the entrance and choose (``prm`` = entrance, minute)."""
-    entrance = np.int64(prm[0])
+    """Admitted arrivals enter at the entrance and choose."""
     for v in ok:
         state[v] = DECIDING
         zone[v] = entrance
-        entered[v] = prm[1]
+        entered[v] = minute
     occupancy[entrance] += ok.size
 
 
@@ -229,25 +228,23 @@ def leave_tired(
     walked: np.ndarray,
     budget: np.ndarray,
     minute: float,
-    prm: np.ndarray,
+    prm: VenueParams,
     entrance: int,
     dist_min: np.ndarray,
 ) -> None:
-    """Deciding users out of time or attention head for the exit (``prm`` = onset, tau, walk factor, floor)."""
+    """Deciding users out of time or attention head for the exit (:func:`~cpss.venue.equations.tired`)."""
     state, leaving = trip[0], trip[8]
     for v in range(state.size):
         if state[v] == DECIDING and not leaving[v]:
-            if (
-                minute - entered[v] >= budget[v]
-                or attention1(minute, entered[v], walked[v], prm[0], prm[1], prm[2]) < prm[3]
-            ):
+            elapsed = minute - entered[v]
+            if tired(elapsed, budget[v], attention(elapsed, walked[v], prm.fatigue), prm.fatigue):
                 start_leaving(v, entrance, trip, dist_min)
 
 
 @jit
 def item_fields(
     zone_closed: np.ndarray,
-    density: np.ndarray,
+    zone_density: np.ndarray,
     noise: np.ndarray,
     event: np.ndarray,
     viewers: np.ndarray,
@@ -256,34 +253,19 @@ def item_fields(
     capacity: np.ndarray,
     dwell: np.ndarray,
     attraction: np.ndarray,
-    w: np.ndarray,
-    prm: np.ndarray,
+    prm: VenueParams,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(open items, expected queueing minutes, item-level part of ``f``) for this tick.
 
-    ``w`` = weights of (crowd, context, environment); ``prm`` = (social_proof, social_scale,
-    rho_star, congestion_penalty, wait_cost, noise_sensitivity, event_bonus, attraction_weight,
-    walk_cost).
+    :func:`~cpss.venue.equations.expected_wait` and :func:`~cpss.kit.personalisation.item_part`.
     """
     m = item_zone.size
     is_open, wait, part = np.empty(m, np.bool_), np.empty(m), np.empty(m)
     for j in range(m):
         z = item_zone[j]
         is_open[j] = zone_closed[z] == 0
-        extra = viewers[j] - capacity[j] + 1
-        ahead = queue[j] + (extra if extra > 0 else 0)
-        wait[j] = max(0, ahead) / capacity[j] * dwell[j]
-        over = density[z] - prm[2]
-        crowd = (
-            prm[0] * (1.0 - np.exp(-viewers[j] / prm[1])) - prm[3] * (over if over > 0.0 else 0.0) - prm[4] * wait[j]
-        )
-        context = prm[6] * event[z] - prm[5] * noise[z]
-        env = prm[7] * attraction[j] - prm[8] * 0.0
-        total = 0.0
-        for k, term in enumerate((crowd, context, env)):
-            if w[k] != 0.0:
-                total = total + w[k] * term
-        part[j] = total
+        wait[j] = expected_wait(queue[j], viewers[j], capacity[j], dwell[j])
+        part[j] = item_part(viewers[j], zone_density[z], wait[j], noise[z], event[z], attraction[j], prm.w, prm.f)
     return is_open, wait, part
 
 
@@ -302,11 +284,18 @@ def sensor_reading(
 
 @jit
 def crowd_fields(
-    pop: tuple, area: np.ndarray, comfort: np.ndarray, base_noise: np.ndarray, n_items: int, prm: np.ndarray
+    pop: tuple,
+    area: np.ndarray,
+    comfort: np.ndarray,
+    base_noise: np.ndarray,
+    n_items: int,
+    prm: VenueParams,
+    dt: float,
 ) -> tuple:
     """The per-tick crowd fields, and congested minutes for users in rooms denser than ``rho_star``.
 
-    ``pop`` = (state, zone, target_item, congested_min); ``prm`` = (crowd noise, rho_star, dt).
+    ``pop`` = (state, zone, target_item, congested_min); :func:`~cpss.venue.equations.density`
+    and :func:`~cpss.venue.equations.zone_noise`.
     Returns (occupancy per zone, viewers per item, queue length per item, users who have
     arrived, density per zone, noise per zone (as ``zone_noise``), highest occupancy /
     comfortable capacity, users in congestion).
@@ -326,19 +315,18 @@ def crowd_fields(
                 viewers[target_item[v]] += 1
             elif s == QUEUING:
                 queue[target_item[v]] += 1
-    density, noise = np.empty(n_zones), np.empty(n_zones)
+    dens, noise = np.empty(n_zones), np.empty(n_zones)
     top = 0.0
     for z in range(n_zones):
-        density[z] = occ[z] / area[z]
-        ratio = occ[z] / comfort[z]
-        noise[z] = min(max(base_noise[z] + prm[0] * ratio, 0.0), 1.0)
-        top = max(top, ratio)
+        dens[z] = density(occ[z], area[z])
+        noise[z] = zone_noise(base_noise[z], occ[z], comfort[z], prm.crowd)
+        top = max(top, occ[z] / comfort[z])
     crowded = 0
     for v in range(state.size):
-        if state[v] != OUTSIDE and state[v] != LEFT and density[zone[v]] > prm[1]:
-            congested_min[v] += prm[2]
+        if state[v] != OUTSIDE and state[v] != LEFT and dens[zone[v]] > prm.f.rho_star:
+            congested_min[v] += dt
             crowded += 1
-    return occ, viewers, queue, arrived, density, noise, top, crowded
+    return occ, viewers, queue, arrived, dens, noise, top, crowded
 
 
 @jit

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cpss.venue.kernels.choice import LEFT, OUTSIDE, jit
+from cpss.kit.jit import jit
+from cpss.venue.kernels.choice import LEFT, OUTSIDE
 
 STAT_NAMES = ("arrived", "present", "left", "mean", "median", "gini", "items", "coverage", "served", "occupancy_ratio")
 """Entries of the vector :func:`day_stats` returns."""

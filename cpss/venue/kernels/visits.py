@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cpss.venue.kernels.choice import DECIDING, VIEWING, attention1, jit, visit_utility
+from cpss.kit.jit import jit
+from cpss.kit.personalisation import utility
+from cpss.venue.equations import attention, dwell_time, trust_update
+from cpss.venue.kernels.choice import DECIDING, VIEWING
+from cpss.venue.params import StyleTable, VenueParams
 
 
 @jit
@@ -25,10 +29,11 @@ def start_views(
     interest: np.ndarray,
     features: np.ndarray,
     item_dwell: np.ndarray,
-    dwell_mult: np.ndarray,
+    styles: StyleTable,
+    prm: VenueParams,
     minute: float,
 ) -> float:
-    """Admitted queuers start viewing; returns the sum of their waits."""
+    """Admitted queuers start viewing for :func:`~cpss.venue.equations.dwell_time`; returns the sum of their waits."""
     total = 0.0
     for i in range(ok.size):
         v = ok[i]
@@ -39,8 +44,7 @@ def start_views(
         match = 0.0
         for t in range(features.shape[1]):
             match += interest[v, t] * features[j, t]
-        # Dwell ~ LogNormal(ln m_e, 0.85) scaled by style and interest (calibration §8, [D]/[U]).
-        dwell_left[v] = item_dwell[j] * dwell_mult[style[v]] * (0.5 + match) * np.exp(0.85 * normals[i])
+        dwell_left[v] = dwell_time(item_dwell[j], styles.dwell_mult[style[v]], match, normals[i], prm.dwell)
         state[v] = VIEWING
     return total
 
@@ -70,15 +74,16 @@ def finish_views(
     event: np.ndarray,
     features: np.ndarray,
     attraction: np.ndarray,
-    w: np.ndarray,
-    prm: np.ndarray,
-    trust_lr: float,
+    prm: VenueParams,
+    minute: float,
 ) -> tuple[np.ndarray, int]:
     """Users who finish a view gain its satisfaction ``f`` and choose again.
 
     ``pop`` = (state, zone, target_item, interest, satiation, trust, guided, trip_wait,
     trip_walk, entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items,
-    slot); ``prm`` as :meth:`cpss.venue.model.VenueModel.visit_params`. Returns each user's interest
+    slot). The gain is :func:`~cpss.kit.personalisation.utility` of the visit as it happened
+    (co-viewers, queueing and walking it took); trust moves by
+    :func:`~cpss.venue.equations.trust_update`. Returns each user's interest
     match and how many of them have a guide (who then refine their estimates).
     """
     state, zone, target_item, interest, satiation, trust, guided, trip_wait, trip_walk = pop[:9]
@@ -93,10 +98,10 @@ def finish_views(
         for t in range(features.shape[1]):
             m += interest[v, t] * features[j, t]
             exposure += satiation[v, t] * features[j, t]
-        att = attention1(prm[0], entered[v], walked[v], prm[1], prm[2], prm[3])
-        g = visit_utility(
-            m, att, exposure, 1.0 if guided[v] else 0.0, trust[v], max(0, viewers[j] - 1), density[z], trip_wait[v],
-            noise[z], event[z], attraction[j], trip_walk[v], w, prm,
+        att = attention(minute - entered[v], walked[v], prm.fatigue)
+        g = utility(
+            m, att, exposure, trust[v], 1.0 if guided[v] else 0.0, max(0, viewers[j] - 1), density[z], trip_wait[v],
+            noise[z], event[z], attraction[j], trip_walk[v], prm.w, prm.f,
         )  # fmt: skip
         satisfaction[v] += g
         gain[v] += g
@@ -112,8 +117,7 @@ def finish_views(
         if slot[v] >= 0:
             n_sel += 1
         if guided[v]:  # trust moves toward how good the guided visit was
-            r = min(max(g / 0.5, 0.0), 1.0)
-            trust[v] += trust_lr * (r - trust[v])
+            trust[v] = trust_update(trust[v], g, prm.guide)
         guided[v] = False
         state[v] = DECIDING
         match[i] = m
