@@ -1,4 +1,4 @@
-"""Deterministic evaluation of any learner, and confidence intervals over its results.
+"""Deterministic evaluation of any learner: one row of results per episode.
 
 :func:`evaluate` plays ``episodes`` episodes with ``learner.act(..., deterministic=True)`` on a
 Gymnasium env or a PettingZoo ParallelEnv. Episode ``i`` is reset with
@@ -9,17 +9,12 @@ Each row holds ``episode``, ``return`` (for a ParallelEnv: the mean over agents 
 agent's summed reward), ``length`` (env steps), and every key of
 ``env.unwrapped.episode_summary()`` when the env has that method (our scenarios report metrics
 of the finished day there). A summary key that clashes with those three is stored as
-``env_<key>``.
-
-:func:`mean_ci` turns a column of those rows into ``mean +- half-width`` with Student's t
-quantile, computed exactly for integer degrees of freedom (no scipy needed).
+``env_<key>``. Confidence intervals over those rows are the application's business
+(``cpss.kit.stats.mean_ci``).
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-from collections.abc import Sequence
 from typing import Any
 
 from agents.base import Learner, episode_seed, is_parallel_env
@@ -85,72 +80,3 @@ def evaluate(env: Any, learner: Learner, episodes: int, seed: int = 0) -> list[d
         if attach:
             learner.env = trained_on
     return rows
-
-
-def _t_coverage(t: float, df: int) -> float:
-    """P(|T| <= t) for Student's t with integer ``df`` (Abramowitz & Stegun 26.7.3-4)."""
-    theta = math.atan(t / math.sqrt(df))
-    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
-    if df % 2 == 1:
-        term = total = math.cos(theta)  # powers cos^1, cos^3, ..., cos^(df-2)
-        power = 1
-        if df == 1:
-            return 2.0 * theta / math.pi
-        while power < df - 2:
-            term *= cos2 * (power + 1) / (power + 2)
-            total += term
-            power += 2
-        return 2.0 / math.pi * (theta + sin * total)
-    term = total = 1.0  # powers cos^0, cos^2, ..., cos^(df-2)
-    power = 0
-    while power < df - 2:
-        term *= cos2 * (power + 1) / (power + 2)
-        total += term
-        power += 2
-    return sin * total
-
-
-def t_quantile(confidence: float, df: int) -> float:
-    """The two-sided Student-t critical value: ``P(|T| <= t) = confidence``.
-
-    Exact (bisection on the closed-form CDF) up to 200 degrees of freedom; beyond that the
-    Cornish-Fisher expansion around the normal quantile (error below 1e-5).
-
-    Args:
-        confidence: Coverage in (0, 1), e.g. 0.95.
-        df: Degrees of freedom (>= 1).
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    if df > 200:
-        z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2.0)
-        return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-    low, high = 0.0, 1.0
-    while _t_coverage(high, df) < confidence:
-        low, high = high, 2.0 * high
-    for _ in range(100):
-        mid = 0.5 * (low + high)
-        low, high = (mid, high) if _t_coverage(mid, df) < confidence else (low, mid)
-    return 0.5 * (low + high)
-
-
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of its Student-t confidence interval.
-
-    Args:
-        values: Independent samples (e.g. the returns of evaluation episodes or of seeds).
-        confidence: Coverage of the interval.
-
-    Returns:
-        ``(mean, half_width)``; the half-width is NaN for a single value.
-    """
-    data = [float(v) for v in values]
-    if not data:
-        raise ValueError("mean_ci needs at least one value")
-    mean = statistics.fmean(data)
-    if len(data) < 2:
-        return mean, float("nan")
-    sem = statistics.stdev(data) / math.sqrt(len(data))
-    return mean, t_quantile(confidence, len(data) - 1) * sem

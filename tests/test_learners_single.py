@@ -21,7 +21,8 @@ from gymnasium.utils.env_checker import check_env
 
 import agents
 from agents.buffers import ReplayBuffer
-from agents.evaluate import evaluate, mean_ci, t_quantile
+from agents.evaluate import evaluate
+from cpss.kit.stats import mean_ci, t_quantile
 from scenarios.lizard import TILE_NAMES, LizardEnv
 
 sys.path.insert(0, str(Path(__file__).parent))

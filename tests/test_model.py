@@ -12,9 +12,10 @@ import pytest
 import scenarios
 from cpss.kit.config import ConfigError
 from cpss.kit.floorplan import generate_floor, load_floor, make_floor
+from cpss.kit.stats import gini
 from cpss.venue import crowd
 from cpss.venue.guides import Guide
-from cpss.venue.metrics import gini, summary
+from cpss.venue.metrics import summary
 from cpss.venue.model import VenueModel
 from cpss.venue.users import Activity, User, attention
 

@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from cpss.kit.config import SensorConfig
-from cpss.venue.kernels.movement import sensor_reading
+from cpss.kit.jit import jit
 
 MUSEUM_HOURLY_PROFILE = (0.10, 0.16, 0.22, 0.17, 0.13, 0.10, 0.08, 0.04)
 """Share of daily arrivals per opening hour from 10:00: the third hour (12:00-13:00) is the
@@ -77,6 +77,31 @@ def zone_noise(base: np.ndarray, occupancy_ratio: np.ndarray, crowd_noise: float
         (N,) noise in [0, 1].
     """
     return np.clip(base + crowd_noise * occupancy_ratio, 0.0, 1.0)
+
+
+@jit
+def sensor_reading(
+    occupancy: np.ndarray, previous: np.ndarray, rel: np.ndarray, absn: np.ndarray, u: np.ndarray, prm: np.ndarray
+) -> np.ndarray:
+    """Noisy, sometimes stale readings, compiled (the kernel of :meth:`OccupancySensors.read`).
+
+    Args:
+        occupancy: (N,) true occupancy.
+        previous: (N,) the previous readings.
+        rel: (N,) standard normal draws of the relative noise.
+        absn: (N,) standard normal draws of the absolute noise.
+        u: (N,) uniform draws; a sensor with ``u < dropout`` repeats its previous reading.
+        prm: (relative noise, absolute noise, dropout).
+
+    Returns:
+        (N,) the new readings.
+    """
+    out = np.empty(occupancy.size)
+    for z in range(occupancy.size):
+        noisy = occupancy[z] * (1.0 + prm[0] * rel[z])
+        noisy = max(0.0, noisy + prm[1] * absn[z])
+        out[z] = previous[z] if u[z] < prm[2] else noisy
+    return out
 
 
 class OccupancySensors:

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from cpss.kit.render import plt
-from cpss.runs.runio import atomic_write_text, versions, write_json
 from cpss.kit.scenario import Scenario
+from cpss.kit.stats import mean_ci, t_quantile
+from cpss.runs.runio import atomic_write_text, versions, write_json
 
 METRICS = ("cumulative_regret", "revenue", "revenue_per_pull", "click_rate", "best_ad_share")
 """Columns of ``runs.csv`` summarised over seeds."""
@@ -112,8 +113,6 @@ def compare(
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% CI half-width over seeds of every metric, one row per policy (input order)."""
-    from agents.evaluate import mean_ci
-
     rows = []
     for policy, group in runs.groupby("policy", sort=False):
         row: dict[str, Any] = {"policy": policy, "seeds": len(group)}
@@ -142,8 +141,6 @@ def markdown_table(summary: pd.DataFrame) -> str:
 
 def plot_regret(curves: pd.DataFrame, path: Path, title: str) -> None:
     """Mean cumulative regret per policy over pulls, with its 95% Student-t confidence band."""
-    from agents.evaluate import t_quantile
-
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
     for policy, group in curves.groupby("policy", sort=False):
         table = group.pivot_table(index="pull", columns="seed", values="cumulative_regret")

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from cpss.kit.config import ConfigError
+from cpss.kit.stats import mean_ci
 from cpss.venue.config import POLICIES, VenueConfig
 
 Actor = Callable[[Any, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]
@@ -100,8 +101,6 @@ def run_days(
 
 def summarise(days: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% CI half-width (Student t) of every metric per policy."""
-    from agents.evaluate import mean_ci
-
     rows = []
     for policy, group in days.groupby("policy", sort=False):
         for column in group.columns.drop(["policy", "seed"]):

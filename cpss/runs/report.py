@@ -30,6 +30,7 @@ import pandas as pd
 
 from cpss.kit.config import ConfigError
 from cpss.kit.render import plt
+from cpss.kit.stats import mean_ci
 from cpss.runs.runio import atomic_write_text
 
 Block = tuple[str, Any]
@@ -39,8 +40,6 @@ Block = tuple[str, Any]
 # ---- statistics and labels ---------------------------------------------------------------
 def mean_ci_frame(frame: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
     """Mean, 95% t-interval half-width and n of ``metric`` per group of ``by``."""
-    from agents.evaluate import mean_ci
-
     rows = []
     for key, group in frame.groupby(by, sort=True, dropna=False):
         values = group[metric].dropna().to_numpy(dtype=float)
@@ -239,8 +238,6 @@ def _runs(target: Path) -> list[Path]:
 
 def training_report(runs: list[Path], out: Path) -> list[Block]:
     """Figures and blocks of a report on training runs (learning curves across seeds)."""
-    from agents.evaluate import mean_ci
-
     info = []
     for run in runs:
         cfg = json.loads((run / "config.json").read_text())

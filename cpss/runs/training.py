@@ -26,8 +26,9 @@ import pandas as pd
 
 from cpss.kit.config import ConfigError
 from cpss.kit.render import plt
-from cpss.runs.runio import atomic_write_text, check_out, default_out, versions, write_json
 from cpss.kit.scenario import Scenario
+from cpss.kit.stats import mean_ci
+from cpss.runs.runio import atomic_write_text, check_out, default_out, versions, write_json
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 RLLIB_CHECKPOINT = Path("checkpoints") / "last"
@@ -67,8 +68,6 @@ def evaluate_policies(
 
 def ci_table(results: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
     """Mean and 95% CI half-width of every numeric column, per policy."""
-    from agents.evaluate import mean_ci
-
     rows = []
     for policy, episodes in results.items():
         frame = pd.DataFrame(episodes).drop(columns=["episode"], errors="ignore")

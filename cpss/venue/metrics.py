@@ -17,23 +17,6 @@ from mesa import DataCollector
 from cpss.venue.kernels.stats import day_stats
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (negative values are clipped to 0).
-
-    Args:
-        values: 1-D array.
-
-    Returns:
-        0 for perfect equality up to (n-1)/n for one holder of everything; 0 for empty input.
-    """
-    x = np.sort(np.clip(np.asarray(values, dtype=float), 0.0, None))
-    n = x.size
-    if n == 0 or x.sum() == 0:
-        return 0.0
-    ranks = np.arange(1, n + 1)
-    return float(np.sum((2 * ranks - n - 1) * x) / (n * x.sum()))
-
-
 def _sat(m: Any) -> np.ndarray:
     return m.pop.satisfaction[m._arrived]
 

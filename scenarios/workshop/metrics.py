@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpss.venue.metrics import gini
+from cpss.kit.stats import gini
 
 
 def minute(m: Any) -> float:
