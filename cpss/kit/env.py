@@ -50,7 +50,7 @@ class CPSSParallelEnv(ParallelEnv):
         self.metadata = {**self.metadata, "name": f"{scenario.name}_v0"}
         self.possible_agents = [f"{scenario.agent_prefix}_{k}" for k in range(scenario.n_agents())]
         self._index = {a: k for k, a in enumerate(self.possible_agents)}
-        probe = scenario.build_world(int(getattr(scenario.config.world, "seed", 0)))
+        probe = scenario.build_world(scenario.seed)
         self._obs_space = scenario.observation_space(probe)
         self._act_space = scenario.action_space(probe)
         space = self._act_space
@@ -96,7 +96,7 @@ class CPSSParallelEnv(ParallelEnv):
             world_seed = int(seed)
         else:
             if self._np_random is None:
-                self._np_random = np.random.default_rng(int(self.scenario.config.world.seed))
+                self._np_random = np.random.default_rng(self.scenario.seed)
             world_seed = int(self._np_random.integers(2**31 - 1))
         self.model = self.scenario.build_world(world_seed)
         self._policy_rng = np.random.default_rng([world_seed, 1])

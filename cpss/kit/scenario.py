@@ -7,6 +7,13 @@ a ``ParallelEnv`` (and :class:`cpss.kit.env.CPSSGymEnv` into a single-agent Gymn
 
 Agents are the personalisers, indexed ``0..K-1`` and named ``f"{agent_prefix}_{k}"``. The
 set of agents is fixed for a day; each is a slot that may be idle.
+
+Besides the world's hooks, a scenario declares what generic code (the registry in
+``scenarios``, the ``cpss`` command line, the dashboard) needs to know about it, so that no
+generic code probes a config or names a scenario: where its root seed lives (:attr:`seed_key`,
+:attr:`Scenario.seed`), its default heuristic (:meth:`default_policy`), and its optional
+extras, named as ``"module:attribute"`` and imported on first use: a batched torch env
+(:attr:`batched_env`) and a dashboard page (:attr:`dashboard_page`).
 """
 
 from __future__ import annotations
@@ -39,9 +46,39 @@ class Scenario(abc.ABC):
     """Names accepted by :meth:`heuristic_actions`."""
     learner_policies: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
     """Learning policies for ``cpss simulate --policy``: name -> (``agents`` registry name, hyperparameters)."""
+    seed_key: ClassVar[str]
+    """Dotted config key of the root seed (e.g. ``"world.seed"``): ``--seed`` and ``make(seed=...)`` set it."""
+    batched_env: ClassVar[str | None] = None
+    """The scenario's batched torch env as ``"module:Class"``, or None (no batched engine).
+
+    The class is called as ``Class(config, num_days=B, seed=s, device=d, **overrides)`` with a
+    shipped config name, a TOML path or a validated config; it has ``possible_agents``,
+    ``reset()``, ``step(actions)``, ``heuristic_actions(policy)``, ``world.running`` and
+    ``summary()`` and speaks ``(B, K, ...)`` tensors (``scenarios.make_batched``, ``cpss batch``).
+    """
+    dashboard_page: ClassVar[str | None] = None
+    """The scenario's dashboard page as ``"module:attribute"`` naming a
+    :class:`cpss.kit.dashboard.Page`, or None (no page; ``cpss viz`` refuses the scenario)."""
 
     def __init__(self, config: StrictModel) -> None:
         self.config = config
+
+    # ---- what generic code asks of every scenario -----------------------------------
+    @property
+    def seed(self) -> int:
+        """The config's root seed (the value at :attr:`seed_key`)."""
+        value: Any = self.config
+        for part in self.seed_key.split("."):
+            value = getattr(value, part)
+        return int(value)
+
+    def default_policy(self) -> str:
+        """The heuristic that acts when none is named (the non-learning slots, ``cpss simulate``).
+
+        The base class takes the first of :attr:`heuristic_policies`; a scenario whose config
+        names one overrides this.
+        """
+        return self.heuristic_policies[0]
 
     # ---- world ---------------------------------------------------------------------
     @abc.abstractmethod

@@ -1,4 +1,7 @@
-"""Solara pieces shared by the dashboard pages: live matplotlib views and the return plot."""
+"""Solara pieces shared by the dashboard pages: live matplotlib views and the return plot.
+
+Needs the ``viz`` extra (solara); the pages import it in their ``components()``.
+"""
 
 from __future__ import annotations
 
@@ -39,14 +42,19 @@ def figure_component(draw: Callable[[Any], Figure], name: str) -> Callable[[Any]
     return component
 
 
-def returns_plot(model: Any, label: str) -> Figure:
-    """Line plot of the mean personaliser return so far, per step (``model.returns``)."""
+def returns_plot(model: Any, label: str, title: str) -> Figure:
+    """Line plot of the mean personaliser return so far, per step (``model.returns``).
+
+    Args:
+        model: The dashboard model.
+        label: Label of the y axis.
+        title: Title of the plot (e.g. the policy and the cooperation weight).
+    """
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.subplots()
     ax.plot(range(len(model.returns)), model.returns, color="tab:purple")
     ax.set_xlabel("Step")
     ax.set_ylabel(label)
-    cooperation = model.scenario.config.rewards.cooperation
-    ax.set_title(f"policy {model.policy}, cooperation {cooperation:.2f}", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     return fig

@@ -1,13 +1,14 @@
-"""``cpss batch``: thousands of venue days per policy in the batched torch engine.
+"""``cpss batch``: thousands of days per policy in a scenario's batched torch engine.
 
-Every policy runs on the same days (day ``i`` has the visitors of seed ``seed + i``, as
-``VenueModel(seed=seed + i)``), so policies are compared on paired days. Policies are the
-heuristics and, with ``--checkpoint``, a trained multi-agent personaliser, which acts through
-its usual ``act()`` on each day's observations and masks. Days run in chunks of ``chunk`` days
-per tensor program (:class:`scenarios.museum.batched.BatchedMuseumEnv`) to bound memory. The run
-folder holds ``days.csv`` (one row per policy and day: ``return`` (per guide, as ``cpss eval``)
-and every metric of :mod:`cpss.venue.metrics`), ``summary.csv`` (mean and 95% CI per policy and
-metric) and ``config.json`` (the config, seeds, device, wall time, versions, command).
+The scenario declares its batched env (``Scenario.batched_env``; the museum's is
+:class:`scenarios.museum.batched.BatchedMuseumEnv`). Every policy runs on the same days (day
+``i`` has the seed ``seed + i``, as the numpy world built with that seed), so policies are
+compared on paired days. Policies are the heuristics and, with ``--checkpoint``, a trained
+multi-agent personaliser, which acts through its usual ``act()`` on each day's observations and
+masks. Days run in chunks of ``chunk`` days per tensor program to bound memory. The run folder
+holds ``days.csv`` (one row per policy and day: ``return`` (per personaliser, as ``cpss eval``)
+and every metric of the day's summary), ``summary.csv`` (mean and 95% CI per policy and metric)
+and ``config.json`` (the config, seeds, device, wall time, versions, command).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cpss.kit.config import ConfigError
+from cpss.kit.config import ConfigError, StrictModel
+from cpss.kit.scenario import Scenario
 from cpss.kit.stats import mean_ci
-from cpss.venue.config import POLICIES, VenueConfig
 
 Actor = Callable[[Any, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor]
 """(env, observations (B, K, D), infos) -> actions (B, K)."""
@@ -40,10 +41,10 @@ def check_device(device: str) -> str:
     return device
 
 
-def heuristic_actor(policy: str) -> Actor:
-    """The actions of a heuristic guide policy."""
-    if policy not in POLICIES:
-        raise ConfigError(f"--policy: unknown heuristic {policy!r}; choose from {', '.join(POLICIES)}")
+def heuristic_actor(policy: str, choices: tuple[str, ...]) -> Actor:
+    """The actions of a heuristic policy, one of the scenario's ``choices``."""
+    if policy not in choices:
+        raise ConfigError(f"--policy: unknown heuristic {policy!r}; choose from {', '.join(choices)}")
     return lambda env, obs, infos: env.heuristic_actions(policy)
 
 
@@ -65,7 +66,8 @@ def learner_actor(learner: Any) -> Actor:
 
 
 def run_days(
-    config: VenueConfig,
+    env_cls: type,
+    config: StrictModel,
     actors: dict[str, Actor],
     days: int,
     seed: int,
@@ -73,16 +75,25 @@ def run_days(
     chunk: int = 2048,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, float]:
-    """Run ``days`` days per policy; return one row per (policy, day) and the wall seconds."""
-    from scenarios.museum.batched import BatchedMuseumEnv
+    """Run ``days`` days per policy; return one row per (policy, day) and the wall seconds.
 
+    Args:
+        env_cls: The scenario's batched env class (``scenarios.batched_env_class``).
+        config: The validated scenario config.
+        actors: Policy name -> actor.
+        days: Days per policy.
+        seed: Seed of the first day.
+        device: Torch device.
+        chunk: Days per tensor program.
+        on_progress: Called with the number of days done so far.
+    """
     if days < 1 or chunk < 1:
         raise ConfigError(f"--days and --chunk: must be >= 1 (got {days}, {chunk})")
     frames, done, t0 = [], 0, time.perf_counter()
     for name, actor in actors.items():
         for start in range(0, days, chunk):
             n = min(chunk, days - start)
-            env = BatchedMuseumEnv(config, num_days=n, seed=seed + start, device=device)
+            env = env_cls(config, num_days=n, seed=seed + start, device=device)
             obs, infos = env.reset()
             total = torch.zeros(n, dtype=torch.float64, device=env.device)
             while env.world.running:
@@ -109,7 +120,7 @@ def summarise(days: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write(folder: Path, days: pd.DataFrame, table: pd.DataFrame, config: VenueConfig, meta: dict[str, Any]) -> None:
+def write(folder: Path, days: pd.DataFrame, table: pd.DataFrame, config: StrictModel, meta: dict[str, Any]) -> None:
     """Write the run folder's files into ``folder`` (a temporary folder renamed when complete)."""
     import sys
 
@@ -123,23 +134,22 @@ def write(folder: Path, days: pd.DataFrame, table: pd.DataFrame, config: VenueCo
     )
 
 
-def load_run(checkpoint: Path) -> tuple[Any, Any]:
-    """The scenario (with the run's config) and the trained learner of a multi-agent museum run."""
-    from cpss.runs.training import load_learner, locate_checkpoint, make_env
+def load_run(scenario: Scenario, checkpoint: Path) -> tuple[Scenario, Any]:
+    """The scenario (with the run's config) and the trained learner of a multi-agent run of it."""
+    from cpss.runs.learners import load_learner
+    from cpss.runs.training import locate_checkpoint, make_env
 
     ckpt, saved = locate_checkpoint(checkpoint)
-    if saved.get("scenario") != "museum" or not saved.get("multi_agent"):
-        raise ConfigError(f"--checkpoint: {checkpoint} is not a multi-agent museum run (batch evaluates those only)")
-    import scenarios
-
-    scen = scenarios.scenario_class("museum")(
-        scenarios.scenario_class("museum").config_cls.model_validate(saved["config"])
-    )
+    if saved.get("scenario") != scenario.name or not saved.get("multi_agent"):
+        raise ConfigError(
+            f"--checkpoint: {checkpoint} is not a multi-agent {scenario.name} run (batch evaluates those only)"
+        )
+    scen = type(scenario)(scenario.config_cls.model_validate(saved["config"]))
     return scen, load_learner(ckpt, make_env(scen, True, None), saved)
 
 
 def batch_command(
-    scenario: Any,
+    scenario: Scenario,
     seed: int,
     policies: list[str],
     checkpoint: Path | None,
@@ -153,13 +163,15 @@ def batch_command(
     """The body of ``cpss batch``: run, write the run folder atomically, print the table."""
     from rich.table import Table
 
+    import scenarios
     from cpss.runs.runio import default_out, run_folder
 
     check_device(device)
     name = scenario.name
-    actors = {p: heuristic_actor(p) for p in policies}
+    env_cls = scenarios.batched_env_class(name, "batch")
+    actors = {p: heuristic_actor(p, scenario.heuristic_policies) for p in policies}
     if checkpoint is not None:
-        scenario, learner = load_run(checkpoint)
+        scenario, learner = load_run(scenario, checkpoint)
         actors = {learner.name: learner_actor(learner), **actors}
     policies = list(actors)
     if not policies:
@@ -168,7 +180,7 @@ def batch_command(
     with run_folder(out) as tmp, progress() as bar:
         task = bar.add_task(f"{name}: {days} days x {len(policies)} policies", total=days * len(policies))
         frame, wall = run_days(
-            scenario.config, actors, days, seed, device, chunk, lambda n: bar.update(task, completed=n)
+            env_cls, scenario.config, actors, days, seed, device, chunk, lambda n: bar.update(task, completed=n)
         )
         table = summarise(frame)
         meta = {

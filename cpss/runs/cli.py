@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from cpss.kit.config import ConfigError
 from cpss.runs.common import (
     ConfigOpt,
     OutOpt,
@@ -26,7 +27,6 @@ from cpss.runs.common import (
     summary_table,
     user_errors,
 )
-from cpss.kit.config import ConfigError
 
 app = typer.Typer(
     help="cpss-sim: personalisation in cyber-physical-social systems.",
@@ -78,7 +78,7 @@ def simulate(
     from cpss.runs.simulation import run_heuristic, run_learner, write_learner_run, write_run
 
     scen, root = scenario_from_cli(scenario, config, set_, seed)
-    policy = policy or getattr(getattr(scen.config, "guides", None), "policy", None) or scen.heuristic_policies[0]
+    policy = policy or scen.default_policy()
     learning = policy in scen.learner_policies
     out = out or default_out("simulate", f"{scenario}-{policy}")
     with run_folder(out) as tmp, progress() as bar:
@@ -98,11 +98,11 @@ def simulate(
 @app.command()
 @user_errors
 def batch(
-    scenario: Annotated[str, typer.Argument(help="scenario name (museum)")],
+    scenario: Annotated[str, typer.Argument(help="scenario name with a batched engine (museum)")],
     config: ConfigOpt = None,
     set_: SetOpt = None,
     policy: Annotated[
-        list[str] | None, typer.Option("--policy", help="heuristic guide policy (repeatable; default: the config's)")
+        list[str] | None, typer.Option("--policy", help="heuristic policy (repeatable; default: the scenario's)")
     ] = None,
     days: Annotated[int, typer.Option("--days", min=1, help="days per policy")] = 1000,
     device: Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")] = "cpu",
@@ -114,14 +114,14 @@ def batch(
     out: OutOpt = None,
 ) -> None:
     """Run thousands of days per heuristic in the batched torch engine; paired days, 95% CIs."""
+    import scenarios
     from cpss.runs.batch import batch_command
 
-    if scenario != "museum":
-        raise ConfigError(f"batch: only museum has a batched implementation (got {scenario!r})")
+    scenarios.batched_env_class(scenario, "batch")
     if checkpoint is not None and (config or set_):
         raise ConfigError("--checkpoint: the run's own config is used; drop --config and --set")
     scen, root = scenario_from_cli(scenario, config, set_, seed)
-    policies = policy if policy is not None else ([] if checkpoint else [scen.config.guides.policy])
+    policies = policy if policy is not None else ([] if checkpoint else [scen.default_policy()])
     batch_command(scen, root, policies, checkpoint, days, device, chunk, out, progress, console)
 
 
@@ -290,8 +290,9 @@ def evaluate_cmd(
     seed: Annotated[int, typer.Option("--seed", min=0)] = 100_000,
 ) -> None:
     """Evaluate a trained learner against every heuristic: mean and 95% CI of each metric."""
+    from cpss.runs.learners import load_learner
     from cpss.runs.runio import atomic_write_text
-    from cpss.runs.training import ci_table, evaluate_policies, load_learner, locate_checkpoint, make_env
+    from cpss.runs.training import ci_table, evaluate_policies, locate_checkpoint, make_env
 
     ckpt, saved = locate_checkpoint(target)
     scen, _ = scenario_from_cli(saved["scenario"], None, None, None)

@@ -49,10 +49,11 @@ def scenario_from_cli(name: str, config: str | None, sets: list[str] | None, see
     for text in sets or []:
         keys, value = parse_override(text)
         overrides[".".join(keys)] = value
+    cls = scenarios.scenario_class(name)
     if seed is not None:
-        overrides["world.seed"] = seed
-    scen = scenarios.scenario_class(name)(scenarios.load_config(name, config, overrides))
-    return scen, int(scen.config.world.seed)
+        overrides[cls.seed_key] = seed
+    scen = cls(scenarios.load_config(name, config, overrides))
+    return scen, scen.seed
 
 
 def progress() -> Progress:

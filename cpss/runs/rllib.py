@@ -34,17 +34,16 @@ import numpy as np
 import pandas as pd
 
 from cpss.kit.config import ConfigError
-from cpss.runs.runio import atomic_write_text, versions, write_json
 from cpss.kit.scenario import Scenario
+from cpss.runs.runio import atomic_write_text, versions, write_json
 from cpss.runs.training import (
     RLLIB_CHECKPOINT,
     TrainSettings,
-    _learning_curve,
-    _next_multiple,
-    _read_rows,
-    default_others,
     evaluate_policies,
+    learning_curve,
     make_env,
+    next_multiple,
+    read_rows,
     resolve_run,
 )
 
@@ -318,9 +317,9 @@ def _train_loop(
     on_progress: Callable[[int, dict], None] | None,
 ) -> dict[str, Any]:
     write_json(folder / "status.json", {"state": "running", "env_steps": state["env_steps"]})
-    history = _read_rows(folder / "metrics.csv", state["env_steps"])
-    evals = _read_rows(folder / "eval.csv", state["env_steps"])
-    eval_env = make_env(scenario, True, default_others(scenario))
+    history = read_rows(folder / "metrics.csv", state["env_steps"])
+    evals = read_rows(folder / "eval.csv", state["env_steps"])
+    eval_env = make_env(scenario, True)
     baselines_path = folder / "baselines.json"
     if settings.eval_every and not baselines_path.is_file():
         base = evaluate_policies(
@@ -328,7 +327,7 @@ def _train_loop(
         )
         write_json(baselines_path, {k: float(np.mean([r["return"] for r in v])) for k, v in base.items()})
     baselines = json.loads(baselines_path.read_text()) if baselines_path.is_file() else {}
-    next_eval = _next_multiple(state["env_steps"], settings.eval_every)
+    next_eval = next_multiple(state["env_steps"], settings.eval_every)
     t0 = time.perf_counter()
     while state["env_steps"] < settings.steps:
         before = state["env_steps"]
@@ -340,7 +339,7 @@ def _train_loop(
             evals.append(
                 {"env_steps": state["env_steps"], "return": float(np.mean([r["return"] for r in rows[live.name]]))}
             )
-            next_eval = _next_multiple(state["env_steps"], settings.eval_every)
+            next_eval = next_multiple(state["env_steps"], settings.eval_every)
         _save(algo, folder, state)
         atomic_write_text(folder / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
         if evals:
@@ -350,7 +349,7 @@ def _train_loop(
         timed_out = settings.time_limit is not None and time.perf_counter() - t0 >= settings.time_limit
         if timed_out or state["env_steps"] == before:
             break
-    _learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
+    learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
     summary = {
         "algo": settings.algo,
         "backend": "rllib",

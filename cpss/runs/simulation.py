@@ -18,8 +18,8 @@ import pandas as pd
 
 from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
 from cpss.kit.render import plot_heatmap, plot_series, plt
-from cpss.runs.runio import atomic_write_text, versions, write_json
 from cpss.kit.scenario import Scenario
+from cpss.runs.runio import atomic_write_text, versions, write_json
 
 
 def run_heuristic(

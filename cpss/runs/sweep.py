@@ -29,8 +29,8 @@ from typing import Any
 
 import pandas as pd
 
-from cpss.runs.backends import check_backend, map_unordered
 from cpss.kit.config import ConfigError, parse_override
+from cpss.runs.backends import check_backend, map_unordered
 from cpss.runs.runio import atomic_write_text, versions, write_json
 
 RESULTS = "results.csv"
@@ -80,7 +80,7 @@ def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
             raise ConfigError(f"--grid {text!r}: empty key")
         if key in grid:
             raise ConfigError(f"--grid {key}: given twice; list all its values in one option")
-        if key == "seed" or key == "world.seed":
+        if key == "seed":
             raise ConfigError(f"--grid {key}: use --seeds N for seeds")
         try:
             values = tomllib.loads(f"v = [{raw}]")["v"]
@@ -145,7 +145,7 @@ def plan(
         sets: ``--set`` overrides applied to the base config.
         grid: Parsed ``--grid`` axes; the key ``policy`` varies the heuristic.
         seeds: Runs per grid point, with seeds ``0..seeds-1``.
-        policy: Heuristic of every run (default: the config's, else the scenario's first).
+        policy: Heuristic of every run (default: the scenario's default heuristic for the config).
         checkpoint: A training run folder or checkpoint; its learner acts instead of a heuristic.
 
     Returns:
@@ -158,6 +158,8 @@ def plan(
         raise ConfigError(f"--seeds: must be >= 1 (got {seeds})")
     grid = dict(grid)
     cls = scenarios.scenario_class(scenario)
+    if cls.seed_key in grid:
+        raise ConfigError(f"--grid {cls.seed_key}: use --seeds N for seeds")
     overrides = {".".join(k): v for k, v in (parse_override(s) for s in sets or [])}
     label, ckpt_path = None, None
     if checkpoint is not None:
@@ -178,8 +180,7 @@ def plan(
     base_dict = base.model_dump(mode="json")
     policies = grid.pop("policy", None)
     if policies is None:
-        default = getattr(getattr(base, "guides", None), "policy", None)
-        policies = [label or policy or (default if default in cls.heuristic_policies else cls.heuristic_policies[0])]
+        policies = [label or policy or cls(base).default_policy()]
     if ckpt_path is None:
         for name in policies:
             if name not in cls.heuristic_policies:
@@ -231,7 +232,8 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         import scenarios
         from agents.evaluate import evaluate
         from cpss.kit.config import build_config
-        from cpss.runs.training import load_learner, locate_checkpoint, make_env
+        from cpss.runs.learners import load_learner
+        from cpss.runs.training import locate_checkpoint, make_env
 
         t0 = time.perf_counter()  # imports (once per worker) are not part of a run's wall time
         cls = scenarios.scenario_class(spec["scenario"])

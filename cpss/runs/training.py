@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cpss.kit.config import ConfigError
+from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
 from cpss.kit.render import plt
 from cpss.kit.scenario import Scenario
 from cpss.kit.stats import mean_ci
@@ -35,19 +36,11 @@ RLLIB_CHECKPOINT = Path("checkpoints") / "last"
 
 
 def make_env(scenario: Scenario, multi_agent: bool, others: str | None = None) -> Any:
-    """A ParallelEnv for multi-agent learners, else the Gymnasium view."""
-    from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
-
+    """A ParallelEnv for multi-agent learners, else the Gymnasium view (``others``: the other slots' heuristic)."""
     par = CPSSParallelEnv(scenario)
     if multi_agent:
         return par
     return CPSSGymEnv(par, others=others or scenario.heuristic_policies[0])
-
-
-def default_others(scenario: Scenario) -> str:
-    """Heuristic of the non-learning slots in the single-agent view (the config's policy)."""
-    policy = getattr(getattr(scenario.config, "guides", None), "policy", None)
-    return policy if policy in scenario.heuristic_policies else scenario.heuristic_policies[0]
 
 
 def evaluate_policies(
@@ -61,7 +54,8 @@ def evaluate_policies(
     if learner is not None:
         results[learner.name] = evaluate(learner_env, learner, episodes, seed)
     for policy in policies:
-        env = make_env(scenario, hasattr(learner_env, "possible_agents"), getattr(learner_env, "others", None))
+        single = isinstance(learner_env, CPSSGymEnv)
+        env = make_env(scenario, not single, learner_env.others if single else None)
         results[f"heuristic:{policy}"] = evaluate(env, agents.make("heuristic", env, policy=policy), episodes, seed)
     return results
 
@@ -96,7 +90,15 @@ class TrainSettings:
     trainings side by side on one machine thrash badly with more (10-35x slower measured here)."""
 
 
-def _learning_curve(folder: Path, history: pd.DataFrame, evals: pd.DataFrame, baselines: dict) -> None:
+def learning_curve(folder: Path, history: pd.DataFrame, evals: pd.DataFrame, baselines: dict) -> None:
+    """Write ``folder/learning_curve.png``: training and evaluation returns, baselines as lines.
+
+    Args:
+        folder: The run folder.
+        history: Rows of metrics.csv (``env_steps``, ``return``).
+        evals: Rows of eval.csv (``env_steps``, ``return``).
+        baselines: Heuristic name -> mean evaluation return.
+    """
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     if not history.empty and "return" in history:
         ax.plot(history["env_steps"], history["return"], alpha=0.35, label="training return")
@@ -143,7 +145,7 @@ def train(
     torch.set_num_threads(settings.threads)
     cls = agents.get(settings.algo)
     multi = cls.capabilities.multi_agent
-    others = default_others(scenario)
+    others = scenario.default_policy()
     env = make_env(scenario, multi, others)
     eval_env = make_env(scenario, multi, others)
     ckpt = folder / CHECKPOINT
@@ -168,8 +170,8 @@ def train(
             },
         )
     write_json(folder / "status.json", {"state": "running", "env_steps": learner.env_steps})
-    history = _read_rows(folder / "metrics.csv", learner.env_steps)
-    evals = _read_rows(folder / "eval.csv", learner.env_steps)
+    history = read_rows(folder / "metrics.csv", learner.env_steps)
+    evals = read_rows(folder / "eval.csv", learner.env_steps)
     baselines_path = folder / "baselines.json"
     if settings.eval_every and not baselines_path.is_file():
         base = evaluate_policies(
@@ -178,7 +180,7 @@ def train(
         write_json(baselines_path, {k: float(np.mean([r["return"] for r in v])) for k, v in base.items()})
     baselines = json.loads(baselines_path.read_text()) if baselines_path.is_file() else {}
     writer = _tensorboard(folder) if settings.tensorboard else None
-    state = {"rows": 0, "next_eval": _next_multiple(learner.env_steps, settings.eval_every)}
+    state = {"rows": 0, "next_eval": next_multiple(learner.env_steps, settings.eval_every)}
     t0 = time.perf_counter()
 
     def callback(lrn: Any, row: dict[str, Any]) -> bool:
@@ -190,7 +192,7 @@ def train(
             rows = evaluate_policies(scenario, eval_env, lrn, settings.eval_episodes, settings.seed + 10_000, ())
             score = float(np.mean([r["return"] for r in rows[lrn.name]]))
             evals.append({"env_steps": lrn.env_steps, "return": score})
-            state["next_eval"] = _next_multiple(lrn.env_steps, settings.eval_every)
+            state["next_eval"] = next_multiple(lrn.env_steps, settings.eval_every)
             if writer is not None:
                 writer.add_scalar("eval/return", score, lrn.env_steps)
         if state["rows"] % settings.checkpoint_every == 0:
@@ -201,7 +203,7 @@ def train(
 
     learner.learn(settings.steps, callback=callback)
     _checkpoint(folder, learner, history, evals)
-    _learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
+    learning_curve(folder, pd.DataFrame(history), pd.DataFrame(evals), baselines)
     summary = {
         "algo": settings.algo,
         "env_steps": learner.env_steps,
@@ -218,11 +220,13 @@ def train(
     return summary
 
 
-def _next_multiple(steps: int, every: int) -> int:
+def next_multiple(steps: int, every: int) -> int:
+    """The first multiple of ``every`` after ``steps`` (the next evaluation); 0 when ``every`` is 0."""
     return (steps // every + 1) * every if every else 0
 
 
-def _read_rows(path: Path, upto: int) -> list[dict[str, Any]]:
+def read_rows(path: Path, upto: int) -> list[dict[str, Any]]:
+    """Rows of a run's CSV logged up to env step ``upto`` (a resumed run drops the later ones)."""
     if not path.is_file():
         return []
     frame = pd.read_csv(path)
@@ -266,17 +270,6 @@ def locate_checkpoint(target: Path) -> tuple[Path, dict[str, Any]]:
     if not cfg_path.is_file():
         raise ConfigError(f"{target}: no config.json in {run_dir}")
     return ckpt, json.loads(cfg_path.read_text())
-
-
-def load_learner(ckpt: Path, env: Any, saved: dict[str, Any]) -> Any:
-    """Rebuild the trained policy of a run: a native learner, or an RLlib one (``backend: rllib``)."""
-    if saved.get("backend") == "rllib":
-        from cpss.runs.rllib import load_policy
-
-        return load_policy(ckpt, saved)
-    import agents
-
-    return agents.load(ckpt, env)
 
 
 def resolve_run(

@@ -3,8 +3,11 @@
 ``cpss viz SCENARIO [--config FILE] [--checkpoint RUN] [--port N]`` checks its arguments here
 (:func:`serve`), then runs ``python -m solara run cpss.viz.app`` in production mode with the
 scenario, config and checkpoint passed through the environment variables ``CPSS_VIZ_*``.
-:mod:`cpss.viz.app` turns them into a page (:func:`page_spec`): the dashboard model class
-(:mod:`scenarios.museum.dashboard`, :mod:`scenarios.workshop.dashboard`), its sliders and its components.
+:mod:`cpss.viz.app` turns them into a page (:func:`page_spec`): the dashboard model class, its
+sliders and its components, from the page a scenario declares (``Scenario.dashboard_page``, e.g.
+:mod:`scenarios.museum.dashboard`, found through :func:`scenarios.dashboard_page`). Importing this
+package installs the app's :class:`cpss.viz.backend.RunsBackend` for the pages (run folders and
+trained learners are the application's business).
 
 This package needs the ``viz`` extra (solara with its offline assets, pinned for Mesa 3.3.1);
 docs/dashboard.md explains the pins.
@@ -13,7 +16,6 @@ docs/dashboard.md explains the pins.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import importlib.util
 import os
 import signal
@@ -26,24 +28,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import scenarios
 from cpss.kit.config import ConfigError
+from cpss.kit.dashboard import set_backend
+from cpss.viz.backend import RunsBackend
 
 ENV_SCENARIO = "CPSS_VIZ_SCENARIO"
 ENV_CONFIG = "CPSS_VIZ_CONFIG"
 ENV_CHECKPOINT = "CPSS_VIZ_CHECKPOINT"
 APP_MODULE = "cpss.viz.app"
-PAGES = {
-    "museum": ("scenarios.museum.dashboard", "MuseumDashboard", "cpss-sim: museum"),
-    "workshop": ("scenarios.workshop.dashboard", "WorkshopDashboard", "cpss-sim: workshop"),
-}
-"""Scenario -> (page module, dashboard model class, page title)."""
+
+set_backend(RunsBackend())
 
 # Known, harmless warnings: Mesa 3.3.1's ComponentsView trips Solara's hook check, and Solara
 # warns that a session cookie on http://127.0.0.1 falls back to samesite=lax.
 warnings.filterwarnings("ignore", message=".*`use_state` found despite early return", category=UserWarning)
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
-__all__ = ["ENV_CHECKPOINT", "ENV_CONFIG", "ENV_SCENARIO", "PAGES", "PageSpec", "page_spec", "serve", "solara_command"]
+__all__ = ["ENV_CHECKPOINT", "ENV_CONFIG", "ENV_SCENARIO", "PageSpec", "page_spec", "serve", "solara_command"]
 
 
 @dataclasses.dataclass
@@ -70,18 +72,12 @@ def page_spec(scenario: str, config: str | None = None, checkpoint: str | None =
         ConfigError: Unknown scenario, a bad config, or a checkpoint that does not exist or
             belongs to another scenario.
     """
-    import scenarios
-
-    scenarios.scenario_class(scenario)
-    if scenario not in PAGES:
-        raise ConfigError(f"scenario {scenario!r} has no dashboard page; pages: {', '.join(sorted(PAGES))}")
-    module_name, cls_name, title = PAGES[scenario]
-    module = importlib.import_module(module_name)
+    page = scenarios.dashboard_page(scenario)
     return PageSpec(
-        title=title,
-        model_cls=getattr(module, cls_name),
-        model_params=module.model_params(config, checkpoint),
-        components=module.components(),
+        title=page.title,
+        model_cls=page.model_cls,
+        model_params=page.model_params(config, checkpoint),
+        components=page.components(),
     )
 
 

@@ -1,7 +1,7 @@
 """The Solara app ``cpss viz`` serves: ``python -m solara run cpss.viz.app``.
 
 The scenario, config and checkpoint come from the environment variables set by
-:func:`cpss.viz.serve` (``CPSS_VIZ_SCENARIO``, default museum; ``CPSS_VIZ_CONFIG``;
+:func:`cpss.viz.serve` (``CPSS_VIZ_SCENARIO``, default the first scenario with a page; ``CPSS_VIZ_CONFIG``;
 ``CPSS_VIZ_CHECKPOINT``). Each browser session gets its own dashboard model.
 """
 
@@ -12,13 +12,14 @@ import os
 import solara
 from mesa.visualization import SolaraViz
 
+import scenarios
 from cpss.viz import ENV_CHECKPOINT, ENV_CONFIG, ENV_SCENARIO, PageSpec, page_spec
 
 
 def spec_from_environment() -> PageSpec:
     """The page named by the ``CPSS_VIZ_*`` environment variables."""
     return page_spec(
-        os.environ.get(ENV_SCENARIO) or "museum",
+        os.environ.get(ENV_SCENARIO) or scenarios.page_names()[0],
         os.environ.get(ENV_CONFIG) or None,
         os.environ.get(ENV_CHECKPOINT) or None,
     )

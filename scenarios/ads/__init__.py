@@ -126,6 +126,7 @@ class AdsScenario(Scenario):
     config_cls = AdsConfig
     agent_prefix = "server"
     heuristic_policies = ("random", "oracle", "highest_payment")
+    seed_key = "world.seed"
     learner_policies: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {
         "explore": ("explore_only", {}),
         "exploit": ("exploit_only", {}),
@@ -269,7 +270,7 @@ class AdsScenario(Scenario):
 
 def parallel_env(**kwargs: Any) -> CPSSParallelEnv:
     """The ads world as a PettingZoo ParallelEnv (kwargs as for ``scenarios.make``)."""
-    from scenarios import make
+    from scenarios.registry import make
 
     return make("ads", **kwargs)
 

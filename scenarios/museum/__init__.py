@@ -96,6 +96,9 @@ class MuseumScenario(Scenario):
     config_cls = MuseumConfig
     agent_prefix = "guide"
     heuristic_policies = POLICIES
+    seed_key = "world.seed"
+    batched_env = "scenarios.museum.batched:BatchedMuseumEnv"
+    dashboard_page = "scenarios.museum.dashboard:PAGE"
     plot_metrics = ("mean_satisfaction", "occupancy_ratio", "mean_wait", "acceptance_rate")
     headline_metrics = (
         "mean_satisfaction",
@@ -105,6 +108,10 @@ class MuseumScenario(Scenario):
         "acceptance_rate",
         "top_interest_coverage",
     )
+
+    def default_policy(self) -> str:
+        """The config's heuristic guide policy (``guides.policy``)."""
+        return self.config.guides.policy
 
     def build_world(self, seed: int) -> VenueModel:
         """A fresh museum day."""
@@ -262,7 +269,7 @@ _load_step_kernels()
 
 def parallel_env(**kwargs: Any) -> CPSSParallelEnv:
     """The museum as a PettingZoo ParallelEnv (kwargs as for ``scenarios.make``)."""
-    from scenarios import make
+    from scenarios.registry import make
 
     return make("museum", **kwargs)
 

@@ -20,9 +20,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from cpss.kit.config import ConfigError
+from cpss.kit.dashboard import Dashboard, Page, build_scenario, policy_select
 from cpss.venue.model import VenueModel
 from cpss.venue.users import Activity
-from cpss.viz.dashboard import Dashboard, build_scenario, policy_select
 
 STYLE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:cyan")
 """Colours of the visiting styles, in the config's style order."""
@@ -116,7 +116,7 @@ def model_params(config: str | None = None, checkpoint: str | None = None) -> di
     for term in WEIGHTS:
         params[f"w_{term}"] = Slider(f"f weight: {term}", float(getattr(cfg.f, term)), 0.0, 3.0, 0.1)
     params["policy"] = policy_select(scen, "Guide policy", trained=checkpoint is not None)
-    params["seed"] = Slider("Seed of the day", int(cfg.world.seed), 0, 99, 1)
+    params["seed"] = Slider("Seed of the day", scen.seed, 0, 99, 1)
     params["config"] = config
     params["checkpoint"] = checkpoint
     return params
@@ -228,10 +228,18 @@ def components() -> list:
     """SolaraViz components of the museum page: the floor plan, four metric plots, the return."""
     from mesa.visualization import make_plot_component
 
-    from cpss.viz.widgets import figure_component, returns_plot
+    from cpss.kit.widgets import figure_component, returns_plot
 
     return [
         figure_component(lambda m: floor_figure(m.world), "FloorPlan"),
         *(make_plot_component({name: colour}) for name, colour in PLOTS.items()),
-        figure_component(lambda m: returns_plot(m, "mean guide return so far"), "GuideReturn"),
+        figure_component(lambda m: returns_plot(m, "mean guide return so far", _returns_title(m)), "GuideReturn"),
     ]
+
+
+def _returns_title(model: MuseumDashboard) -> str:
+    return f"policy {model.policy}, cooperation {model.scenario.config.rewards.cooperation:.2f}"
+
+
+PAGE = Page(title="cpss-sim: museum", model_cls=MuseumDashboard, model_params=model_params, components=components)
+"""The museum page (named by the scenario's ``dashboard_page``)."""

@@ -166,6 +166,8 @@ class WorkshopScenario(Scenario):
     config_cls = WorkshopConfig
     agent_prefix = "cobot"
     heuristic_policies = ("fixed", "preference", "fatigue_adaptive")
+    seed_key = "world.seed"
+    dashboard_page = "scenarios.workshop.dashboard:PAGE"
     plot_metrics = ("throughput", "wip", "mean_fatigue", "safety_violations", "comfort_mismatch")
     headline_metrics = (
         "throughput",
@@ -410,7 +412,7 @@ class WorkshopScenario(Scenario):
 
 def parallel_env(**kwargs: Any) -> CPSSParallelEnv:
     """The workshop as a PettingZoo ParallelEnv (kwargs as for ``scenarios.make``)."""
-    from scenarios import make
+    from scenarios.registry import make
 
     return make("workshop", **kwargs)
 

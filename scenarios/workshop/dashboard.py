@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle
 
-from cpss.viz.dashboard import Dashboard, build_scenario, policy_select
+from cpss.kit.dashboard import Dashboard, Page, build_scenario, policy_select
 from scenarios.workshop.world import WorkshopModel
 
 DX, DY = 3.4, 2.6
@@ -111,7 +111,7 @@ def model_params(config: str | None = None, checkpoint: str | None = None) -> di
     for term in WEIGHTS:
         params[f"w_{term}"] = Slider(f"f weight: {term}", float(getattr(cfg.f, term)), 0.0, 3.0, 0.1)
     params["policy"] = policy_select(scen, "Cobot policy", trained=checkpoint is not None)
-    params["seed"] = Slider("Seed of the shift", int(cfg.world.seed), 0, 99, 1)
+    params["seed"] = Slider("Seed of the shift", scen.seed, 0, 99, 1)
     params["config"] = config
     params["checkpoint"] = checkpoint
     return params
@@ -284,7 +284,7 @@ def components() -> list:
     """SolaraViz components of the workshop page."""
     from mesa.visualization import make_plot_component
 
-    from cpss.viz.widgets import figure_component, returns_plot
+    from cpss.kit.widgets import figure_component, returns_plot
 
     return [
         figure_component(lambda m: floor_figure(m.world), "ShopFloor"),
@@ -293,5 +293,13 @@ def components() -> list:
         make_plot_component({"throughput_per_hour": "tab:green"}),
         make_plot_component({"fatigue_now": "tab:red", "mean_fatigue": "tab:orange", "peak_fatigue": "tab:brown"}),
         make_plot_component({"safety_violations": "tab:red"}),
-        figure_component(lambda m: returns_plot(m, "mean cobot return so far"), "CobotReturn"),
+        figure_component(lambda m: returns_plot(m, "mean cobot return so far", _returns_title(m)), "CobotReturn"),
     ]
+
+
+def _returns_title(model: WorkshopDashboard) -> str:
+    return f"policy {model.policy}, cooperation {model.scenario.config.rewards.cooperation:.2f}"
+
+
+PAGE = Page(title="cpss-sim: workshop", model_cls=WorkshopDashboard, model_params=model_params, components=components)
+"""The workshop page (named by the scenario's ``dashboard_page``)."""

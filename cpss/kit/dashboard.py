@@ -1,4 +1,4 @@
-"""The Mesa model a dashboard shows: a scenario's world driven tick by tick by a policy.
+"""The Mesa model a dashboard page shows: a scenario's world driven tick by tick by a policy.
 
 SolaraViz steps a Mesa model and re-creates it with ``Model(**model_params)`` when the user
 presses Reset, so every dashboard model takes keyword arguments only (each one a slider or a
@@ -7,22 +7,99 @@ fixed value) and turns them into a validated scenario config. The world itself r
 the same observations, masks and actions as in training: each tick the dashboard asks the
 policy for one action per personaliser and calls ``env.step``. ``Dashboard.world`` is the live
 world model; its DataCollector is the dashboard's, so Mesa's plot components read it directly.
+
+A scenario's page (a :class:`Page`: its model class, sliders and components) lives in the
+scenario's package and is named by :attr:`cpss.kit.scenario.Scenario.dashboard_page`. Finding
+scenarios by name and restoring trained learners from run folders is the application's
+business: the app (:mod:`cpss.viz`) installs a :class:`Backend` with :func:`set_backend`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import mesa
 import numpy as np
 
-from cpss.kit.config import ConfigError, build_config
+from cpss.kit.config import ConfigError
 from cpss.kit.env import CPSSParallelEnv
 from cpss.kit.scenario import Scenario
 
 TRAINED = "trained"
 """Policy name that selects the learner restored from ``checkpoint``."""
+
+__all__ = [
+    "TRAINED",
+    "Backend",
+    "Dashboard",
+    "Page",
+    "build_scenario",
+    "default_policy",
+    "get_backend",
+    "policy_choices",
+    "policy_select",
+    "set_backend",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """A scenario's dashboard page.
+
+    Attributes:
+        title: Page title.
+        model_cls: The dashboard model (a :class:`Dashboard` subclass; keyword arguments = sliders).
+        model_params: ``(config, checkpoint) -> model_params`` of SolaraViz: the sliders at the
+            config's (or checkpoint's) values, plus fixed values.
+        components: ``() -> list`` of SolaraViz components.
+    """
+
+    title: str
+    model_cls: type[Dashboard]
+    model_params: Callable[[str | None, str | None], dict[str, Any]]
+    components: Callable[[], list[Any]]
+
+
+class Backend(Protocol):
+    """What the application gives the dashboard pages: scenarios by name and trained learners."""
+
+    def scenario(
+        self, name: str, config: str | None, checkpoint: str | None, overrides: dict[str, Any]
+    ) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
+        """The scenario with its config, plus the checkpoint and its run config (see :func:`build_scenario`)."""
+        ...
+
+    def learner(self, scenario: Scenario, checkpoint: Path, saved: dict[str, Any]) -> tuple[Any, Any]:
+        """``(env, learner)``: the trained learner of ``checkpoint`` and the env it acts in.
+
+        The env is a :class:`cpss.kit.env.CPSSParallelEnv` for a multi-agent learner, else a
+        :class:`cpss.kit.env.CPSSGymEnv`. A checkpoint that does not fit the scenario raises
+        RuntimeError, KeyError or ValueError.
+        """
+        ...
+
+
+_backend: Backend | None = None
+
+
+def set_backend(backend: Backend | None) -> None:
+    """Install the application's :class:`Backend` (the app does this on import)."""
+    global _backend
+    _backend = backend
+
+
+def get_backend() -> Backend:
+    """The installed :class:`Backend`.
+
+    Raises:
+        RuntimeError: None is installed (import :mod:`cpss.viz`, the app, first).
+    """
+    if _backend is None:
+        raise RuntimeError("the dashboard pages need the app's backend: import cpss.viz first")
+    return _backend
 
 
 def build_scenario(
@@ -45,20 +122,7 @@ def build_scenario(
     Raises:
         ConfigError: Unknown scenario or config, bad values, or a checkpoint of another scenario.
     """
-    import scenarios
-    from cpss.runs.training import locate_checkpoint
-
-    cls = scenarios.scenario_class(name)
-    if checkpoint is None:
-        return cls(scenarios.load_config(name, config, overrides)), None, None
-    ckpt, saved = locate_checkpoint(Path(checkpoint))
-    if saved.get("scenario") != name:
-        raise ConfigError(f"--checkpoint {checkpoint}: trained on {saved.get('scenario')!r}, not {name!r}")
-    if config is None:
-        cfg = build_config(cls.config_cls, saved["config"], overrides=overrides, source=f"{ckpt} run config")
-    else:
-        cfg = scenarios.load_config(name, config, overrides)
-    return cls(cfg), ckpt, saved
+    return get_backend().scenario(name, config, checkpoint, overrides)
 
 
 class Dashboard(mesa.Model):
@@ -70,8 +134,8 @@ class Dashboard(mesa.Model):
     Args:
         overrides: Dotted-key config overrides from the sliders.
         policy: A heuristic of the scenario, or ``"trained"`` (needs ``checkpoint``); None: the
-            config's heuristic.
-        seed: Seed of the day (None: the config's ``world.seed``).
+            scenario's default heuristic.
+        seed: Seed of the day (None: the config's root seed).
         config: Shipped config name or TOML path (None: the scenario's default, or the
             checkpoint's run config).
         checkpoint: Training run folder or checkpoint file of a learner for this scenario.
@@ -94,7 +158,7 @@ class Dashboard(mesa.Model):
         checkpoint: str | None,
     ) -> None:
         scen, ckpt, saved = build_scenario(self.scenario_name, config, checkpoint, overrides)
-        day = int(scen.config.world.seed) if seed is None else seed
+        day = scen.seed if seed is None else seed
         if isinstance(day, bool) or not isinstance(day, int | np.integer) or day < 0:
             raise ConfigError(f"seed: must be an integer >= 0 (got {seed!r})")
         super().__init__(seed=int(day))
@@ -121,17 +185,12 @@ class Dashboard(mesa.Model):
         self.returns = [0.0]
 
     def _load_learner(self, scen: Scenario, ckpt: Path, saved: dict[str, Any]) -> CPSSParallelEnv:
-        import agents
-        from cpss.runs.training import make_env
-
-        multi = bool(saved.get("multi_agent", True))
-        learner_env = make_env(scen, multi, saved.get("others"))
         try:
-            self.learner = agents.load(ckpt, learner_env)
+            learner_env, self.learner = get_backend().learner(scen, ckpt, saved)
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"--checkpoint {ckpt}: does not fit this {scen.name} config ({first})") from None
-        if multi:
+        if isinstance(learner_env, CPSSParallelEnv):
             return learner_env
         self._single_agent = True
         self._others = learner_env.others
@@ -161,10 +220,8 @@ class Dashboard(mesa.Model):
 
 
 def default_policy(scen: Scenario) -> str:
-    """The config's heuristic (``guides.policy`` where there is one), else the first heuristic."""
-    from cpss.runs.training import default_others
-
-    return default_others(scen)
+    """The scenario's default heuristic (:meth:`cpss.kit.scenario.Scenario.default_policy`)."""
+    return scen.default_policy()
 
 
 def policy_choices(scen: Scenario, trained: bool) -> list[str]:
