@@ -20,7 +20,7 @@ import dataclasses
 import torch
 
 from cpss.kit.personalisation import FParams
-from cpss.venue.equations import crowd_aware_score_torch, interest_score
+from cpss.venue.equations import crowd_aware_score_torch, estimate_step_torch, interest_score
 from cpss.venue.params import GuideParams
 
 Tensor = torch.Tensor
@@ -51,10 +51,10 @@ def admit(
     return candidates[order[rank < free.clamp(min=0)[sorted_bins]]]
 
 
-def update_estimate(estimate: Tensor, features: Tensor, signal: Tensor, lr: float) -> Tensor:
+def update_estimate(estimate: Tensor, features: Tensor, signal: Tensor, p: GuideParams) -> Tensor:
     """One online step of interest estimates, as :func:`cpss.venue.guides.update_estimate`."""
     err = signal - (estimate * features).sum(dim=1)
-    new = (estimate + lr * err[:, None] * features).clamp(min=0.0)
+    new = estimate_step_torch(estimate, features, err[:, None], p)
     norm = torch.linalg.vector_norm(new, dim=1, keepdim=True)
     return torch.where(norm > 0, new / norm.clamp(min=1e-12), estimate)
 

@@ -317,8 +317,8 @@ class BatchedVenue(DayClock):
         self.popularity.view(-1).index_add_(0, d * self.M + item, torch.ones_like(gain))
         sel = p.slot[done] >= 0
         k = p.slot[done[sel]]
-        signal = match[sel] + 0.1 * self._randn(k.numel())
-        g.estimate[k] = ops.update_estimate(g.estimate[k], feats[sel], signal, self.params.guide.estimate_lr)
+        signal = eq.observed_match(match[sel], self._randn(k.numel()), self.params.guide)
+        g.estimate[k] = ops.update_estimate(g.estimate[k], feats[sel], signal, self.params.guide)
         was = p.guided[done]
         tg = done[was]
         p.trust[tg] = eq.trust_update_torch(p.trust[tg], gain[was], self.params.guide)

@@ -12,7 +12,9 @@ the rest of the venue's behaviour:
 * :func:`dwell_time` — how long a stop lasts (lognormal, scaled by style and interest);
 * :func:`expected_wait`, :func:`density`, :func:`zone_noise` — the crowd fields of a tick;
 * :func:`novelty`, :func:`interest_score`, :func:`crowd_aware_score` — the guides' heuristics;
-* :func:`trust_update` — trust moves toward how good a guided visit was.
+* :func:`trust_update` — trust moves toward how good a guided visit was;
+* :func:`observed_match`, :func:`estimate_step` — what a guide learns of its user's interests
+  (then renormalised to a unit vector).
 
 Inputs broadcast (numpy arrays or tensors) or are scalars (inside the numba kernels, which call
 these functions by name); constants come by name from the records of :mod:`cpss.venue.params`.
@@ -155,6 +157,31 @@ def trust_update_torch(trust, gain, p: GuideParams):
 
 
 register(trust_update, trust_update_torch, params=(GuideParams,), trust=UNIT, gain=UTILITY)
+
+
+def observed_match(match, normal, p: GuideParams):
+    """The interest match a guide observes after a visit: ``match + signal_noise · normal`` (one form)."""
+    return match + p.signal_noise * normal
+
+
+register(observed_match, params=(GuideParams,), match=UNIT, normal=NORMAL)
+
+
+def estimate_step(estimate, feature, error, p: GuideParams):
+    """One topic of the online interest estimate: ``max(0, estimate + estimate_lr · error · feature)``.
+
+    ``error`` is the observed match minus the estimate's dot product with the item's features;
+    the updated estimate is then renormalised to unit length.
+    """
+    return np.maximum(estimate + p.estimate_lr * error * feature, 0.0)
+
+
+def estimate_step_torch(estimate, feature, error, p: GuideParams):
+    """Torch form of :func:`estimate_step`."""
+    return (estimate + p.estimate_lr * error * feature).clamp(min=0.0)
+
+
+register(estimate_step, estimate_step_torch, params=(GuideParams,), estimate=UNIT, feature=UNIT, error=UTILITY)
 
 
 # ---------------------------------------------------------------- crowd fields

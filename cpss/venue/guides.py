@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 
 from cpss.kit.personalisation import FParams
-from cpss.venue.equations import crowd_aware_score, interest_score
+from cpss.venue.equations import crowd_aware_score, estimate_step, interest_score
 from cpss.venue.params import GuideParams
 
 
@@ -47,22 +47,23 @@ class GuideSlots:
         return int(self.visitor.shape[0])
 
 
-def update_estimate(estimate: np.ndarray, features: np.ndarray, signal: np.ndarray, lr: float) -> np.ndarray:
+def update_estimate(estimate: np.ndarray, features: np.ndarray, signal: np.ndarray, p: GuideParams) -> np.ndarray:
     """One online least-squares step of interest estimates toward an observed match.
 
-    ``est <- normalise(max(0, est + lr · (signal - est·f) · f))``
+    ``est <- normalise(estimate_step(est, f, signal - est·f))`` (:func:`~cpss.venue.equations.estimate_step`);
+    an estimate that would become all zeros is kept.
 
     Args:
         estimate: (K, T) current estimates (unit norm).
         features: (K, T) features of the items just viewed.
-        signal: (K,) observed interest match (from dwell and reactions).
-        lr: Learning rate.
+        signal: (K,) observed interest match (:func:`~cpss.venue.equations.observed_match`).
+        p: The guides' parameters (``estimate_lr``).
 
     Returns:
         (K, T) updated estimates with unit norm.
     """
     err = signal - np.sum(estimate * features, axis=1)
-    new = np.maximum(0.0, estimate + lr * err[:, None] * features)
+    new = estimate_step(estimate, features, err[:, None], p)
     norm = np.linalg.norm(new, axis=1, keepdims=True)
     return np.where(norm > 0, new / np.maximum(norm, 1e-12), estimate)
 

@@ -311,8 +311,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
         )  # fmt: skip
         if n_guided:  # the guides refine their estimates from what they observe
             normals = self.rng.standard_normal(n_guided)
-            lr = self.params.guide.estimate_lr
-            kv.refine_estimates(done, match, normals, p.slot, p.target_item, fl.item_features, self.guides.estimate, lr)
+            estimate = self.guides.estimate
+            kv.refine_estimates(done, match, normals, p.slot, p.target_item, fl.item_features, estimate, self.params)
 
     def _leave(self) -> None:
         p = self.pop

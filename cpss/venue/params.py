@@ -80,6 +80,8 @@ class GuideParams(NamedTuple):
     """Learning rate of the interest estimates."""
     trust_reference: float = 0.5
     """Satisfaction of a guided visit that counts as fully good for trust [U]."""
+    signal_noise: float = 0.1
+    """Standard deviation of the interest match a guide observes after a visit [U]."""
 
 
 class VenueParams(NamedTuple):
@@ -108,7 +110,7 @@ SOURCES: dict[type, tuple[str, ...]] = {
 RENAMED = {"n_sat": ("visitors", "satiation_n")}
 """Fields whose config key has another name: field -> (section, key)."""
 
-CONSTANTS = {"dwell_sigma", "dwell_base", "trust_reference"}
+CONSTANTS = {"dwell_sigma", "dwell_base", "trust_reference", "signal_noise"}
 """Fields that are model constants, not config keys: they keep their declared default."""
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from cpss.kit.jit import jit
 from cpss.kit.personalisation import utility
-from cpss.venue.equations import attention, dwell_time, trust_update
+from cpss.venue.equations import attention, dwell_time, estimate_step, observed_match, trust_update
 from cpss.venue.kernels.choice import DECIDING, VIEWING
 from cpss.venue.params import StyleTable, VenueParams
 
@@ -133,9 +133,9 @@ def refine_estimates(
     target_item: np.ndarray,
     features: np.ndarray,
     estimate: np.ndarray,
-    lr: float,
+    prm: VenueParams,
 ) -> None:
-    """Guides refine their estimates from the visits they observed (as ``update_estimate``)."""
+    """Guides refine their estimates from the visits they observed (as :func:`cpss.venue.guides.update_estimate`)."""
     n_topics = features.shape[1]
     new = np.empty(n_topics)
     s = 0
@@ -145,7 +145,7 @@ def refine_estimates(
         if k < 0:
             continue
         j = target_item[v]
-        signal = match[i] + 0.1 * normals[s]
+        signal = observed_match(match[i], normals[s], prm.guide)
         s += 1
         dot = 0.0
         for t in range(n_topics):
@@ -153,7 +153,7 @@ def refine_estimates(
         err = signal - dot
         sq = 0.0
         for t in range(n_topics):
-            new[t] = max(0.0, estimate[k, t] + lr * err * features[j, t])
+            new[t] = estimate_step(estimate[k, t], features[j, t], err, prm.guide)
             sq += new[t] * new[t]
         norm = np.sqrt(sq)
         if norm > 0:
