@@ -1,24 +1,39 @@
-"""Shared fixtures: tiny configs and a fixed seed."""
+"""Shared test configs: the tiny museum that CLI, sweep, training, RLlib and dashboard tests run.
+
+Test modules import the constants (``from conftest import TINY_MUSEUM, set_args``; pytest puts
+``tests/`` on ``sys.path``) or take the fixtures.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
 import pytest
 
-SEED = 1234
+TINY_MUSEUM: dict[str, dict[str, Any]] = {
+    "visitors": {"count": 30},
+    "world": {"day_minutes": 40, "last_entry_before_close": 10},
+    "guides": {"count": 2},
+}
+"""museum-small cut down to 30 visitors, 2 guides and a 40-minute day."""
+
+TINY_MUSEUM_GUIDED: dict[str, dict[str, Any]] = {
+    **TINY_MUSEUM,
+    "guides": {**TINY_MUSEUM["guides"], "device_share": 1.0},
+}
+"""The tiny museum with a guide for every group, so learners see decisions from the first minute."""
+
+
+def set_args(overrides: dict[str, dict[str, Any]]) -> list[str]:
+    """``{"visitors": {"count": 30}}`` as the command line's ``["--set", "visitors.count=30"]``."""
+    args = []
+    for section, values in overrides.items():
+        for key, value in values.items():
+            args += ["--set", f"{section}.{key}={value}"]
+    return args
 
 
 @pytest.fixture
-def tiny_overrides() -> dict:
-    """A small, fast museum (6 rooms, 12 exhibits, 60 visitors, 3 guides, 2 hours)."""
-    return {
-        "world": {"day_minutes": 120, "last_entry_before_close": 30},
-        "floor": {"rooms": 6, "exhibits": 12, "topics": 4, "room_area": 20.0},
-        "visitors": {"count": 60, "budget_median": 40.0},
-        "guides": {"count": 3, "device_share": 0.5},
-    }
-
-
-def masked_random_actions(infos: dict, rng: np.random.Generator) -> dict:
-    """One uniformly random valid action per agent from its action mask."""
-    return {a: int(rng.choice(np.flatnonzero(i["action_mask"]))) for a, i in infos.items()}
+def tiny_museum_args() -> list[str]:
+    """The tiny museum as ``--set`` arguments."""
+    return set_args(TINY_MUSEUM)

@@ -9,12 +9,12 @@ import sys
 import networkx as nx
 import pandas as pd
 import pytest
+from conftest import TINY_MUSEUM
 from typer.testing import CliRunner
 
 from cpss.runs.cli import app
 
 runner = CliRunner()
-TINY = ["--set", "visitors.count=40", "--set", "world.day_minutes=60", "--set", "world.last_entry_before_close=20"]
 
 
 def test_scenarios_lists_museum():
@@ -23,26 +23,28 @@ def test_scenarios_lists_museum():
     assert "museum" in res.output and "museum-small" in res.output and "museum-large" in res.output
 
 
-def test_simulate_writes_a_complete_run_folder(tmp_path):
+def test_simulate_writes_a_complete_run_folder(tmp_path, tiny_museum_args):
     out = tmp_path / "run"
-    res = runner.invoke(app, ["simulate", "museum", "--policy", "interest", "--seed", "3", "--out", str(out), *TINY])
+    args = ["simulate", "museum", "--policy", "interest", "--seed", "3", "--out", str(out), *tiny_museum_args]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "mean_satisfaction" in res.output
     for name in ("config.json", "metrics.csv", "summary.json", "mean_satisfaction.png", "occupancy_heatmap.png"):
         assert (out / name).is_file(), name
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["seed"] == 3 and cfg["policy"] == "interest" and cfg["config"]["visitors"]["count"] == 40
+    visitors, minutes = TINY_MUSEUM["visitors"]["count"], TINY_MUSEUM["world"]["day_minutes"]
+    assert cfg["seed"] == 3 and cfg["policy"] == "interest" and cfg["config"]["visitors"]["count"] == visitors
     assert "mesa" in cfg["versions"]
     metrics = pd.read_csv(out / "metrics.csv")
-    assert len(metrics) == 61 and metrics["minute"].iloc[-1] == 60
+    assert len(metrics) == minutes + 1 and metrics["minute"].iloc[-1] == minutes
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["arrived"] == 40
+    assert summary["arrived"] == visitors
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
-def test_simulate_steps_caps_the_day(tmp_path):
+def test_simulate_steps_caps_the_day(tmp_path, tiny_museum_args):
     out = tmp_path / "run"
-    res = runner.invoke(app, ["simulate", "museum", "--steps", "15", "--out", str(out), *TINY])
+    res = runner.invoke(app, ["simulate", "museum", "--steps", "15", "--out", str(out), *tiny_museum_args])
     assert res.exit_code == 0, res.output
     assert len(pd.read_csv(out / "metrics.csv")) == 16
 
@@ -95,13 +97,13 @@ def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
     assert not out.exists()
 
 
-def test_unknown_scenario_and_existing_out(tmp_path):
+def test_unknown_scenario_and_existing_out(tmp_path, tiny_museum_args):
     res = runner.invoke(app, ["simulate", "aquarium"])
     assert res.exit_code == 2 and "unknown scenario 'aquarium'" in res.output
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("x")
-    res = runner.invoke(app, ["simulate", "museum", "--out", str(busy), *TINY])
+    res = runner.invoke(app, ["simulate", "museum", "--out", str(busy), *tiny_museum_args])
     assert res.exit_code == 2 and "already exists" in res.output
     assert (busy / "keep.txt").read_text() == "x"
 
@@ -113,6 +115,7 @@ def test_bad_toml_file(tmp_path):
     assert res.exit_code == 2 and "invalid TOML" in res.output
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole package: about 3 s
 def test_console_script_exit_code_and_stderr(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "cpss", "simulate", "museum", "--set", "visitors.count=-1"],

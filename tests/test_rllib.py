@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY_MUSEUM_GUIDED, set_args
 from typer.testing import CliRunner
 
 from cpss.runs.cli import app
@@ -17,18 +18,7 @@ ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.filterwarnings("ignore:.*Overriding environment:UserWarning")
 
 runner = CliRunner()
-TINY = [
-    "--set",
-    "visitors.count=30",
-    "--set",
-    "world.day_minutes=40",
-    "--set",
-    "world.last_entry_before_close=10",
-    "--set",
-    "guides.count=2",
-    "--set",
-    "guides.device_share=1.0",
-]
+TINY = set_args(TINY_MUSEUM_GUIDED)
 ONE_ITERATION = [
     "--steps",
     "80",
@@ -74,6 +64,7 @@ def _train(out, *extra):
     return out
 
 
+@pytest.mark.slow
 def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
     from ray.rllib.algorithms.algorithm import Algorithm
 
@@ -81,7 +72,8 @@ def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
 
     out = _train(tmp_path / "run")
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["backend"] == "rllib" and cfg["policies"] == "shared" and cfg["config"]["visitors"]["count"] == 30
+    visitors = TINY_MUSEUM_GUIDED["visitors"]["count"]
+    assert cfg["backend"] == "rllib" and cfg["policies"] == "shared" and cfg["config"]["visitors"]["count"] == visitors
     metrics = pd.read_csv(out / "metrics.csv")
     assert len(metrics) == 1 and metrics["env_steps"].iloc[0] >= 80 and metrics["iteration"].iloc[0] == 1
     assert {"episode", "return", "policy_loss"} <= set(metrics.columns)
@@ -106,6 +98,7 @@ def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
     assert np.isfinite(row["mean"].iloc[0])
 
 
+@pytest.mark.slow
 def test_per_agent_policies_and_resume(ray_session, tmp_path):
     out = _train(tmp_path / "run", "--policies", "per-agent")
     modules = out / "checkpoints" / "last" / "learner_group" / "learner" / "rl_module"

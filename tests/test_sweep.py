@@ -8,22 +8,14 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import TINY_MUSEUM, set_args
 from typer.testing import CliRunner
 
 from cpss.runs.cli import app
 from cpss.runs.sweep import parse_grid, plan, read_results, run_sweep, update_spec
 
 runner = CliRunner()
-TINY = [
-    "--set",
-    "visitors.count=30",
-    "--set",
-    "world.day_minutes=40",
-    "--set",
-    "world.last_entry_before_close=10",
-    "--set",
-    "guides.count=2",
-]
+TINY = set_args(TINY_MUSEUM)
 GRID = ["--grid", "policy=interest,crowd_aware", "--grid", "guides.device_share=0.2,0.8"]
 METRICS = ["return", "mean_satisfaction", "peak_occupancy_ratio", "congestion_minutes"]
 
@@ -34,10 +26,18 @@ def _sweep(out, *args):
 
 @pytest.fixture(scope="module")
 def local_sweep(tmp_path_factory):
+    """The grid run in-process (one worker); the worker-pool and Ray tests compare against it."""
     out = tmp_path_factory.mktemp("sweeps") / "local"
-    res = _sweep(out, *GRID, "--workers", "2")
+    res = _sweep(out, *GRID, "--workers", "1")
     assert res.exit_code == 0, res.output
     return out
+
+
+def _same_rows(reference, out):
+    one = pd.read_csv(reference / "results.csv").set_index("run_id").sort_index()
+    other = pd.read_csv(out / "results.csv").set_index("run_id").sort_index()
+    assert set(other["status"]) == {"done"} and list(one.index) == list(other.index)
+    pd.testing.assert_frame_equal(one[METRICS], other[METRICS])
 
 
 def test_local_sweep_writes_one_tidy_row_per_run(local_sweep):
@@ -46,10 +46,18 @@ def test_local_sweep_writes_one_tidy_row_per_run(local_sweep):
     assert {"policy", "guides.device_share", "seed", "wall_seconds", "error", *METRICS} <= set(table.columns)
     points = table.groupby(["policy", "guides.device_share"])["seed"].apply(sorted)
     assert points.to_dict() == {(p, s): [0, 1] for p in ("crowd_aware", "interest") for s in (0.2, 0.8)}
-    assert (table["wall_seconds"] > 0).all() and (table["length"] == 40).all()
+    assert (table["wall_seconds"] > 0).all() and (table["length"] == TINY_MUSEUM["world"]["day_minutes"]).all()
     spec = json.loads((local_sweep / "sweep.json").read_text())
     assert spec["invocations"][0]["grid"] == {"guides.device_share": [0.2, 0.8]}
-    assert next(iter(spec["configs"].values()))["visitors"]["count"] == 30
+    assert next(iter(spec["configs"].values()))["visitors"]["count"] == TINY_MUSEUM["visitors"]["count"]
+
+
+@pytest.mark.slow  # two worker processes import the package: about 5 s
+def test_worker_pool_gives_the_same_rows_as_one_worker(local_sweep, tmp_path):
+    out = tmp_path / "pool"
+    res = _sweep(out, *GRID, "--workers", "2")
+    assert res.exit_code == 0, res.output
+    _same_rows(local_sweep, out)
 
 
 def test_report_on_a_sweep(local_sweep, tmp_path):
@@ -70,7 +78,7 @@ def test_report_on_a_sweep(local_sweep, tmp_path):
     assert res.exit_code == 0, res.output
     text = (tmp_path / "report.md").read_text()
     assert "guides.device_share=0.2,0.8" in text and "policy=interest,crowd_aware" in text
-    assert "Resolved base configs" in text and '"count": 30' in text
+    assert "Resolved base configs" in text and f'"count": {TINY_MUSEUM["visitors"]["count"]}' in text
     figures = sorted(p.name for p in tmp_path.glob("fig_*.png"))
     assert figures == [
         f"fig_{x}__{m}.png"
@@ -184,15 +192,13 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_backend_gives_the_same_rows_as_the_local_one(local_sweep, ray_session, tmp_path):
     out = tmp_path / "ray"
     res = _sweep(out, *GRID, "--backend", "ray")
     assert res.exit_code == 0, res.output
     assert ray_session.is_initialized()  # the sweep reused the running Ray and left it up
-    local = pd.read_csv(local_sweep / "results.csv").set_index("run_id").sort_index()
-    remote = pd.read_csv(out / "results.csv").set_index("run_id").sort_index()
-    assert set(remote["status"]) == {"done"} and list(local.index) == list(remote.index)
-    pd.testing.assert_frame_equal(local[METRICS], remote[METRICS])
+    _same_rows(local_sweep, out)
 
 
 def test_report_on_training_runs_averages_seeds(tmp_path):

@@ -7,23 +7,13 @@ import json
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY_MUSEUM_GUIDED, set_args
 from typer.testing import CliRunner
 
 from cpss.runs.cli import app
 
 runner = CliRunner()
-TINY = [
-    "--set",
-    "visitors.count=40",
-    "--set",
-    "world.day_minutes=40",
-    "--set",
-    "world.last_entry_before_close=10",
-    "--set",
-    "guides.count=2",
-    "--set",
-    "guides.device_share=1.0",
-]
+TINY = set_args(TINY_MUSEUM_GUIDED)
 
 
 def _train(out, steps, *extra):

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import TINY_MUSEUM_GUIDED
 from typer.testing import CliRunner
 
 pytest.importorskip("solara", reason="the dashboard needs the viz extra: pip install -e '.[viz]'")
@@ -74,7 +75,8 @@ def _run_folder(path: Path, scenario: str, algo: str, **overrides) -> Path:
     return path
 
 
-SMALL_MUSEUM = {"visitors": {"count": 40}, "guides": {"count": 3, "device_share": 1.0}}
+SMALL_MUSEUM = TINY_MUSEUM_GUIDED
+GUIDES = SMALL_MUSEUM["guides"]["count"]
 
 
 # ---------------------------------------------------------------- dashboard models
@@ -139,12 +141,12 @@ def test_trained_checkpoint_drives_the_guides(tmp_path, algo):
     params = museum.model_params(None, str(run))
     assert params["policy"]["value"] == "trained" and "trained" in params["policy"]["values"]
     m = MuseumDashboard(checkpoint=str(run), policy="trained", n_visitors=60)
-    assert m.learner.name == algo and m.scenario.config.guides.count == 3  # the run's config is the base
+    assert m.learner.name == algo and m.scenario.config.guides.count == GUIDES  # the run's config is the base
     for _ in range(40):
         m.step()
     assert m.steps == 40 and m.world.pop.size == 60
     heuristic = MuseumDashboard(checkpoint=str(run), policy="nearest")  # a checkpoint does not force its use
-    assert heuristic.learner is None and heuristic.scenario.config.guides.count == 3
+    assert heuristic.learner is None and heuristic.scenario.config.guides.count == GUIDES
 
 
 def test_checkpoint_must_fit(tmp_path):
@@ -193,6 +195,7 @@ def _render(scenario):
     return spec, model, rc
 
 
+@pytest.mark.slow  # a whole page rendered and stepped twice: 2-5 s
 @pytest.mark.parametrize(
     ("scenario", "n_images", "labels"),
     [
@@ -383,6 +386,7 @@ def _drive(page, url: str, n_images: int, plot_index: int, screenshot: Path) -> 
     page.screenshot(path=str(screenshot))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary (apt-get install chromium); .ci/run installs it")
 def test_dashboards_in_a_real_browser(tmp_path):
     from playwright.sync_api import sync_playwright
