@@ -15,7 +15,6 @@ import scenarios
 from cpss.kit.config import ConfigError
 from cpss.runs.cli import app
 from scenarios.ads.world import logit, sigmoid
-from scenarios.lizard import LizardEnv
 
 runner = CliRunner()
 OFF = {"crowd": {"social_proof": 0.0, "fatigue": 0.0}}
@@ -132,6 +131,7 @@ def test_oracle_has_zero_regret_and_the_others_do_not():
     assert list(frame["pull"])[:3] == [0, 100, 200] and frame["pull"].iloc[-1] == 2000
 
 
+@pytest.mark.slow  # three learners x three days of 10 000 users: about 10 s
 def test_ucb1_and_thompson_regret_far_below_epsilon_greedy():
     regret = {}
     for algo, hp in (("epsilon_greedy", {"epsilon": 0.1}), ("ucb1", {"c": 0.2}), ("thompson", {})):
@@ -213,8 +213,11 @@ def test_bandits_command_writes_a_comparison(tmp_path):
 # ==== the lizard in the registry ==============================================================
 def test_lizard_is_registered_as_a_gymnasium_only_env():
     assert "lizard" in scenarios.names() and "lizard" not in scenarios.parallel_names()
-    env = scenarios.make_gym("lizard", max_steps=10)
-    assert isinstance(env, LizardEnv) and env.max_steps == 10
+    env = scenarios.make_gym("lizard", max_steps=10)  # keyword arguments reach the env
+    env.reset(seed=0)
+    for step in range(1, 11):
+        _, reward, terminated, truncated, _ = env.step(0)  # against the wall: no tile changes
+        assert (reward, terminated, truncated) == (-1.0, False, step == 10)
     with pytest.raises(ConfigError, match=r"lizard is a single-agent Gymnasium env; use scenarios\.make_gym"):
         scenarios.make("lizard")
     res = runner.invoke(app, ["scenarios"])

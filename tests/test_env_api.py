@@ -7,6 +7,7 @@ import importlib
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env, data_equivalence
 from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, render_test, state_test
 
@@ -14,6 +15,8 @@ import scenarios
 
 CASES = [(name, cfg) for name in scenarios.parallel_names() for cfg in scenarios.config_names(name)]
 SMALL = [(name, cfg) for name, cfg in CASES if cfg.endswith("small")]
+# The PettingZoo API tests on the large configs take about 2 s each.
+API_CASES = [pytest.param(n, c, marks=[pytest.mark.slow] if c.endswith("large") else []) for n, c in CASES]
 
 
 def random_actions(env, infos, rng):
@@ -28,7 +31,7 @@ def random_actions(env, infos, rng):
     return acts
 
 
-@pytest.mark.parametrize(("name", "config"), CASES)
+@pytest.mark.parametrize(("name", "config"), API_CASES)
 def test_pettingzoo_api_tests(name, config):
     parallel_api_test(scenarios.make(name, config=config), num_cycles=300)
     module = importlib.import_module(f"scenarios.{name}")
@@ -89,12 +92,23 @@ def test_multi_step_determinism(name):
 
 
 @pytest.mark.parametrize("name", scenarios.parallel_names())
-def test_gymnasium_view_passes_check_env(name):
-    env = scenarios.make_gym(name, others=scenarios.scenario_class(name).heuristic_policies[0])
+def test_gymnasium_view_passes_check_env_and_ends_with_the_day(name):
+    env = scenarios.make_gym(name, others=scenarios.scenario_class(name).heuristic_policies[0], max_cycles=40)
     check_env(env, skip_render_check=True)
-    obs, _ = env.reset(seed=1)
-    assert env.observation_space.contains(obs)
-    assert env.model is not None
+    obs, info = env.reset(seed=1)
+    rng = np.random.default_rng(1)
+    steps, terminated, truncated = 0, False, False
+    while not (terminated or truncated):
+        assert env.observation_space.contains(obs), steps
+        if isinstance(env.action_space, gym.spaces.Discrete):
+            action = int(rng.choice(np.flatnonzero(info["action_mask"])))
+        else:
+            action = rng.uniform(env.action_space.low, env.action_space.high).astype(env.action_space.dtype)
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert np.isfinite(reward)
+        steps += 1
+    assert truncated and not terminated and steps == 40  # the parallel env's max_cycles ends the episode
+    assert env.parallel.day_over
 
 
 def test_museum_mask_and_invalid_actions():
@@ -192,7 +206,14 @@ def test_sb3_can_train_on_the_gym_view():
     sb3 = pytest.importorskip("stable_baselines3")
     env = scenarios.make_gym("museum", others="interest", max_cycles=64)
     model = sb3.PPO("MlpPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    before = [p.detach().clone() for p in model.policy.parameters()]
     model.learn(total_timesteps=128)
+    assert model.num_timesteps == 128 and model._n_updates == 2  # two rollouts of 64 steps, one epoch each
+    after = list(model.policy.parameters())
+    assert any(not torch.equal(b, a.detach()) for b, a in zip(before, after, strict=True))  # the policy learned
+    obs, _ = env.reset(seed=0)
+    action, _ = model.predict(obs, deterministic=True)
+    assert env.action_space.contains(int(action))
 
 
 @pytest.mark.parametrize(
@@ -205,4 +226,6 @@ def test_degenerate_but_valid_configs_run(name, overrides):
     while env.agents:
         for a, o in obs.items():
             assert env.observation_space(a).contains(o)
-        obs, _, _, _, infos = env.step(random_actions(env, infos, rng))
+        obs, rewards, _, _, infos = env.step(random_actions(env, infos, rng))
+        assert all(np.isfinite(r) for r in rewards.values())
+    assert env.t == 30 and all(np.isfinite(v) for v in env.episode_summary().values())

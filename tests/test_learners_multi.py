@@ -23,6 +23,8 @@ MADDPG_FAST = MADDPGConfig(
     critic_lr=3e-3, tau=0.05, logit_penalty=0.01,
 )  # fmt: skip
 MAPPO_FAST = MAPPOConfig(rollout_steps=200, actor_lr=3e-3, critic_lr=3e-3, gamma=0.5)
+# MADDPG takes a gradient step every other env step: its 400-800-step runs take 2-3 s.
+SLOW_MADDPG = pytest.param(MADDPG, marks=pytest.mark.slow, id="MADDPG")
 
 
 def evaluate(learner, env, episodes: int = 50) -> float:
@@ -66,6 +68,7 @@ def test_meet_env_separates_random_from_coordinated_play():
 # ==== Learning ====
 
 
+@pytest.mark.slow
 def test_maddpg_gumbel_softmax_solves_meet():
     env = MeetEnv()
     learner = MADDPG(env, MADDPG_FAST, seed=0)
@@ -74,6 +77,7 @@ def test_maddpg_gumbel_softmax_solves_meet():
     assert evaluate(learner, env) >= 3.0  # random play: 0.25, optimum: 4
 
 
+@pytest.mark.slow
 def test_mappo_solves_meet():
     env = MeetEnv()
     learner = MAPPO(env, MAPPO_FAST, seed=0)
@@ -81,6 +85,7 @@ def test_mappo_solves_meet():
     assert evaluate(learner, env) >= 3.5
 
 
+@pytest.mark.slow
 def test_ippo_learns_meet():
     env = MeetEnv()
     learner = IPPO(env, MAPPO_FAST, seed=0)
@@ -89,6 +94,7 @@ def test_ippo_learns_meet():
     assert evaluate(learner, env) >= 3.0
 
 
+@pytest.mark.slow
 def test_maddpg_continuous_actions_learn_to_meet():
     env = ContinuousMeetEnv()
     learner = MADDPG(env, MADDPG_FAST, seed=0)
@@ -99,6 +105,7 @@ def test_maddpg_continuous_actions_learn_to_meet():
         assert action.dtype == np.float32 and env.action_space("agent_0").contains(action)
 
 
+@pytest.mark.slow
 def test_mappo_continuous_actions_learn_to_meet():
     env = ContinuousMeetEnv()
     learner = MAPPO(env, MAPPO_FAST, seed=0)
@@ -160,7 +167,7 @@ def test_agents_may_leave_during_an_episode(cls):
 # ==== Reproducibility and checkpoints ====
 
 
-@pytest.mark.parametrize("cls", [MADDPG, MAPPO])
+@pytest.mark.parametrize("cls", [SLOW_MADDPG, MAPPO])
 def test_same_seed_gives_identical_history(cls):
     config = MADDPG_FAST if cls is MADDPG else MAPPO_FAST
     first = cls(MeetEnv(), config, seed=3).learn(400)
@@ -170,9 +177,8 @@ def test_same_seed_gives_identical_history(cls):
     assert first != other
 
 
-@pytest.mark.parametrize("cls", [MADDPG, MAPPO])
+@pytest.mark.parametrize("cls", [SLOW_MADDPG, MAPPO])
 def test_save_load_continue_equals_uninterrupted(cls, tmp_path):
-
     config = MADDPG_FAST if cls is MADDPG else MAPPO_FAST
     uninterrupted = cls(MeetEnv(), config, seed=1)
     full = uninterrupted.learn(800)
@@ -196,14 +202,19 @@ def test_save_load_continue_equals_uninterrupted(cls, tmp_path):
 # ==== Contract details ====
 
 
-def test_registry_builds_the_multi_agent_learners():
-
-    env = MeetEnv()
-    assert isinstance(agents.make("maddpg", env, seed=0, batch_size=16), MADDPG)
-    assert isinstance(agents.make("mappo", env, seed=0, rollout_steps=50), MAPPO)
-    ippo = agents.make("ippo", env, seed=0)
-    assert type(ippo) is IPPO and not ippo.capabilities.needs_global_state
-    assert MAPPO.capabilities.needs_global_state
+@pytest.mark.parametrize(
+    ("name", "cls", "config"),
+    [
+        ("maddpg", MADDPG, MADDPGConfig(batch_size=16, learning_starts=20)),
+        ("mappo", MAPPO, MAPPOConfig(rollout_steps=50)),
+        ("ippo", IPPO, MAPPOConfig(rollout_steps=50)),
+    ],
+)
+def test_registry_builds_the_same_learner_as_the_class(name, cls, config):
+    hyperparams = {k: v for k, v in vars(config).items() if v != getattr(type(config)(), k)}
+    made = agents.make(name, MeetEnv(), seed=2, **hyperparams)
+    assert made.config == config
+    assert made.learn(100) == cls(MeetEnv(), config, seed=2).learn(100)
 
 
 def test_callback_false_stops_training():
@@ -243,6 +254,7 @@ def test_unsupported_envs_raise_clear_errors(cls):
 
 
 def test_mappo_needs_state_but_ippo_does_not():
+    assert MAPPO.capabilities.needs_global_state and not IPPO.capabilities.needs_global_state
     with pytest.raises(ValueError, match=r"env.state\(\)"):
         MAPPO(_NoStateEnv())
     assert len(IPPO(_NoStateEnv(), MAPPO_FAST, seed=0).learn(50)) >= 1
