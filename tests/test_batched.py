@@ -165,6 +165,7 @@ def _pooled_chi2_z(a: np.ndarray, b: np.ndarray, categories: int) -> float:
     return (x2 - df) / np.sqrt(2 * df)
 
 
+@pytest.mark.slow
 def test_one_tick_from_the_same_state_has_the_same_distribution(cfg):
     m = VenueModel(cfg, seed=1)
     for _ in range(100):
@@ -229,6 +230,7 @@ STRESSED = {
 """Closures, events, 2-minute ticks and twice the visitors (queues and congestion everywhere)."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", [{}, STRESSED], ids=["museum-small", "stressed"])
 def test_day_metrics_agree_in_distribution_with_paired_numpy_days(overrides):
     cfg = load_config("museum", "museum-small", overrides)
@@ -261,6 +263,7 @@ def test_day_metrics_agree_in_distribution_with_paired_numpy_days(overrides):
         assert abs(diff.mean()) <= 4 * se + 1e-9, (name, diff.mean(), se)
 
 
+@pytest.mark.slow
 def test_same_seed_same_day_and_different_seeds_differ(cfg):
     def run(seed: int) -> dict[str, torch.Tensor]:
         env = BatchedMuseumEnv(cfg, num_days=3, seed=seed, device=DEVICE)
@@ -324,6 +327,7 @@ def test_bad_config_is_a_clear_error(cfg):
         BatchedMuseumEnv("museum-small", num_days=2, visitors={"count": -1})
 
 
+@pytest.mark.slow
 def test_cli_batch_writes_paired_days_and_a_ci_table(tmp_path):
     from typer.testing import CliRunner
 
@@ -356,6 +360,7 @@ def test_cli_batch_writes_paired_days_and_a_ci_table(tmp_path):
         assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_cli_batch_evaluates_a_trained_multi_agent_run(tmp_path):
     from typer.testing import CliRunner
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each script runs in a fresh interpreter: 3-8 s
+
 TUTORIALS = Path(__file__).resolve().parents[1] / "docs" / "tutorials"
 
 CASES = {
