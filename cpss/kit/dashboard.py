@@ -9,9 +9,11 @@ policy for one action per personaliser and calls ``env.step``. ``Dashboard.world
 world model; its DataCollector is the dashboard's, so Mesa's plot components read it directly.
 
 A scenario's page (a :class:`Page`: its model class, sliders and components) lives in the
-scenario's package and is named by :attr:`cpss.kit.scenario.Scenario.dashboard_page`. Finding
-scenarios by name and restoring trained learners from run folders is the application's
-business: the app (:mod:`cpss.viz`) installs a :class:`Backend` with :func:`set_backend`.
+scenario's package and is named by :attr:`cpss.kit.scenario.Scenario.dashboard_page`. The page's
+model class finds scenarios through its ``registry`` (``scenarios.registry``). Reading training
+run folders and restoring their learners is the application's business: the app
+(:mod:`cpss.viz`) installs its :class:`Runs` with :func:`set_runs`, so a page runs without the
+app as long as it is given no checkpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, ClassVar, Protocol
 import mesa
 import numpy as np
 
-from cpss.kit.config import ConfigError
+from cpss.kit.config import ConfigError, StrictModel, build_config
 from cpss.kit.env import CPSSParallelEnv
 from cpss.kit.scenario import Scenario
 
@@ -33,15 +35,15 @@ TRAINED = "trained"
 
 __all__ = [
     "TRAINED",
-    "Backend",
     "Dashboard",
     "Page",
-    "build_scenario",
+    "Registry",
+    "Runs",
     "default_policy",
-    "get_backend",
+    "get_runs",
     "policy_choices",
     "policy_select",
-    "set_backend",
+    "set_runs",
 ]
 
 
@@ -63,13 +65,23 @@ class Page:
     components: Callable[[], list[Any]]
 
 
-class Backend(Protocol):
-    """What the application gives the dashboard pages: scenarios by name and trained learners."""
+class Registry(Protocol):
+    """Scenarios by name: what a page's model class needs (the module ``scenarios.registry`` is one)."""
 
-    def scenario(
-        self, name: str, config: str | None, checkpoint: str | None, overrides: dict[str, Any]
-    ) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
-        """The scenario with its config, plus the checkpoint and its run config (see :func:`build_scenario`)."""
+    def scenario_class(self, name: str) -> type[Scenario]:
+        """The Scenario subclass registered as ``name``."""
+        ...
+
+    def load_config(self, name: str, config: str | None, overrides: dict[str, Any]) -> StrictModel:
+        """The validated config (``config``: shipped name, TOML path or None for the default)."""
+        ...
+
+
+class Runs(Protocol):
+    """Training run folders: what the application gives the pages for ``--checkpoint``."""
+
+    def locate(self, checkpoint: Path) -> tuple[Path, dict[str, Any]]:
+        """``(checkpoint file, run config)`` of a run folder or checkpoint; ConfigError if there is none."""
         ...
 
     def learner(self, scenario: Scenario, checkpoint: Path, saved: dict[str, Any]) -> tuple[Any, Any]:
@@ -82,54 +94,31 @@ class Backend(Protocol):
         ...
 
 
-_backend: Backend | None = None
+_runs: Runs | None = None
 
 
-def set_backend(backend: Backend | None) -> None:
-    """Install the application's :class:`Backend` (the app does this on import)."""
-    global _backend
-    _backend = backend
+def set_runs(runs: Runs | None) -> None:
+    """Install the application's :class:`Runs` (the app, :mod:`cpss.viz`, does this on import)."""
+    global _runs
+    _runs = runs
 
 
-def get_backend() -> Backend:
-    """The installed :class:`Backend`.
+def get_runs() -> Runs:
+    """The installed :class:`Runs`.
 
     Raises:
         RuntimeError: None is installed (import :mod:`cpss.viz`, the app, first).
     """
-    if _backend is None:
-        raise RuntimeError("the dashboard pages need the app's backend: import cpss.viz first")
-    return _backend
-
-
-def build_scenario(
-    name: str, config: str | None, checkpoint: str | None, overrides: dict[str, Any]
-) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
-    """The scenario with its validated config, plus the checkpoint and its run config.
-
-    Without ``config``, a checkpoint's run config is the base (a learner only fits the spaces it
-    was trained on); otherwise the named or given TOML config.
-
-    Args:
-        name: Scenario name.
-        config: Shipped config name or TOML path, or None.
-        checkpoint: Training run folder or checkpoint file, or None.
-        overrides: Dotted-key config overrides (``{"visitors.count": 50}``).
-
-    Returns:
-        ``(scenario, checkpoint file or None, run config or None)``.
-
-    Raises:
-        ConfigError: Unknown scenario or config, bad values, or a checkpoint of another scenario.
-    """
-    return get_backend().scenario(name, config, checkpoint, overrides)
+    if _runs is None:
+        raise RuntimeError("a dashboard with a checkpoint needs the app's run folders: import cpss.viz first")
+    return _runs
 
 
 class Dashboard(mesa.Model):
     """Base of the dashboard models: a scenario's env, its world and the acting policy.
 
-    Subclasses set ``scenario_name`` and give ``__init__`` one keyword argument per slider,
-    mapping them to config overrides.
+    Subclasses set ``scenario_name`` and ``registry`` (``scenarios.registry``) and give
+    ``__init__`` one keyword argument per slider, mapping them to config overrides.
 
     Args:
         overrides: Dotted-key config overrides from the sliders.
@@ -147,6 +136,44 @@ class Dashboard(mesa.Model):
     """
 
     scenario_name: ClassVar[str]
+    """Registry name of the scenario shown."""
+    registry: ClassVar[Registry]
+    """Where scenarios are found by name."""
+
+    @classmethod
+    def build_scenario(
+        cls, config: str | None, checkpoint: str | None, overrides: dict[str, Any]
+    ) -> tuple[Scenario, Path | None, dict[str, Any] | None]:
+        """The scenario with its validated config, plus the checkpoint and its run config.
+
+        Without ``config``, a checkpoint's run config is the base (a learner only fits the spaces
+        it was trained on); otherwise the named or given TOML config.
+
+        Args:
+            config: Shipped config name or TOML path, or None.
+            checkpoint: Training run folder or checkpoint file, or None.
+            overrides: Dotted-key config overrides (``{"visitors.count": 50}``).
+
+        Returns:
+            ``(scenario, checkpoint file or None, run config or None)``.
+
+        Raises:
+            ConfigError: Unknown config, bad values, or a checkpoint of another scenario.
+        """
+        name = cls.scenario_name
+        scenario_cls = cls.registry.scenario_class(name)
+        if checkpoint is None:
+            return scenario_cls(cls.registry.load_config(name, config, overrides)), None, None
+        ckpt, saved = get_runs().locate(Path(checkpoint))
+        if saved.get("scenario") != name:
+            raise ConfigError(f"--checkpoint {checkpoint}: trained on {saved.get('scenario')!r}, not {name!r}")
+        if config is None:
+            cfg = build_config(
+                scenario_cls.config_cls, saved["config"], overrides=overrides, source=f"{ckpt} run config"
+            )
+        else:
+            cfg = cls.registry.load_config(name, config, overrides)
+        return scenario_cls(cfg), ckpt, saved
 
     def __init__(
         self,
@@ -157,7 +184,7 @@ class Dashboard(mesa.Model):
         config: str | None,
         checkpoint: str | None,
     ) -> None:
-        scen, ckpt, saved = build_scenario(self.scenario_name, config, checkpoint, overrides)
+        scen, ckpt, saved = self.build_scenario(config, checkpoint, overrides)
         day = scen.seed if seed is None else seed
         if isinstance(day, bool) or not isinstance(day, int | np.integer) or day < 0:
             raise ConfigError(f"seed: must be an integer >= 0 (got {seed!r})")
@@ -186,7 +213,7 @@ class Dashboard(mesa.Model):
 
     def _load_learner(self, scen: Scenario, ckpt: Path, saved: dict[str, Any]) -> CPSSParallelEnv:
         try:
-            learner_env, self.learner = get_backend().learner(scen, ckpt, saved)
+            learner_env, self.learner = get_runs().learner(scen, ckpt, saved)
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"--checkpoint {ckpt}: does not fit this {scen.name} config ({first})") from None

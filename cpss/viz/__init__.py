@@ -6,7 +6,7 @@ scenario, config and checkpoint passed through the environment variables ``CPSS_
 :mod:`cpss.viz.app` turns them into a page (:func:`page_spec`): the dashboard model class, its
 sliders and its components, from the page a scenario declares (``Scenario.dashboard_page``, e.g.
 :mod:`scenarios.museum.dashboard`, found through :func:`scenarios.dashboard_page`). Importing this
-package installs the app's :class:`cpss.viz.backend.RunsBackend` for the pages (run folders and
+package installs the app's :class:`cpss.viz.backend.RunFolders` for the pages (run folders and
 trained learners are the application's business).
 
 This package needs the ``viz`` extra (solara with its offline assets, pinned for Mesa 3.3.1);
@@ -30,15 +30,15 @@ from typing import Any
 
 import scenarios
 from cpss.kit.config import ConfigError
-from cpss.kit.dashboard import set_backend
-from cpss.viz.backend import RunsBackend
+from cpss.kit.dashboard import set_runs
+from cpss.viz.backend import RunFolders
 
 ENV_SCENARIO = "CPSS_VIZ_SCENARIO"
 ENV_CONFIG = "CPSS_VIZ_CONFIG"
 ENV_CHECKPOINT = "CPSS_VIZ_CHECKPOINT"
 APP_MODULE = "cpss.viz.app"
 
-set_backend(RunsBackend())
+set_runs(RunFolders())
 
 # Known, harmless warnings: Mesa 3.3.1's ComponentsView trips Solara's hook check, and Solara
 # warns that a session cookie on http://127.0.0.1 falls back to samesite=lax.

@@ -20,9 +20,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from cpss.kit.config import ConfigError
-from cpss.kit.dashboard import Dashboard, Page, build_scenario, policy_select
+from cpss.kit.dashboard import Dashboard, Page, policy_select
 from cpss.venue.model import VenueModel
 from cpss.venue.users import Activity
+from scenarios import registry
 
 STYLE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:cyan")
 """Colours of the visiting styles, in the config's style order."""
@@ -64,6 +65,7 @@ class MuseumDashboard(Dashboard):
     """
 
     scenario_name = "museum"
+    registry = registry
 
     def __init__(
         self,
@@ -106,7 +108,7 @@ def model_params(config: str | None = None, checkpoint: str | None = None) -> di
     """SolaraViz ``model_params``: sliders starting at the config's values, plus fixed values."""
     from mesa.visualization import Slider
 
-    scen, _, _ = build_scenario("museum", config, checkpoint, {})
+    scen, _, _ = MuseumDashboard.build_scenario(config, checkpoint, {})
     cfg = scen.config
     params: dict[str, Any] = {
         "n_visitors": Slider("Visitors over the day", cfg.visitors.count, 10, max(1000, cfg.visitors.count), 10),

@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle
 
-from cpss.kit.dashboard import Dashboard, Page, build_scenario, policy_select
+from cpss.kit.dashboard import Dashboard, Page, policy_select
+from scenarios import registry
 from scenarios.workshop.world import WorkshopModel
 
 DX, DY = 3.4, 2.6
@@ -53,6 +54,7 @@ class WorkshopDashboard(Dashboard):
     """
 
     scenario_name = "workshop"
+    registry = registry
 
     def __init__(
         self,
@@ -98,7 +100,7 @@ def model_params(config: str | None = None, checkpoint: str | None = None) -> di
     """
     from mesa.visualization import Slider
 
-    scen, _, _ = build_scenario("workshop", config, checkpoint, {})
+    scen, _, _ = WorkshopDashboard.build_scenario(config, checkpoint, {})
     cfg = scen.config
     cells, stations = cfg.floor.cells, cfg.floor.stations
     fixed_size = checkpoint is not None or cfg.cobots.stations is not None or cfg.cobots.count is not None
