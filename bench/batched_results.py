@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agents.evaluate import mean_ci
+from cpss.kit.stats import mean_ci
 
 METRICS = ("return", "mean_satisfaction", "congestion_minutes", "mean_wait", "acceptance_rate", "top_interest_coverage")
 

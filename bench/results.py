@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import agents  # noqa: E402
 import scenarios  # noqa: E402
-from agents.evaluate import mean_ci  # noqa: E402
+from cpss.kit.stats import mean_ci  # noqa: E402
 from cpss.runs.training import evaluate_policies, locate_checkpoint, make_env  # noqa: E402
 
 EXPERIMENTS = [

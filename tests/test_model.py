@@ -14,10 +14,12 @@ from cpss.kit.config import ConfigError
 from cpss.kit.floorplan import generate_floor, load_floor, make_floor
 from cpss.kit.stats import gini
 from cpss.venue import crowd
+from cpss.venue.equations import attention
 from cpss.venue.guides import Guide
 from cpss.venue.metrics import summary
 from cpss.venue.model import VenueModel
-from cpss.venue.users import Activity, User, attention
+from cpss.venue.params import FatigueParams
+from cpss.venue.users import Activity, User
 
 
 def _model(overrides, seed=1, policy=None):
@@ -199,7 +201,9 @@ def test_gini(values, expected):
     [(0.0, 0.0, 1.0), (30.0, 0.0, 1.0), (75.0, 0.0, np.exp(-1.0)), (20.0, 10.0, 1.0), (30.0, 45.0, np.exp(-1.0))],
 )
 def test_attention_falls_after_onset(elapsed, walked, expected):
-    got = attention(np.array(elapsed), np.array(walked), onset=30.0, tau=45.0, walk_factor=1.0)
+    got = attention(
+        np.array(elapsed), np.array(walked), FatigueParams(fatigue_onset=30.0, fatigue_tau=45.0, walk_fatigue=1.0)
+    )
     assert got == pytest.approx(expected)
 
 

@@ -29,7 +29,7 @@ import torch
 from cpss.batched import ops
 from cpss.batched.decisions import decide, start_leaving
 from cpss.kit.config import ConfigError
-from cpss.kit.context import active
+from cpss.kit.context import active, noisy_count_torch
 from cpss.kit.model import DayClock
 from cpss.kit.personalisation import item_part_torch, utility_torch, walk_part
 from cpss.venue import equations as eq
@@ -192,7 +192,7 @@ class BatchedVenue(DayClock):
 
     def refresh(self) -> None:
         """Per-tick crowd and context fields, sensors, congestion and the item-level part of ``f``."""
-        p, B, N, M, cfg = self.pop, self.B, self.N, self.M, self.config
+        p, B, N, M = self.pop, self.B, self.N, self.M
         present = self.present
         self.occupancy = ops.counts(self.day * N + p.zone, present, B * N).view(B, N)
         item_idx = self.day * M + p.target_item
@@ -204,9 +204,8 @@ class BatchedVenue(DayClock):
         self.zone_event = self._t(active(self.probe.events, N, self.minute))
         ratio = occ / self.comfort
         self.noise = eq.zone_noise_torch(self.base_noise, occ, self.comfort, self.params.crowd)
-        s = cfg.context.sensors
-        noisy = occ * (1.0 + s.relative_noise * self._randn(B, N))
-        noisy = (noisy + s.absolute_noise * self._randn(B, N)).clamp(min=0.0)
+        s = self.probe.sensors.params
+        noisy = noisy_count_torch(occ, self._randn(B, N), self._randn(B, N), s)
         self.sensed = torch.where(self._rand(B, N) < s.dropout, self.sensed, noisy)
         self.peak_ratio = torch.maximum(self.peak_ratio, ratio.amax(dim=1) if N else self.peak_ratio)
         crowded = present & (self.density.reshape(-1)[self.day * N + p.zone.clamp(min=0)] > self.params.f.rho_star)

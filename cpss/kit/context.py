@@ -9,10 +9,12 @@ the model's generator.
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import numpy as np
 
 from cpss.kit.config import SensorConfig
+from cpss.kit.equations import COUNT, NORMAL, register
 from cpss.kit.jit import jit
 
 MUSEUM_HOURLY_PROFILE = (0.10, 0.16, 0.22, 0.17, 0.13, 0.10, 0.08, 0.04)
@@ -79,9 +81,41 @@ def zone_noise(base: np.ndarray, occupancy_ratio: np.ndarray, crowd_noise: float
     return np.clip(base + crowd_noise * occupancy_ratio, 0.0, 1.0)
 
 
+class SensorParams(NamedTuple):
+    """Noise of the occupancy sensors (read by name from :class:`cpss.kit.config.SensorConfig`)."""
+
+    relative_noise: float = 0.1
+    """Standard deviation of the multiplicative noise."""
+    absolute_noise: float = 0.5
+    """Standard deviation of the additive noise (persons)."""
+    dropout: float = 0.02
+    """Chance that a sensor repeats its previous reading."""
+
+    @classmethod
+    def of(cls, config: SensorConfig) -> SensorParams:
+        """The record of a config section, field by field."""
+        return cls(**{name: float(getattr(config, name)) for name in cls._fields})
+
+
+def noisy_count(occupancy, rel, absn, p: SensorParams):
+    """A sensor's reading of a true count: ``max(0, occupancy · (1 + relative_noise · rel) + absolute_noise · absn)``.
+
+    ``rel`` and ``absn`` are standard normal draws.
+    """
+    return np.maximum(occupancy * (1.0 + p.relative_noise * rel) + p.absolute_noise * absn, 0.0)
+
+
+def noisy_count_torch(occupancy, rel, absn, p: SensorParams):
+    """Torch form of :func:`noisy_count`."""
+    return (occupancy * (1.0 + p.relative_noise * rel) + p.absolute_noise * absn).clamp(min=0.0)
+
+
+register(noisy_count, noisy_count_torch, params=(SensorParams,), occupancy=COUNT, rel=NORMAL, absn=NORMAL)
+
+
 @jit
 def sensor_reading(
-    occupancy: np.ndarray, previous: np.ndarray, rel: np.ndarray, absn: np.ndarray, u: np.ndarray, prm: np.ndarray
+    occupancy: np.ndarray, previous: np.ndarray, rel: np.ndarray, absn: np.ndarray, u: np.ndarray, p: SensorParams
 ) -> np.ndarray:
     """Noisy, sometimes stale readings, compiled (the kernel of :meth:`OccupancySensors.read`).
 
@@ -91,16 +125,14 @@ def sensor_reading(
         rel: (N,) standard normal draws of the relative noise.
         absn: (N,) standard normal draws of the absolute noise.
         u: (N,) uniform draws; a sensor with ``u < dropout`` repeats its previous reading.
-        prm: (relative noise, absolute noise, dropout).
+        p: The sensors' noise.
 
     Returns:
         (N,) the new readings.
     """
     out = np.empty(occupancy.size)
     for z in range(occupancy.size):
-        noisy = occupancy[z] * (1.0 + prm[0] * rel[z])
-        noisy = max(0.0, noisy + prm[1] * absn[z])
-        out[z] = previous[z] if u[z] < prm[2] else noisy
+        out[z] = previous[z] if u[z] < p.dropout else noisy_count(occupancy[z], rel[z], absn[z], p)
     return out
 
 
@@ -120,7 +152,7 @@ class OccupancySensors:
         self.config = config
         self.rng = rng
         self.reading = np.zeros(n_zones)
-        self._prm = np.array([config.relative_noise, config.absolute_noise, config.dropout])
+        self.params = SensorParams.of(config)
 
     def read(self, occupancy: np.ndarray) -> np.ndarray:
         """Take a reading of the true ``occupancy`` (N,) and return the (N,) estimate."""
@@ -128,5 +160,5 @@ class OccupancySensors:
         normals = self.rng.standard_normal(2 * n)  # the same draws as two calls of n, in one
         relative, absolute = normals[:n], normals[n:]
         stale = self.rng.random(n)
-        self.reading = sensor_reading(occupancy, self.reading, relative, absolute, stale, self._prm)
+        self.reading = sensor_reading(occupancy, self.reading, relative, absolute, stale, self.params)
         return self.reading

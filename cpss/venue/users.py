@@ -15,9 +15,6 @@ from enum import IntEnum
 import mesa
 import numpy as np
 
-from cpss.venue import equations
-from cpss.venue.params import FatigueParams
-
 
 class Activity(IntEnum):
     """The user state machine."""
@@ -137,15 +134,6 @@ class Population:
     def arrived(self) -> np.ndarray:
         """Bool mask of users who have entered (present or left)."""
         return self.state != Activity.OUTSIDE
-
-
-def attention(
-    elapsed_min: np.ndarray, walked_min: np.ndarray, *, onset: float, tau: float, walk_factor: float
-) -> np.ndarray:
-    """Museum fatigue as attention: :func:`cpss.venue.equations.attention` with its constants as keywords."""
-    return equations.attention(
-        elapsed_min, walked_min, FatigueParams(fatigue_onset=onset, fatigue_tau=tau, walk_fatigue=walk_factor)
-    )
 
 
 def sample_population(

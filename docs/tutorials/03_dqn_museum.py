@@ -33,7 +33,8 @@ from tutorial_utils import markdown, parse
 
 import agents
 import scenarios
-from agents.evaluate import evaluate, mean_ci
+from agents.evaluate import evaluate
+from cpss.kit.stats import mean_ci
 
 BUDGETS = {
     "tiny": {

@@ -36,7 +36,8 @@ from tutorial_utils import markdown, parse
 
 import agents
 import scenarios
-from agents.evaluate import evaluate, mean_ci
+from agents.evaluate import evaluate
+from cpss.kit.stats import mean_ci
 
 SHIFT = 480
 """Ticks (minutes) in a workshop-small shift."""

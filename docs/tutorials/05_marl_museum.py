@@ -40,7 +40,8 @@ from tutorial_utils import markdown, parse
 
 import agents
 import scenarios
-from agents.evaluate import evaluate, mean_ci
+from agents.evaluate import evaluate
+from cpss.kit.stats import mean_ci
 
 DAY = 240
 """Ticks (minutes) in a museum-small day."""

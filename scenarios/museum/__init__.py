@@ -76,9 +76,10 @@ from cpss.kit.env import CPSSParallelEnv, aec_from_parallel
 from cpss.kit.render import figure_to_rgb, floor_figure
 from cpss.kit.scenario import Scenario
 from cpss.venue.config import POLICIES, VenueConfig
+from cpss.venue.equations import attention
 from cpss.venue.guides import POLICY_FUNCTIONS
 from cpss.venue.model import VenueModel
-from cpss.venue.users import Activity, attention
+from cpss.venue.users import Activity
 from scenarios.museum.observations import action_mask_rows, museum_actions, museum_observations, museum_rewards
 
 OCC_SCALE = 4.0
@@ -149,12 +150,7 @@ class MuseumScenario(Scenario):
         budget = np.maximum(model.slot_rows(p.budget), 1e-9)
         time_left = np.clip((budget - elapsed) / budget, 0.0, 1.0) * ~idle
         walked = model.slot_rows(p.walked)
-        v = self.config.visitors
-        fatigue = np.where(
-            idle,
-            0.0,
-            1.0 - attention(elapsed, walked, onset=v.fatigue_onset, tau=v.fatigue_tau, walk_factor=v.walk_fatigue),
-        )
+        fatigue = np.where(idle, 0.0, 1.0 - attention(elapsed, walked, model.params.fatigue))
         deciding = ((model.slot_rows(p.state) == Activity.DECIDING) & ~idle).astype(float)
         return idle, live, zone, time_left, fatigue, deciding
 
@@ -163,8 +159,7 @@ class MuseumScenario(Scenario):
 
     def observe(self, model: VenueModel) -> np.ndarray:
         """(K, obs_dim) per the layout table in the module docstring (one compiled pass)."""
-        p, v = model.pop, self.config.visitors
-        prm = np.array([model.minute, model.day_minutes, v.fatigue_onset, v.fatigue_tau, v.walk_fatigue, OCC_SCALE])
+        p = model.pop
         return museum_observations(
             model.guides.visitor,
             model.guides.estimate,
@@ -173,7 +168,10 @@ class MuseumScenario(Scenario):
             model.comfort,
             model.zone_closed,
             model.noise,
-            prm,
+            model.minute,
+            model.day_minutes,
+            model.params.fatigue,
+            OCC_SCALE,
         )
 
     def state(self, model: VenueModel) -> np.ndarray:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from cpss.kit.jit import jit
+from cpss.venue.equations import attention
 from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE
+from cpss.venue.params import FatigueParams
 
 
 @jit
@@ -28,18 +30,21 @@ def museum_observations(
     comfort: np.ndarray,
     zone_closed: np.ndarray,
     noise: np.ndarray,
-    prm: np.ndarray,
+    minute: float,
+    day_minutes: float,
+    fatigue: FatigueParams,
+    occ_scale: float,
 ) -> np.ndarray:
     """(K, 4N + T + M + 5) float32 observations of the guides (see the museum's layout table).
 
-    ``pop`` = (state, zone, entered, budget, walked, visited); ``prm`` = (minute, day minutes,
-    fatigue onset, tau, walk factor, occupancy scale). Idle slots read row 0 of the population
-    and are masked, as ``slot_rows`` did.
+    ``pop`` = (state, zone, entered, budget, walked, visited); fatigue is 1 -
+    :func:`~cpss.venue.equations.attention`; sensed occupancy is scaled by ``occ_scale`` times
+    the comfortable capacity. Idle slots read row 0 of the population and are masked, as
+    ``slot_rows`` did.
     """
     state, zone, entered, budget, walked, visited = pop
     n_slots, n_topics = estimate.shape
     n_zones, n_items = sensed.size, visited.shape[1]
-    minute = prm[0]
     obs = np.empty((n_slots, 4 * n_zones + n_topics + n_items + 5), np.float32)
     anyone = state.size > 0
     for k in range(n_slots):
@@ -53,9 +58,8 @@ def museum_observations(
         elapsed = 0.0 if np.isnan(e) else minute - e
         b = max(budget[row] if anyone else 0.0, 1e-9)
         obs[k, n_zones] = clip01(clip01((b - elapsed) / b) * live)
-        over = (elapsed + prm[4] * (walked[row] if anyone else 0.0)) - prm[2]
-        fatigue = 1.0 - np.exp(-max(0.0, over) / prm[3])
-        obs[k, n_zones + 1] = 0.0 if idle else clip01(fatigue)
+        tired = 1.0 - attention(elapsed, walked[row] if anyone else 0.0, fatigue)
+        obs[k, n_zones + 1] = 0.0 if idle else clip01(tired)
         at = n_zones + 2
         for t in range(n_topics):
             obs[k, at + t] = clip01(estimate[k, t] * live)
@@ -66,9 +70,9 @@ def museum_observations(
         obs[k, at] = 1.0 if (not idle and anyone and state[row] == DECIDING) else 0.0
         at += 1
         for c in range(n_zones):
-            obs[k, at + c] = clip01(sensed[c] / comfort[c] / prm[5])
+            obs[k, at + c] = clip01(sensed[c] / comfort[c] / occ_scale)
         at += n_zones
-        obs[k, at] = clip01(min(1.0, minute / prm[1]))
+        obs[k, at] = clip01(min(1.0, minute / day_minutes))
         at += 1
         for c in range(n_zones):
             obs[k, at + c] = clip01(zone_closed[c])

@@ -270,19 +270,6 @@ def item_fields(
 
 
 @jit
-def sensor_reading(
-    occupancy: np.ndarray, previous: np.ndarray, rel: np.ndarray, absn: np.ndarray, u: np.ndarray, prm: np.ndarray
-) -> np.ndarray:
-    """Noisy, sometimes stale readings (``prm`` = relative noise, absolute noise, dropout)."""
-    out = np.empty(occupancy.size)
-    for z in range(occupancy.size):
-        noisy = occupancy[z] * (1.0 + prm[0] * rel[z])
-        noisy = max(0.0, noisy + prm[1] * absn[z])
-        out[z] = previous[z] if u[z] < prm[2] else noisy
-    return out
-
-
-@jit
 def crowd_fields(
     pop: tuple,
     area: np.ndarray,
