@@ -9,42 +9,5 @@ itself lives in :mod:`scenarios.registry`; this package re-exports it.
 
 from __future__ import annotations
 
-from scenarios.registry import (
-    CONFIG_DIR,
-    GYM_ONLY,
-    REGISTRY,
-    batched_env_class,
-    batched_names,
-    config_names,
-    dashboard_page,
-    default_config,
-    load_config,
-    make,
-    make_batched,
-    make_gym,
-    make_scenario,
-    names,
-    page_names,
-    parallel_names,
-    scenario_class,
-)
-
-__all__ = [
-    "CONFIG_DIR",
-    "GYM_ONLY",
-    "REGISTRY",
-    "batched_env_class",
-    "batched_names",
-    "config_names",
-    "dashboard_page",
-    "default_config",
-    "load_config",
-    "make",
-    "make_batched",
-    "make_gym",
-    "make_scenario",
-    "names",
-    "page_names",
-    "parallel_names",
-    "scenario_class",
-]
+from scenarios.registry import *  # noqa: F403  (the registry's public names, listed once there)
+from scenarios.registry import __all__ as __all__
