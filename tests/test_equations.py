@@ -6,8 +6,11 @@ field with a default in a parameter record, is covered without editing this file
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import pkgutil
+import textwrap
 import typing
 
 import numpy as np
@@ -16,6 +19,8 @@ import torch
 
 import cpss
 import scenarios
+from cpss.kit.config import SensorConfig
+from cpss.kit.context import SensorParams
 from cpss.kit.equations import EQUATIONS, Domain, Equation
 from cpss.venue import params as vp
 from cpss.venue.config import VenueConfig
@@ -93,21 +98,31 @@ def test_numpy_numba_and_torch_forms_agree(key, seed):
     np.testing.assert_allclose(via_torch, expected, rtol=1e-12, atol=1e-12, err_msg=f"{key}: torch vs numpy")
 
 
-@pytest.mark.parametrize("key", IDS)
-def test_every_parameter_field_moves_the_equation(key):
-    """A field an equation declares it reads must change its value somewhere on its domain (no dead fields)."""
+def _fields_read(eq: Equation) -> list[tuple[int, str]]:
+    """(record position, field) for every ``record.field`` the numpy form's own body reads."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(eq.numpy)))
+    fn = tree.body[0]
+    names = [a.arg for a in fn.args.args][-len(eq.params) :] if eq.params else []
+    reads = {
+        (names.index(node.value.id), node.attr)
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in names
+    }
+    return sorted(reads)
+
+
+@pytest.mark.parametrize("key", [k for k in IDS if EQUATIONS[k].params])
+def test_every_field_an_equation_reads_moves_it(key):
+    """Each ``record.field`` an equation reads changes its value somewhere on its domain (no dead reads)."""
     eq = EQUATIONS[key]
-    if not eq.params:
-        pytest.skip("no parameters")
     columns, records = _cases(eq, 1)
     base = np.asarray(eq.numpy(*columns, *records), dtype=float)
-    for r, record in enumerate(records):
-        moved = 0
-        for name in record._fields:
-            bumped = list(records)
-            bumped[r] = record._replace(**{name: getattr(record, name) * 1.3 + 0.1})
-            moved += not np.allclose(np.asarray(eq.numpy(*columns, *bumped), dtype=float), base)
-        assert moved > 0, f"{key}: no field of {type(record).__name__} changes it"
+    reads = _fields_read(eq)
+    for r, name in reads:
+        bumped = list(records)
+        bumped[r] = records[r]._replace(**{name: getattr(records[r], name) * 1.3 + 0.1})
+        moved = np.asarray(eq.numpy(*columns, *bumped), dtype=float)
+        assert not np.allclose(moved, base), f"{key}: {type(records[r]).__name__}.{name} does not change it"
 
 
 def _config_fields() -> list[tuple[str, str]]:
@@ -163,3 +178,10 @@ def test_a_field_in_no_config_section_is_an_error():
             vp.read(Stray, VenueConfig())
     finally:
         del vp.SOURCES[Stray]
+
+
+def test_sensor_keys_reach_their_fields():
+    base = SensorParams.of(SensorConfig())
+    for name in SensorParams._fields:
+        changed = SensorParams.of(SensorConfig(**{name: getattr(SensorConfig(), name) * 0.5}))
+        assert [f for f in SensorParams._fields if getattr(changed, f) != getattr(base, f)] == [name]

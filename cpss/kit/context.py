@@ -67,20 +67,6 @@ def active(windows: list[Window], n_zones: int, minute: float) -> np.ndarray:
     return out
 
 
-def zone_noise(base: np.ndarray, occupancy_ratio: np.ndarray, crowd_noise: float) -> np.ndarray:
-    """Noise level per zone in [0, 1]: a base level plus crowd noise rising with occupancy.
-
-    Args:
-        base: (N,) ambient noise of each zone.
-        occupancy_ratio: (N,) occupancy / comfortable capacity.
-        crowd_noise: Noise added at comfortable capacity.
-
-    Returns:
-        (N,) noise in [0, 1].
-    """
-    return np.clip(base + crowd_noise * occupancy_ratio, 0.0, 1.0)
-
-
 class SensorParams(NamedTuple):
     """Noise of the occupancy sensors (read by name from :class:`cpss.kit.config.SensorConfig`)."""
 

@@ -4,7 +4,8 @@ numba's on-disk cache checks only the source file of the function it compiles: a
 ``cpss/venue/kernels/visits.py`` that calls an equation from ``cpss/venue/equations.py`` would
 keep running the old equation after that file changed. :func:`jit` therefore keys the cache
 folder on a fingerprint of every source file that compiled code here may call (the world kit
-and the venue), so editing an equation recompiles what uses it, and nothing goes stale.
+and the venue, plus the package folder of the compiled function itself, e.g. a scenario's), so
+editing an equation recompiles what uses it, and nothing goes stale.
 
 The cache lives in ``$CPSS_NUMBA_CACHE`` if set, else ``$NUMBA_CACHE_DIR/cpss`` if set, else
 ``~/.cache/cpss-sim/numba``; old fingerprints are left for the user to delete.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,31 +30,34 @@ WATCHED = ("kit", "venue")
 
 
 @functools.cache
-def fingerprint() -> str:
-    """Hash of the sources of :data:`WATCHED` (16 hex digits)."""
+def fingerprint(extra: Path | None = None) -> str:
+    """Hash of the sources of :data:`WATCHED` and of the folder ``extra`` (16 hex digits)."""
+    folders = {(_PACKAGE / name).resolve() for name in WATCHED}
+    if extra is not None:
+        folders.add(extra.resolve())
     digest = hashlib.sha256()
-    for folder in WATCHED:
-        for path in sorted((_PACKAGE / folder).rglob("*.py")):
-            digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+    for folder in sorted(folders):
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(path.as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def cache_dir() -> Path:
-    """The folder the compiled kernels of this source version are cached in."""
+def cache_dir(source: str | None = None) -> Path:
+    """The folder compiled code from the file ``source`` is cached in, for this version of the sources."""
     base = os.environ.get("CPSS_NUMBA_CACHE")
     if base is None and os.environ.get("NUMBA_CACHE_DIR"):
         base = os.path.join(os.environ["NUMBA_CACHE_DIR"], "cpss")
     if base is None:
         base = os.path.join(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "cpss-sim", "numba")
-    return Path(base) / fingerprint()
+    return Path(base) / fingerprint(Path(source).parent if source else None)
 
 
 def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``numba.njit`` with numpy's error model (x/0 gives inf/nan, no raise) and the cache above."""
     dispatcher = numba.njit(cache=False, error_model="numpy")(fn)
     previous = numba_config.CACHE_DIR
-    numba_config.CACHE_DIR = str(cache_dir())
+    numba_config.CACHE_DIR = str(cache_dir(inspect.getsourcefile(fn)))
     try:
         dispatcher.enable_caching()
     except RuntimeError:  # no writable cache folder: compile on every start, still correct
