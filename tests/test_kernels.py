@@ -22,8 +22,8 @@ def test_guide_picks_equal_the_numpy_policy(policy):
         recs = np.full(g.size, -1, dtype=np.int64)
         kg.guide_picks(
             POLICY_CODES[policy], g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, model.item_open(),
-            fl.item_features, fl.item_zone, fl.dist_min, model.sensed, model.area, fl.item_attraction, model.params,
-            recs,
+            fl.item_features, fl.item_zone, fl.dist_min, model.sensed, model.area, fl.item_attraction,
+            model.kernel_params, recs,
         )  # fmt: skip
         expected = POLICY_FUNCTIONS[policy](model.decision_view(), np.random.default_rng(0))
         np.testing.assert_array_equal(recs, expected, err_msg=f"tick {model.steps}")
@@ -53,7 +53,7 @@ def test_interest_estimates_update_alike_in_numpy_numba_and_torch():
     signal = observed_match(match, normals, model.params.guide)
     expected = update_estimate(estimate, features[items], signal, model.params.guide)
     compiled = estimate.copy()
-    refine_estimates(done, match, normals, done.copy(), items, features, compiled, model.params)
+    refine_estimates(done, match, normals, done.copy(), items, features, compiled, model.kernel_params)
     via_torch = ops.update_estimate(
         torch.as_tensor(estimate), torch.as_tensor(features[items]), torch.as_tensor(signal), model.params.guide
     ).numpy()

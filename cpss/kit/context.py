@@ -15,7 +15,7 @@ import numpy as np
 
 from cpss.kit.config import SensorConfig
 from cpss.kit.equations import COUNT, NORMAL, register
-from cpss.kit.jit import jit
+from cpss.kit.jit import jit, record
 
 MUSEUM_HOURLY_PROFILE = (0.10, 0.16, 0.22, 0.17, 0.13, 0.10, 0.08, 0.04)
 """Share of daily arrivals per opening hour from 10:00: the third hour (12:00-13:00) is the
@@ -101,7 +101,7 @@ register(noisy_count, noisy_count_torch, params=(SensorParams,), occupancy=COUNT
 
 @jit
 def sensor_reading(
-    occupancy: np.ndarray, previous: np.ndarray, rel: np.ndarray, absn: np.ndarray, u: np.ndarray, p: SensorParams
+    occupancy: np.ndarray, previous: np.ndarray, rel: np.ndarray, absn: np.ndarray, u: np.ndarray, params: np.ndarray
 ) -> np.ndarray:
     """Noisy, sometimes stale readings, compiled (the kernel of :meth:`OccupancySensors.read`).
 
@@ -111,11 +111,12 @@ def sensor_reading(
         rel: (N,) standard normal draws of the relative noise.
         absn: (N,) standard normal draws of the absolute noise.
         u: (N,) uniform draws; a sensor with ``u < dropout`` repeats its previous reading.
-        p: The sensors' noise.
+        params: The sensors' noise, a :class:`SensorParams` as :func:`cpss.kit.jit.record`.
 
     Returns:
         (N,) the new readings.
     """
+    p = params[0]
     out = np.empty(occupancy.size)
     for z in range(occupancy.size):
         out[z] = previous[z] if u[z] < p.dropout else noisy_count(occupancy[z], rel[z], absn[z], p)
@@ -139,6 +140,7 @@ class OccupancySensors:
         self.rng = rng
         self.reading = np.zeros(n_zones)
         self.params = SensorParams.of(config)
+        self._record = record(self.params)
 
     def read(self, occupancy: np.ndarray) -> np.ndarray:
         """Take a reading of the true ``occupancy`` (N,) and return the (N,) estimate."""
@@ -146,5 +148,5 @@ class OccupancySensors:
         normals = self.rng.standard_normal(2 * n)  # the same draws as two calls of n, in one
         relative, absolute = normals[:n], normals[n:]
         stale = self.rng.random(n)
-        self.reading = sensor_reading(occupancy, self.reading, relative, absolute, stale, self.params)
+        self.reading = sensor_reading(occupancy, self.reading, relative, absolute, stale, self._record)
         return self.reading

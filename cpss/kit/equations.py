@@ -8,6 +8,8 @@ side by side in its world's equations module:
   numba compiles the very same function, which kernels call on scalars;
 * the **torch form**: the same formula over tensors, for the batched engine (where the formula
   is plain arithmetic, the numpy form serves torch as it is, and no second copy is written).
+  Torch forms use tensor methods (``x.exp()``, ``x.clamp()``), so that the numpy world never
+  imports torch.
 
 :func:`register` records both forms and the input domains and returns the compiled (numba)
 numpy form itself. It also tells numba to compile the numpy form wherever compiled code calls

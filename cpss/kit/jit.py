@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 from numba.core import config as numba_config
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -51,6 +52,30 @@ def cache_dir(source: str | None = None) -> Path:
     if base is None:
         base = os.path.join(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "cpss-sim", "numba")
     return Path(base) / fingerprint(Path(source).parent if source else None)
+
+
+def record(params: tuple) -> np.ndarray:
+    """A named parameter record (a ``NamedTuple``, nested ones included) as a (1,) structured array.
+
+    Kernels take it and read ``params[0].family.field`` by name, as they would the tuple: numba
+    unboxes an array in a fraction of the time a tuple of tuples costs (about 0.3 µs against
+    5 µs a call), which adds up at a dozen kernel calls per tick. Fields are float64.
+    """
+
+    def dtype(rec: tuple) -> np.dtype:
+        fields = zip(rec._fields, rec, strict=True)  # type: ignore[attr-defined]
+        return np.dtype([(n, dtype(v) if isinstance(v, tuple) else np.float64) for n, v in fields])
+
+    def fill(out: np.ndarray, rec: tuple) -> None:
+        for name, value in zip(rec._fields, rec, strict=True):  # type: ignore[attr-defined]
+            if isinstance(value, tuple):
+                fill(out[name], value)
+            else:
+                out[name] = value
+
+    out = np.zeros(1, dtype(params))
+    fill(out, params)
+    return out
 
 
 def jit(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import torch
 
 from cpss.kit.config import FTerms
 from cpss.kit.equations import COUNT, DENSITY, EXPOSURE, FLAG, MINUTES, SIGNED_UNIT, UNIT, UTILITY, register
@@ -102,7 +101,7 @@ def user_term(match, attention, exposure, p: FParams):
 
 def user_term_torch(match, attention, exposure, p: FParams):
     """Torch form of :func:`user_term`."""
-    return match.clamp(0.0, 1.0) * attention * torch.exp(-exposure / p.n_sat)
+    return match.clamp(0.0, 1.0) * attention * (-exposure / p.n_sat).exp()
 
 
 register(user_term, user_term_torch, params=(FParams,), match=SIGNED_UNIT, attention=UNIT, exposure=EXPOSURE)
@@ -136,7 +135,7 @@ def social_proof(viewers, p: FParams):
 
 def social_proof_torch(viewers, p: FParams):
     """Torch form of :func:`social_proof`."""
-    return p.social_proof * (1.0 - torch.exp(-viewers / p.social_scale))
+    return p.social_proof * (1.0 - (-viewers / p.social_scale).exp())
 
 
 register(social_proof, social_proof_torch, params=(FParams,), viewers=COUNT)
@@ -356,7 +355,7 @@ def acceptance(utility, p: FParams):
 
 def acceptance_torch(utility, p: FParams):
     """Torch form of :func:`acceptance`."""
-    return torch.sigmoid(p.accept_bias + p.accept_sharpness * utility)
+    return (p.accept_bias + p.accept_sharpness * utility).sigmoid()
 
 
 register(acceptance, acceptance_torch, params=(FParams,), utility=UTILITY)

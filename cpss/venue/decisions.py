@@ -58,7 +58,7 @@ class DecisionsMixin:
         g, p, fl = self.guides, self.pop, self.floor
         active, mask, match, novelty, walk, crowd_density = kg.view_arrays(
             g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, self.item_open(), fl.item_features,
-            fl.item_zone, fl.dist_min, self.sensed, self.area, self.params.f,
+            fl.item_zone, fl.dist_min, self.sensed, self.area, self.kernel_params,
         )  # fmt: skip
         return DecisionView(
             active=active,
@@ -104,7 +104,7 @@ class DecisionsMixin:
                 n_offers = kg.guide_picks(
                     code, g.visitor, g.estimate, p.state, p.zone, p.satiation, p.visited, self._open,
                     fl.item_features, fl.item_zone, fl.dist_min, self.sensed, self.area, fl.item_attraction,
-                    self.params, g.recommendation,
+                    self.kernel_params, g.recommendation,
                 )  # fmt: skip
             else:
                 if self._external is None:
@@ -119,8 +119,8 @@ class DecisionsMixin:
                 n_ok, first = kg.accept_offers(
                     g.recommendation, g.visitor, uniforms, (p.interest, p.satiation, p.trust, p.entered, p.walked),
                     (fl.item_features, fl.item_zone, fl.dist_min, fl.item_attraction),
-                    (self.viewers, self.density, self._wait, self.noise, self.zone_event), self.params, self.minute,
-                    (g.offered, g.accepted), first, trip,
+                    (self.viewers, self.density, self._wait, self.noise, self.zone_event), self.kernel_params,
+                    self.minute, (g.offered, g.accepted), first, trip,
                 )  # fmt: skip
                 self.offers += n_offers
                 self.accepts += n_ok
@@ -151,7 +151,7 @@ class DecisionsMixin:
         stage, best, n_wander = kn.own_choice_stage(
             users, uniforms, gumbels, p.zone, p.style, p.interest, p.satiation, p.visited, p.entered, p.walked,
             self.consider, self._consider_walk, self._consider_here, self._consider_feat, self._item_part, self._open,
-            self.style_table, self.params, self.minute,
+            self.style_table, self.kernel_params, self.minute,
         )  # fmt: skip
         wander = self.rng.random(n_wander)
         kn.apply_own_choice(

@@ -25,7 +25,6 @@ records both forms for ``tests/test_equations.py``.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from cpss.kit.equations import (
     COUNT,
@@ -65,7 +64,7 @@ def attention(elapsed, walked, p: FatigueParams):
 
 def attention_torch(elapsed, walked, p: FatigueParams):
     """Torch form of :func:`attention`."""
-    return torch.exp(-(elapsed + p.walk_fatigue * walked - p.fatigue_onset).clamp(min=0.0) / p.fatigue_tau)
+    return (-(elapsed + p.walk_fatigue * walked - p.fatigue_onset).clamp(min=0.0) / p.fatigue_tau).exp()
 
 
 register(attention, attention_torch, params=(FatigueParams,), elapsed=MINUTES, walked=MINUTES)
@@ -138,7 +137,7 @@ def dwell_time(median, style_mult, match, normal, p: DwellParams):
 
 def dwell_time_torch(median, style_mult, match, normal, p: DwellParams):
     """Torch form of :func:`dwell_time`."""
-    return median * style_mult * (p.dwell_base + match) * torch.exp(p.dwell_sigma * normal)
+    return median * style_mult * (p.dwell_base + match) * (p.dwell_sigma * normal).exp()
 
 
 register(
@@ -227,7 +226,7 @@ def novelty(exposure, p: FParams):
 
 def novelty_torch(exposure, p: FParams):
     """Torch form of :func:`novelty`."""
-    return torch.exp(-exposure / p.n_sat)
+    return (-exposure / p.n_sat).exp()
 
 
 register(novelty, novelty_torch, params=(FParams,), exposure=EXPOSURE)

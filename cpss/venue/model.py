@@ -26,6 +26,7 @@ import numpy as np
 from cpss.kit.config import ConfigError
 from cpss.kit.context import OccupancySensors, Window, active, sample_arrivals
 from cpss.kit.floorplan import FloorPlan, Item, generate_floor, load_floor
+from cpss.kit.jit import record
 from cpss.kit.model import CPSSModel
 from cpss.kit.personalisation import PersonalisationFunction, walk_part
 from cpss.venue import crowd, metrics
@@ -96,8 +97,10 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.base_noise = self.draw_base_noise(self.rng)
         self.sensors = OccupancySensors(fl.n_zones, c.sensors, self.rng)
         self.params = venue_params(cfg)
+        """Every parameter family, read by name from the config (what equations and the torch engine take)."""
+        self._kernel_record: tuple[object, np.ndarray] | None = None
         self.f = PersonalisationFunction(self.params.w, self.params.f)
-        self._kernel_params()
+        self._choice_tables()
         # --- counters for metrics ---
         self.popularity = np.zeros(fl.n_items)
         self.offers = self.accepts = self.views = 0
@@ -140,13 +143,20 @@ class VenueModel(DecisionsMixin, CPSSModel):
             out[z, : len(items)] = items
         return out
 
-    def _kernel_params(self) -> None:
+    def _choice_tables(self) -> None:
         """Per (zone, item in view): the weighted walking part of ``f``, whether it is in the zone, its features."""
         fl, zones = self.floor, np.arange(self._n_zones)[:, None]
         cand_zone = fl.item_zone[np.maximum(self.consider, 0)]
         self._consider_walk = walk_part(fl.dist_min[zones, cand_zone], self.params.w, self.params.f)
         self._consider_here = cand_zone == zones
         self._consider_feat = np.ascontiguousarray(fl.item_features[np.maximum(self.consider, 0)].transpose(0, 2, 1))
+
+    @property
+    def kernel_params(self) -> np.ndarray:
+        """:attr:`params` as the compiled kernels take it (:func:`cpss.kit.jit.record`), rebuilt if replaced."""
+        if self._kernel_record is None or self._kernel_record[0] is not self.params:
+            self._kernel_record = (self.params, record(self.params))
+        return self._kernel_record[1]
 
     def trip_arrays(self) -> tuple[np.ndarray, ...]:
         """The population arrays a trip writes, in the order :mod:`cpss.venue.kernels.choice` expects."""
@@ -240,7 +250,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, ratio_max, crowded) = (
             kc.crowd_fields(
                 (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
-                fl.n_items, self.params, self.dt,
+                fl.n_items, self.kernel_params, self.dt,
             )
         )  # fmt: skip
         self.zone_closed = active(self.closures, self._n_zones, self.minute)
@@ -252,7 +262,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
         self._open, self._wait, self._item_part = kc.item_fields(
             self.zone_closed, self.density, self.noise, self.zone_event, self.viewers, self.queue_len, fl.item_zone,
-            fl.item_capacity, fl.item_dwell, fl.item_attraction, self.params,
+            fl.item_capacity, fl.item_dwell, fl.item_attraction, self.kernel_params,
         )  # fmt: skip
 
     def _arrive(self) -> None:
@@ -294,7 +304,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         normals = self.rng.standard_normal(ok.size)
         self.wait_sum += kv.start_views(
             ok, normals, p.state, p.style, p.target_item, p.queue_since, p.trip_wait, p.wait_total, p.dwell_left,
-            p.interest, fl.item_features, fl.item_dwell, self.style_table, self.params, self.minute,
+            p.interest, fl.item_features, fl.item_dwell, self.style_table, self.kernel_params, self.minute,
         )  # fmt: skip
         self.views += ok.size
 
@@ -307,12 +317,14 @@ class VenueModel(DecisionsMixin, CPSSModel):
         pop += (p.entered, p.walked, p.satisfaction, p.gain, p.visited, p.n_viewed, p.top_seen, p.top_items, p.slot)
         match, n_guided = kv.finish_views(
             done, pop, self.popularity, self.viewers, self.density, self.noise, self.zone_event, fl.item_features,
-            fl.item_attraction, self.params, self.minute,
+            fl.item_attraction, self.kernel_params, self.minute,
         )  # fmt: skip
         if n_guided:  # the guides refine their estimates from what they observe
             normals = self.rng.standard_normal(n_guided)
             estimate = self.guides.estimate
-            kv.refine_estimates(done, match, normals, p.slot, p.target_item, fl.item_features, estimate, self.params)
+            kv.refine_estimates(
+                done, match, normals, p.slot, p.target_item, fl.item_features, estimate, self.kernel_params
+            )
 
     def _leave(self) -> None:
         p = self.pop
@@ -322,7 +334,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
             return
         fl = self.floor
         kc.leave_tired(
-            self.trip_arrays(), p.entered, p.walked, p.budget, self.minute, self.params, fl.entrance, fl.dist_min
+            self.trip_arrays(), p.entered, p.walked, p.budget, self.minute, self.kernel_params, fl.entrance, fl.dist_min
         )
 
     def _exit(self, users: np.ndarray) -> None:

@@ -170,7 +170,7 @@ class MuseumScenario(Scenario):
             model.noise,
             model.minute,
             model.day_minutes,
-            model.params.fatigue,
+            model.kernel_params,
             OCC_SCALE,
         )
 

@@ -12,7 +12,6 @@ import numpy as np
 from cpss.kit.jit import jit
 from cpss.venue.equations import attention
 from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE
-from cpss.venue.params import FatigueParams
 
 
 @jit
@@ -32,12 +31,13 @@ def museum_observations(
     noise: np.ndarray,
     minute: float,
     day_minutes: float,
-    fatigue: FatigueParams,
+    params: np.ndarray,
     occ_scale: float,
 ) -> np.ndarray:
     """(K, 4N + T + M + 5) float32 observations of the guides (see the museum's layout table).
 
-    ``pop`` = (state, zone, entered, budget, walked, visited); fatigue is 1 -
+    ``pop`` = (state, zone, entered, budget, walked, visited); ``params`` the model's
+    :attr:`~cpss.venue.model.VenueModel.kernel_params`; fatigue is 1 -
     :func:`~cpss.venue.equations.attention`; sensed occupancy is scaled by ``occ_scale`` times
     the comfortable capacity. Idle slots read row 0 of the population and are masked, as
     ``slot_rows`` did.
@@ -58,7 +58,7 @@ def museum_observations(
         elapsed = 0.0 if np.isnan(e) else minute - e
         b = max(budget[row] if anyone else 0.0, 1e-9)
         obs[k, n_zones] = clip01(clip01((b - elapsed) / b) * live)
-        tired = 1.0 - attention(elapsed, walked[row] if anyone else 0.0, fatigue)
+        tired = 1.0 - attention(elapsed, walked[row] if anyone else 0.0, params[0].fatigue)
         obs[k, n_zones + 1] = 0.0 if idle else clip01(tired)
         at = n_zones + 2
         for t in range(n_topics):

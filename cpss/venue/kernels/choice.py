@@ -19,7 +19,7 @@ import numpy as np
 
 from cpss.kit.jit import jit
 from cpss.venue.equations import attention, choice_utility, leave_value, stop_value
-from cpss.venue.params import StyleTable, VenueParams
+from cpss.venue.params import StyleTable
 
 OUTSIDE, DECIDING, WALKING, QUEUING, VIEWING, LEFT = 0, 1, 2, 3, 4, 5
 """The values of :class:`cpss.venue.users.Activity` (plain ints for the compiled code)."""
@@ -121,7 +121,7 @@ def own_choice_stage(
     item_part: np.ndarray,
     is_open: np.ndarray,
     styles: StyleTable,
-    prm: VenueParams,
+    params: np.ndarray,
     minute: float,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The two-stage logit of ``_own_choice``: (stage 0/1/2 = item/wander/leave, item, wanderers).
@@ -133,6 +133,7 @@ def own_choice_stage(
     ``f`` per item this tick. The equations are :func:`~cpss.venue.equations.choice_utility`,
     :func:`~cpss.venue.equations.stop_value` and :func:`~cpss.venue.equations.leave_value`.
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     n, n_cand, n_topics = users.size, consider.shape[1], cand_feat.shape[1]
     stage = np.empty(n, np.int64)
     best = np.empty(n, np.int64)

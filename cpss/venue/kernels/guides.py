@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from cpss.kit.jit import jit
-from cpss.kit.personalisation import FParams, acceptance, utility
+from cpss.kit.personalisation import acceptance, utility
 from cpss.venue.equations import attention, crowd_aware_score, density, interest_score, novelty
 from cpss.venue.kernels.choice import DECIDING, start_trip
-from cpss.venue.params import VenueParams
 
 
 @jit
@@ -31,7 +30,7 @@ def guide_picks(
     sensed: np.ndarray,
     area: np.ndarray,
     attraction: np.ndarray,
-    prm: VenueParams,
+    params: np.ndarray,
     recs: np.ndarray,
 ) -> int:
     """Recommendations of the ``interest`` (1) or ``crowd_aware`` (2) policy into ``recs`` (-1 for none).
@@ -40,6 +39,7 @@ def guide_picks(
     of :func:`~cpss.venue.equations.interest_score` or :func:`~cpss.venue.equations.crowd_aware_score`.
     Returns how many guides recommend.
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     recs[:] = -1
     n_offers = 0
     n_topics = features.shape[1]
@@ -79,7 +79,7 @@ def accept_offers(
     pop: tuple,
     floor: tuple,
     fields: tuple,
-    prm: VenueParams,
+    params: np.ndarray,
     minute: float,
     counts: tuple,
     first: np.ndarray,
@@ -94,6 +94,7 @@ def accept_offers(
     ``counts`` = (offered, accepted) per guide. One uniform per recommending guide, in guide
     order. Returns the number accepted and ``first`` without the users who accepted.
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     interest, satiation, trust, entered, walked = pop
     features, item_zone, dist_min, attraction = floor
     viewers, zone_density, wait, noise, event = fields
@@ -163,7 +164,7 @@ def view_arrays(
     dist_min: np.ndarray,
     sensed: np.ndarray,
     area: np.ndarray,
-    p: FParams,
+    params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The arrays of a :class:`cpss.venue.guides.DecisionView`: (active, mask, match, novelty, walk, crowd density).
 
@@ -189,7 +190,7 @@ def view_arrays(
                 if anyone:
                     exposure += satiation[row, t] * features[j, t]
             match[k, j] = m
-            new[k, j] = novelty(exposure, p)
+            new[k, j] = novelty(exposure, params[0].f)
             walk[k, j] = dist_min[z, item_zone[j]]
             mask[k, j] = active[k] and not visited[row, j] and is_open[j]
     return active, mask, match, new, walk, crowd

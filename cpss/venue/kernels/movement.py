@@ -13,7 +13,6 @@ from cpss.kit.jit import jit
 from cpss.kit.personalisation import item_part
 from cpss.venue.equations import attention, density, expected_wait, tired, zone_noise
 from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE, QUEUING, VIEWING, WALKING, start_leaving
-from cpss.venue.params import VenueParams
 
 
 @jit
@@ -228,11 +227,12 @@ def leave_tired(
     walked: np.ndarray,
     budget: np.ndarray,
     minute: float,
-    prm: VenueParams,
+    params: np.ndarray,
     entrance: int,
     dist_min: np.ndarray,
 ) -> None:
     """Deciding users out of time or attention head for the exit (:func:`~cpss.venue.equations.tired`)."""
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, leaving = trip[0], trip[8]
     for v in range(state.size):
         if state[v] == DECIDING and not leaving[v]:
@@ -253,12 +253,13 @@ def item_fields(
     capacity: np.ndarray,
     dwell: np.ndarray,
     attraction: np.ndarray,
-    prm: VenueParams,
+    params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(open items, expected queueing minutes, item-level part of ``f``) for this tick.
 
     :func:`~cpss.venue.equations.expected_wait` and :func:`~cpss.kit.personalisation.item_part`.
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     m = item_zone.size
     is_open, wait, part = np.empty(m, np.bool_), np.empty(m), np.empty(m)
     for j in range(m):
@@ -276,7 +277,7 @@ def crowd_fields(
     comfort: np.ndarray,
     base_noise: np.ndarray,
     n_items: int,
-    prm: VenueParams,
+    params: np.ndarray,
     dt: float,
 ) -> tuple:
     """The per-tick crowd fields, and congested minutes for users in rooms denser than ``rho_star``.
@@ -287,6 +288,7 @@ def crowd_fields(
     arrived, density per zone, noise per zone (as ``zone_noise``), highest occupancy /
     comfortable capacity, users in congestion).
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, zone, target_item, congested_min = pop
     n_zones = area.size
     occ = np.zeros(n_zones, np.int64)

@@ -12,7 +12,7 @@ from cpss.kit.jit import jit
 from cpss.kit.personalisation import utility
 from cpss.venue.equations import attention, dwell_time, estimate_step, observed_match, trust_update
 from cpss.venue.kernels.choice import DECIDING, VIEWING
-from cpss.venue.params import StyleTable, VenueParams
+from cpss.venue.params import StyleTable
 
 
 @jit
@@ -30,10 +30,11 @@ def start_views(
     features: np.ndarray,
     item_dwell: np.ndarray,
     styles: StyleTable,
-    prm: VenueParams,
+    params: np.ndarray,
     minute: float,
 ) -> float:
     """Admitted queuers start viewing for :func:`~cpss.venue.equations.dwell_time`; returns the sum of their waits."""
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     total = 0.0
     for i in range(ok.size):
         v = ok[i]
@@ -74,7 +75,7 @@ def finish_views(
     event: np.ndarray,
     features: np.ndarray,
     attraction: np.ndarray,
-    prm: VenueParams,
+    params: np.ndarray,
     minute: float,
 ) -> tuple[np.ndarray, int]:
     """Users who finish a view gain its satisfaction ``f`` and choose again.
@@ -86,6 +87,7 @@ def finish_views(
     :func:`~cpss.venue.equations.trust_update`. Returns each user's interest
     match and how many of them have a guide (who then refine their estimates).
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, zone, target_item, interest, satiation, trust, guided, trip_wait, trip_walk = pop[:9]
     entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items, slot = pop[9:]
     match = np.empty(done.size)
@@ -133,9 +135,10 @@ def refine_estimates(
     target_item: np.ndarray,
     features: np.ndarray,
     estimate: np.ndarray,
-    prm: VenueParams,
+    params: np.ndarray,
 ) -> None:
     """Guides refine their estimates from the visits they observed (as :func:`cpss.venue.guides.update_estimate`)."""
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     n_topics = features.shape[1]
     new = np.empty(n_topics)
     s = 0
