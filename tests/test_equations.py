@@ -185,3 +185,18 @@ def test_sensor_keys_reach_their_fields():
     for name in SensorParams._fields:
         changed = SensorParams.of(SensorConfig(**{name: getattr(SensorConfig(), name) * 0.5}))
         assert [f for f in SensorParams._fields if getattr(changed, f) != getattr(base, f)] == [name]
+
+
+def test_register_refuses_domains_that_do_not_match_the_signature():
+    from cpss.kit.equations import UNIT, register
+
+    def rule(a, b, p):
+        return a + b
+
+    def rule_torch(a, c, p):
+        return a + c
+
+    with pytest.raises(TypeError, match="must name the inputs"):
+        register(rule, params=(SensorParams,), a=UNIT, c=UNIT)
+    with pytest.raises(TypeError, match="signature must be"):
+        register(rule, rule_torch, params=(SensorParams,), a=UNIT, b=UNIT)

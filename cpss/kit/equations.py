@@ -125,7 +125,15 @@ def register(
 
     Returns:
         The numpy form, unchanged (so ``register`` can sit right under it).
+
+    Raises:
+        TypeError: The domains do not name the inputs in signature order, or the forms' signatures differ.
     """
+    names = list(inspect.signature(numpy_form).parameters)
+    if list(inputs) != names[: len(names) - len(params)]:
+        raise TypeError(f"{numpy_form.__name__}: domains {list(inputs)} must name the inputs {names} minus the records")
+    if torch_form is not None and list(inspect.signature(torch_form).parameters) != names:
+        raise TypeError(f"{torch_form.__name__}: its signature must be {numpy_form.__name__}'s")
     _compile_where_called(numpy_form)
     compiled = jit(numpy_form)
     key = f"{numpy_form.__module__}:{numpy_form.__name__}"
