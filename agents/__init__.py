@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import random
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ def load(path: str | os.PathLike[str], env: Any) -> Learner:
 
     The file is read with ``torch.load(weights_only=True)``; the learner is rebuilt with
     :func:`make` from the saved name, seed and config, then its state is restored, so a
-    following ``learn(total_steps)`` continues exactly where the saved run stopped.
+    following ``learn(total_steps)`` continues exactly where the saved run stopped. The global
+    RNGs (torch's and Python's ``random``) are left as they were: learners draw only from their
+    own streams, which the checkpoint restores.
 
     Args:
         path: Checkpoint file.
@@ -132,8 +135,13 @@ def load(path: str | os.PathLike[str], env: Any) -> Learner:
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if payload.get("format_version") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: checkpoint format {payload.get('format_version')!r}, expected {CHECKPOINT_FORMAT}")
-    learner = make(payload["algo"], env, seed=payload["seed"], **payload["config"])
-    learner.load_state_dict(payload["state"])
+    py_state = random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):  # Learner.__init__ seeds torch's global RNG for network init
+            learner = make(payload["algo"], env, seed=payload["seed"], **payload["config"])
+            learner.load_state_dict(payload["state"])
+    finally:
+        random.setstate(py_state)
     return learner
 
 

@@ -183,7 +183,8 @@ class Learner(abc.ABC):
         self.episodes = int(state["episodes"])
         set_numpy_rng_state(self.rng, state["numpy_rng"])
         self.torch_gen.set_state(state["torch_gen"])
-        torch.set_rng_state(state["torch_rng"])
+        # state["torch_rng"] (torch's global RNG when saved) is kept in the format but not restored:
+        # learners draw only from self.rng and self.torch_gen, and loading leaves global state alone.
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a checkpoint atomically (temp file + rename) and return its path."""

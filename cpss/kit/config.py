@@ -7,6 +7,7 @@ file and the field, which the CLI prints before exiting with code 2.
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,9 +22,14 @@ class ConfigError(ValueError):
 
 
 class StrictModel(BaseModel):
-    """Base of every config section: unknown keys are rejected, instances are frozen."""
+    """Base of every config section: unknown keys are rejected, instances are frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Values are not coerced (pydantic strict mode): ``true`` is no integer or number, ``3.5``
+    and ``"3"`` are no integer; an integer is still accepted where a number is expected. A
+    string may not be empty (``floor.file=`` names no file).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, str_min_length=1)
 
 
 Probability = Field(ge=0.0, le=1.0)
@@ -64,16 +70,37 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: {loc}: {msg}{extra}{tail}"
 
 
+def file_error(path: str | Path, exc: Exception, kind: str) -> ConfigError:
+    """A one-line :class:`ConfigError` naming ``path`` for a file that cannot be read or parsed.
+
+    Args:
+        path: The file.
+        exc: What reading or parsing it raised: an ``OSError``, a ``UnicodeDecodeError``, or the
+            parser's ``ValueError`` (a number with more digits than Python converts).
+        kind: The format the file should have ("TOML", "JSON").
+
+    Returns:
+        The error to raise (``from None``).
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return ConfigError(f"{path}: not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start}")
+    if isinstance(exc, OSError):
+        return ConfigError(f"{path}: cannot read: {exc.strerror or exc}")
+    if "integer string conversion" in str(exc):
+        return ConfigError(f"{path}: invalid {kind}: a number has more than {sys.get_int_max_str_digits()} digits")
+    return ConfigError(f"{path}: invalid {kind}: {' '.join(str(exc).split())}")
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, raising :class:`ConfigError` for missing or malformed files."""
+    """Read a TOML file, raising :class:`ConfigError` (naming the file) for missing or malformed files."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        raise file_error(path, exc, "TOML") from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -8,6 +8,8 @@ learn while the others follow a heuristic. docs/envs.md documents the contract.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -16,7 +18,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import conversions, wrappers
 
-from cpss.kit.model import CPSSModel
+from cpss.kit.model import CPSSModel, release
 from cpss.kit.scenario import Scenario
 
 
@@ -29,7 +31,9 @@ class CPSSParallelEnv(ParallelEnv):
         max_cycles: Optional cap on ticks per episode (the day may end earlier).
 
     Attributes:
-        model: The live Mesa model of the current day (None before the first reset).
+        model: The live Mesa model of the current day (None before the first reset). It is
+            released (:func:`cpss.kit.model.release`) on the next reset, on ``close()`` and when
+            the env is garbage-collected.
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -56,7 +60,10 @@ class CPSSParallelEnv(ParallelEnv):
         space = self._act_space
         self._discrete = (int(space.start), int(space.n)) if isinstance(space, spaces.Discrete) else None
         self.state_space = scenario.state_space(probe)
+        release(probe)
         self.model: CPSSModel | None = None
+        self._live: list[CPSSModel | None] = [None]  # the day the finalizer releases
+        weakref.finalize(self, _release_live, self._live)
         self.agents: list[str] = []
         self._np_random: np.random.Generator | None = None
         self._policy_rng = np.random.default_rng(0)
@@ -88,17 +95,21 @@ class CPSSParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-        """Start a new day. ``seed`` fixes the day; without it the next seed is drawn."""
+        """Start a new day. ``seed`` fixes the day; without it the next seed is drawn.
+
+        The previous day's model is released (:func:`cpss.kit.model.release`): it stays
+        readable, but only the new ``self.model`` is stepped.
+        """
         if seed is not None:
-            if seed < 0:
-                raise ValueError(f"seed: must be >= 0 (got {seed})")
+            check_seed(seed)
             self._np_random = np.random.default_rng(seed)
             world_seed = int(seed)
         else:
             if self._np_random is None:
                 self._np_random = np.random.default_rng(self.scenario.seed)
             world_seed = int(self._np_random.integers(2**31 - 1))
-        self.model = self.scenario.build_world(world_seed)
+        release(self.model)
+        self.model = self._live[0] = self.scenario.build_world(world_seed)
         self._policy_rng = np.random.default_rng([world_seed, 1])
         self.agents = list(self.possible_agents)
         self._invalid[:] = 0
@@ -117,6 +128,10 @@ class CPSSParallelEnv(ParallelEnv):
         """
         if self.model is None:
             raise RuntimeError("step() called before reset()")
+        if not isinstance(actions, Mapping):
+            raise ValueError(
+                f"actions: must be a dict {{agent: action}} (got {type(actions).__name__} {actions!r:.60})"
+            )
         if self._done:
             raise RuntimeError("step() called after the day ended; call reset()")
         default = self.scenario.default_action()
@@ -151,13 +166,21 @@ class CPSSParallelEnv(ParallelEnv):
             if start <= action < start + n:
                 return action
         space = self._act_space
+        if isinstance(action, bool | np.bool_) or (isinstance(action, np.ndarray) and action.dtype == bool):
+            raise ValueError(f"{agent}: action {action!r} is a bool; give a number")
         if isinstance(space, spaces.Discrete):
             if isinstance(action, np.ndarray) and action.shape == ():
                 action = action.item()
-            if not isinstance(action, int | np.integer) or not space.contains(int(action)):
-                raise ValueError(f"{agent}: action {action!r} is outside {space}")
+            start, n = int(space.start), int(space.n)
+            if not isinstance(action, int | np.integer) or not start <= action < start + n:
+                raise ValueError(f"{agent}: action {action!r:.80} is outside {space}")
             return int(action)
-        arr = np.asarray(action, dtype=np.float32)
+        if isinstance(action, list | tuple) and any(isinstance(x, bool | np.bool_) for x in action):
+            raise ValueError(f"{agent}: action {action!r:.80} holds a bool; give numbers")
+        try:
+            arr = np.asarray(action, dtype=np.float32)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{agent}: action {action!r:.80} is not a number array of shape {space.shape}") from None
         if arr.shape != space.shape:
             raise ValueError(f"{agent}: action shape {arr.shape} != {space.shape}")
         if not np.isfinite(arr).all():
@@ -237,7 +260,20 @@ class CPSSParallelEnv(ParallelEnv):
         return None
 
     def close(self) -> None:
-        """Release nothing (kept for the API)."""
+        """Release the current day's model (:func:`cpss.kit.model.release`); it stays readable."""
+        release(self.model)
+
+
+def _release_live(live: list[CPSSModel | None]) -> None:
+    release(live[0])
+
+
+def check_seed(seed: Any) -> None:
+    """Raise ValueError unless ``seed`` is an integer >= 0 (a bool is not a seed)."""
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"seed: must be an integer >= 0 (got {type(seed).__name__} {seed!r:.80})")
+    if seed < 0:
+        raise ValueError(f"seed: must be >= 0 (got {seed})")
 
 
 class CPSSGymEnv(gym.Env):
@@ -269,6 +305,8 @@ class CPSSGymEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         """Start a new day (``seed`` as in :meth:`CPSSParallelEnv.reset`)."""
+        if seed is not None:
+            check_seed(seed)
         super().reset(seed=seed)
         day = seed if seed is not None else int(self.np_random.integers(2**31 - 1))
         obs, infos = self.parallel.reset(seed=day)
@@ -292,6 +330,10 @@ class CPSSGymEnv(gym.Env):
     def render(self) -> str | np.ndarray | None:
         """Render as the wrapped env does."""
         return self.parallel.render()
+
+    def close(self) -> None:
+        """Close the wrapped env (releases its model)."""
+        self.parallel.close()
 
 
 def aec_from_parallel(parallel: CPSSParallelEnv) -> AECEnv:

@@ -18,7 +18,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
-from cpss.kit.config import ConfigError
+from cpss.kit.config import ConfigError, file_error
 
 BROWSING_SPEED_M_PER_MIN = 0.8 * 60.0
 """Walking speed between exhibits, 0.8 m/s (calibration-museum.md §9, an assumption)."""
@@ -284,7 +284,7 @@ def load_floor(path: str | Path) -> FloorPlan:
     if not path.is_file():
         raise ConfigError(f"{path}: floor plan file not found")
     try:
-        doc = _graphml_doc(path) if path.suffix.lower() == ".graphml" else json.loads(path.read_text())
+        doc = _graphml_doc(path) if path.suffix.lower() == ".graphml" else json.loads(path.read_text(encoding="utf-8"))
         g = nx.Graph()
         for z in doc["zones"]:
             g.add_node(
@@ -300,7 +300,7 @@ def load_floor(path: str | Path) -> FloorPlan:
                 raise ConfigError(f"{path}: door {d['a']}-{d['b']} names an unknown zone")
             g.add_edge(d["a"], d["b"], walk_min=float(d.get("walk_min", 0.2)))
         items = doc["items"]
-        return make_floor(
+        plan = make_floor(
             g,
             entrance=doc["entrance"],
             item_zone=[it["zone"] for it in items],
@@ -311,14 +311,21 @@ def load_floor(path: str | Path) -> FloorPlan:
             item_names=[it["name"] for it in items],
             topics=list(doc["topics"]),
         )
-    except (json.JSONDecodeError, nx.NetworkXError) as exc:
-        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
+        plan.zone_capacity, plan.zone_comfort, plan.zone_area  # noqa: B018 - a number too large fails here
+        return plan
+    except ConfigError as exc:
+        if str(exc).startswith(f"{path}: "):
+            raise
+        raise ConfigError(f"{path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, nx.NetworkXError) as exc:
+        raise file_error(path, exc, "JSON") from None
     except KeyError as exc:
         raise ConfigError(f"{path}: missing key {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise ConfigError(f"{path}: {exc}") from None
-        raise ConfigError(f"{path}: malformed floor plan: {exc}") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        if "integer string conversion" in str(exc):
+            raise file_error(path, exc, "JSON") from None
+        detail = "a number is too large" if isinstance(exc, OverflowError) else " ".join(str(exc).split())
+        raise ConfigError(f"{path}: malformed floor plan: {detail}") from None
 
 
 def _graphml_doc(path: Path) -> dict[str, Any]:

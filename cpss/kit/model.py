@@ -1,4 +1,7 @@
-"""The base Mesa model of every CPSS world: one root seed, a clock and a floor-plan space."""
+"""The base Mesa model of every CPSS world: one root seed, a clock and a floor-plan space.
+
+It also holds :func:`release`, which drops Mesa's class-level reference to a model that is done.
+"""
 
 from __future__ import annotations
 
@@ -52,3 +55,17 @@ class CPSSModel(DayClock, mesa.Model):
         """Build the Mesa network space (node ids must be 0..N-1) as ``self.grid``."""
         self.grid = Network(graph, capacity=None, random=self.random)
         return self.grid
+
+
+def release(model: mesa.Model | None) -> None:
+    """Drop Mesa's class-level reference to ``model`` so that it can be garbage-collected.
+
+    Mesa 3.3 numbers agents per model in the class attribute ``mesa.Agent._ids``, a
+    ``defaultdict`` keyed by the model itself, and never removes a key (mesa#3179, fixed in
+    Mesa 3.4): every model built stays alive with all its agents for the life of the process.
+    Call this once a model will create no more agents (a finished day, a probe); the model
+    stays readable (its agents, metrics and summary are untouched), but an agent created in it
+    afterwards would restart the numbering at 1. ``None`` and released models are ignored.
+    """
+    if model is not None:
+        mesa.Agent._ids.pop(model, None)
