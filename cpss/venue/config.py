@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from cpss.kit.config import FTerms, SensorConfig, StrictModel
 from cpss.kit.context import MUSEUM_HOURLY_PROFILE
+from cpss.kit.limits import MAX_TICKS_PER_DAY, check_memory, check_ticks
 
 POLICIES = ("none", "random", "nearest", "interest", "crowd_aware", "popular")
 PolicyName = Literal["none", "random", "nearest", "interest", "crowd_aware", "popular"]
@@ -184,3 +185,46 @@ class VenueConfig(StrictModel):
     guides: GuidesSection = Field(default_factory=GuidesSection)
     f: FSection = Field(default_factory=FSection)
     rewards: RewardsSection = Field(default_factory=RewardsSection)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> VenueConfig:
+        w = self.world
+        check_ticks(
+            w.day_minutes / w.minutes_per_step,
+            f"world.day_minutes / world.minutes_per_step: {w.day_minutes} / {w.minutes_per_step:g}",
+            f"use minutes_per_step >= {w.day_minutes / MAX_TICKS_PER_DAY:.4g}",
+        )
+        check_memory(self.table_bytes())
+        return self
+
+    def table_bytes(self) -> dict[str, float]:
+        """Estimated bytes of the per-pair tables a day allocates, keyed by the fields that size them.
+
+        The tables are those of ``VenueModel`` and its population: zones x zones walking minutes
+        and reachability, zones x exhibits walking minutes, the zones x considered-exhibits choice
+        tables (x topics for the features), visitors x exhibits (the ranking of each visitor's
+        top items, ``visited``), visitors x topics (interests, satiation), guides x exhibits
+        (decision views) and ticks x zones (the occupancy history). The sizes of a floor loaded
+        from ``floor.file`` are unknown here, so its estimate is empty; the plan checks its own
+        tables when it loads (:func:`cpss.kit.floorplan.make_floor`).
+        """
+        fl, v, g = self.floor, self.visitors, self.guides
+        if fl.file:
+            return {}
+        ticks = self.world.day_minutes / self.world.minutes_per_step
+        n, m, t = fl.rooms, fl.exhibits, fl.topics
+        hops = v.consideration_hops
+        # A generated floor is a part of a grid, so at most 2h(h+1)+1 rooms lie within h doors;
+        # exhibits sit in rooms 1..N-1 uniformly: a consideration set holds about m·rooms/(n-1)
+        # of them, and the fullest one (which sizes the table) up to 1.5 times as many.
+        near = m if hops is None else min(m, -(-3 * m * min(n, 2 * hops * (hops + 1) + 1) // (2 * (n - 1))))
+        return {
+            "floor.rooms x floor.rooms (walking minutes)": 9.0 * n * n,
+            "floor.rooms x floor.exhibits (walking minutes)": 8.0 * n * m,
+            "floor.rooms x floor.exhibits x floor.topics (choice tables)": (17.0 + 8.0 * t) * n * near,
+            # interest @ features.T, its negation and the argsort of each user's top items; then visited
+            "visitors.count x floor.exhibits (top items, visited)": 25.0 * v.count * m,
+            "guides.count x floor.exhibits (decision view)": 33.0 * g.count * m,
+            "visitors.count x floor.topics (interest, satiation)": 24.0 * v.count * t,
+            "world.day_minutes / world.minutes_per_step x floor.rooms (occupancy history)": 8.0 * ticks * n,
+        }

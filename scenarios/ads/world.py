@@ -16,6 +16,7 @@ from mesa import DataCollector
 from pydantic import Field, model_validator
 
 from cpss.kit.config import StrictModel
+from cpss.kit.limits import MAX_TICKS_PER_DAY, check_memory, check_ticks
 from cpss.kit.model import CPSSModel
 
 
@@ -26,6 +27,17 @@ class WorldSection(StrictModel):
     pulls: int = Field(10_000, ge=1, le=10_000_000, description="users served per episode (one per tick)")
     dayparts: int = Field(4, ge=1, le=24, description="time-of-day periods the episode is split into")
     metrics_every: int = Field(100, ge=1, description="ticks between DataCollector rows")
+
+    @model_validator(mode="after")
+    def _check(self) -> WorldSection:
+        rows = -(-self.pulls // self.metrics_every)
+        check_ticks(
+            rows,
+            f"world.pulls / world.metrics_every: {self.pulls} / {self.metrics_every}",
+            f"use metrics_every >= {-(-self.pulls // MAX_TICKS_PER_DAY)}",
+            unit="DataCollector rows per day",
+        )
+        return self
 
 
 class UsersSection(StrictModel):
@@ -90,6 +102,25 @@ class AdsConfig(StrictModel):
     ads: AdsSection = AdsSection()
     crowd: CrowdSection = CrowdSection()
     servers: ServersSection = ServersSection()
+
+    @model_validator(mode="after")
+    def _check(self) -> AdsConfig:
+        check_memory(self.table_bytes())
+        return self
+
+    def table_bytes(self) -> dict[str, float]:
+        """Estimated bytes of the per-pair tables of a day, keyed by the fields that size them.
+
+        ``AdsModel`` holds an int32 exposure count per user and ad, the day's stream of users and
+        its two uniform draws per pull, and the catalogue's segments x dayparts x ads logits.
+        """
+        w, u = self.world, self.users
+        ads = self.servers.count * self.ads.per_server
+        return {
+            "users.count x servers.count x ads.per_server (exposures)": 4.0 * u.count * ads,
+            "world.pulls (stream and draws)": 24.0 * w.pulls,
+            "users.segments x world.dayparts x ads (logits)": 8.0 * u.segments * w.dayparts * ads,
+        }
 
 
 def logit(p: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from cpss.kit.config import FTerms, SensorConfig, StrictModel
+from cpss.kit.limits import MAX_TICKS_PER_DAY, check_ticks
 
 
 class WorldSection(StrictModel):
@@ -22,6 +23,15 @@ class WorldSection(StrictModel):
     minutes_per_step: float = Field(
         1.0, gt=0.0, le=1.0, description="minutes per tick; at most 1 (a station completes at most one job a tick)"
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> WorldSection:
+        check_ticks(
+            self.day_minutes / self.minutes_per_step,
+            f"world.day_minutes / world.minutes_per_step: {self.day_minutes} / {self.minutes_per_step:g}",
+            f"use minutes_per_step >= {self.day_minutes / MAX_TICKS_PER_DAY:.4g}",
+        )
+        return self
 
 
 class FloorSection(StrictModel):
