@@ -99,29 +99,36 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     except (OSError, ValueError) as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         raise file_error(path, exc, "TOML") from None
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, option: str = "--set") -> tuple[list[str], Any]:
     """Parse ``key.sub=value``; the value is read as a TOML literal, else kept as a string.
 
     Args:
         text: One override as typed on the command line.
+        option: The option it came from, for error messages.
 
     Returns:
         The key path and the parsed value.
     """
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE (e.g. visitors.count=300)")
+        raise ConfigError(
+            f"{option} {text!r}: expected KEY=VALUE (e.g. {'gamma=0.9' if option == '--hp' else 'visitors.count=300'})"
+        )
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {text!r}: empty key")
+        raise ConfigError(f"{option} {text!r}: empty key")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ConfigError(f"{option} {key}: value nested too deeply") from None
     return key.split("."), value
 
 

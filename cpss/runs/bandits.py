@@ -30,6 +30,7 @@ from cpss.kit.render import plt
 from cpss.kit.scenario import Scenario
 from cpss.kit.stats import mean_ci, t_quantile
 from cpss.runs.runio import atomic_write_text, versions, write_json
+from cpss.runs.simulation import day_ticks
 
 METRICS = ("cumulative_regret", "revenue", "revenue_per_pull", "click_rate", "best_ad_share")
 """Columns of ``runs.csv`` summarised over seeds."""
@@ -178,7 +179,7 @@ def write_comparison(
             "scenario": scenario.name,
             "policies": {p: scenario.learner_policies[p] for p in summary["policy"]},
             "seeds": seeds,
-            "pulls": pulls or scenario.build_world(0).horizon,
+            "pulls": pulls or day_ticks(scenario, 0),
             "config": scenario.config.model_dump(mode="json"),
             "versions": versions(),
             "command": command if command is not None else sys.argv,

@@ -18,10 +18,12 @@ written to ``DIR`` or to ``out``.
 
 from __future__ import annotations
 
-import html as html_lib
 import itertools
 import json
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,9 @@ import pandas as pd
 from cpss.kit.config import ConfigError
 from cpss.kit.render import plt
 from cpss.kit.stats import mean_ci
-from cpss.runs.runio import atomic_write_text
+from cpss.runs.markup import Block, to_html, to_markdown
+from cpss.runs.runio import atomic_write_text, read_json, read_status
 
-Block = tuple[str, Any]
 """A piece of the report: ("h1"|"h2"|"p"|"code"|"img"|"table"|"details", payload)."""
 
 
@@ -240,11 +242,12 @@ def training_report(runs: list[Path], out: Path) -> list[Block]:
     """Figures and blocks of a report on training runs (learning curves across seeds)."""
     info = []
     for run in runs:
-        cfg = json.loads((run / "config.json").read_text())
+        cfg = read_json(run / "config.json", ("algo",), what="a training run")
         hist = pd.read_csv(run / "metrics.csv").dropna(subset=["return"])
-        summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").is_file() else {}
+        summary = read_json(run / "summary.json") if (run / "summary.json").is_file() else {}
         group = f"{cfg['algo']}" + (" (rllib)" if cfg.get("backend") == "rllib" else "")
-        info.append({"run": run, "cfg": cfg, "hist": hist, "summary": summary, "group": group})
+        status = read_status(run)["state"]
+        info.append({"run": run, "cfg": cfg, "hist": hist, "summary": summary, "group": group, "status": status})
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     rows, finals = [], {}
     for group, members in itertools.groupby(sorted(info, key=lambda r: r["group"]), key=lambda r: r["group"]):
@@ -273,6 +276,7 @@ def training_report(runs: list[Path], out: Path) -> list[Block]:
                     "env_steps": int(m["hist"]["env_steps"].iloc[-1]),
                     "final return (mean of last 10 rows)": round(float(m["hist"]["return"].tail(10).mean()), 4),
                     "wall s": round(float(m["summary"].get("wall_seconds", float("nan"))), 1),
+                    "status": m["status"],
                 }
             )
     ax.set_xlabel("env steps")
@@ -301,60 +305,6 @@ def training_report(runs: list[Path], out: Path) -> list[Block]:
     return blocks
 
 
-# ---- rendering ------------------------------------------------------------------------------
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def to_markdown(blocks: list[Block]) -> str:
-    """Render blocks as Markdown (GitHub flavour)."""
-    lines: list[str] = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2"):
-            lines += [("# " if kind == "h1" else "## ") + payload, ""]
-        elif kind == "p":
-            lines += [payload, ""]
-        elif kind == "code":
-            lines += ["```", payload, "```", ""]
-        elif kind == "img":
-            lines += [f"![{payload[1]}]({payload[0]})", ""]
-        elif kind == "table":
-            frame = payload
-            lines += ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-            lines += ["| " + " | ".join(_text(v).replace("|", "\\|") for v in row) + " |" for row in frame.to_numpy()]
-            lines.append("")
-        elif kind == "details":
-            lines += [f"<details><summary>{payload[0]}</summary>", "", "```json", payload[1], "```", "</details>", ""]
-    return "\n".join(lines)
-
-
-def to_html(blocks: list[Block]) -> str:
-    """Render blocks as a self-contained HTML page (figures linked, not embedded)."""
-    esc = html_lib.escape
-    body = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2"):
-            body.append(f"<{kind}>{esc(payload)}</{kind}>")
-        elif kind == "p":
-            body.append(f"<p>{esc(payload)}</p>")
-        elif kind == "code":
-            body.append(f"<pre>{esc(payload)}</pre>")
-        elif kind == "img":
-            body.append(f'<p><img src="{esc(payload[0])}" alt="{esc(payload[1])}"></p>')
-        elif kind == "table":
-            body.append(payload.to_html(index=False, border=0))
-        elif kind == "details":
-            body.append(f"<details><summary>{esc(payload[0])}</summary><pre>{esc(payload[1])}</pre></details>")
-    style = "body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:2px 8px}img{max-width:100%}"
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><style>{style}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
-
-
 def make_report(
     target: Path,
     out: Path | None = None,
@@ -362,23 +312,49 @@ def make_report(
     html: bool = False,
     metrics: list[str] | None = None,
     xs: list[str] | None = None,
+    force: bool = False,
 ) -> Path:
     """Write the report of a sweep folder, a training run folder or a folder of training runs.
 
+    The report is assembled in a hidden temporary folder and moved into place when complete,
+    ``report.md`` last, so a failure leaves the previous report (or none) intact.
+
     Args:
         target: The folder to report on.
-        out: Where ``report.md`` and the figures go (default: ``target``).
+        out: Where ``report.md`` and the figures go (default: ``target``, replacing its report).
         html: Also write ``report.html``.
         metrics: Sweep metrics to plot (default: ``return`` and the scenario's headline metrics).
         xs: Sweep keys to put on the x axis (default: every grid key that varies).
+        force: Replace a report that ``out`` already holds.
 
     Returns:
         The path of ``report.md``.
     """
+    from cpss.runs.runio import check_out, run_folder
+
     if not target.is_dir():
         raise ConfigError(f"{target}: no such folder")
-    out = out or target
-    out.mkdir(parents=True, exist_ok=True)
+    if out is not None and (out.is_symlink() or (out.exists() and not out.is_dir())):
+        raise ConfigError(f"--out {out}: not a folder")
+    if out is not None and (out / "report.md").exists() and not force:
+        raise ConfigError(f"--out {out}: already holds a report; pass --force to replace it")
+    dest = out or target
+    if not dest.exists():
+        check_out(dest)
+        with run_folder(dest) as tmp:
+            _write_report(target, tmp, html, metrics, xs)
+        return dest / "report.md"
+    staging = Path(tempfile.mkdtemp(dir=dest, prefix=".report.", suffix=".partial"))
+    try:
+        _write_report(target, staging, html, metrics, xs)
+        for path in sorted(staging.iterdir(), key=lambda p: p.name == "report.md"):
+            os.replace(path, dest / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest / "report.md"
+
+
+def _write_report(target: Path, out: Path, html: bool, metrics: list[str] | None, xs: list[str] | None) -> None:
     from cpss.runs.sweep import RESULTS, SPEC
 
     if (target / RESULTS).is_file() and (target / SPEC).is_file():
@@ -391,4 +367,3 @@ def make_report(
     atomic_write_text(out / "report.md", to_markdown(blocks))
     if html:
         atomic_write_text(out / "report.html", to_html(blocks))
-    return out / "report.md"

@@ -22,6 +22,17 @@ from cpss.kit.scenario import Scenario
 from cpss.runs.runio import atomic_write_text, versions, write_json
 
 
+def day_ticks(scenario: Any, seed: int) -> int:
+    """Ticks in one day of ``scenario`` (a probe world is built, read and released)."""
+    from cpss.kit.model import release
+
+    world = scenario.build_world(seed)
+    try:
+        return int(world.horizon)
+    finally:
+        release(world)
+
+
 def run_heuristic(
     scenario: Scenario, policy: str, seed: int, steps: int | None = None, on_step: Callable[[int], None] | None = None
 ) -> CPSSParallelEnv:
@@ -79,7 +90,7 @@ def run_learner(
             f"{', '.join(scenario.learner_policies)}"
         )
     algo, hyperparams = scenario.learner_policies[policy]
-    horizon = scenario.build_world(seed).horizon
+    horizon = day_ticks(scenario, seed)
     total = steps or horizon
     parallel = CPSSParallelEnv(scenario, max_cycles=total if total < horizon else None)
     env = CPSSGymEnv(parallel, others=scenario.heuristic_policies[0])

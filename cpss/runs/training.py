@@ -29,10 +29,10 @@ from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
 from cpss.kit.render import plt
 from cpss.kit.scenario import Scenario
 from cpss.kit.stats import mean_ci
-from cpss.runs.runio import atomic_write_text, check_out, default_out, versions, write_json
+from cpss.runs.runio import atomic_write_text, check_out, default_out, versions, write_json, write_status
+from cpss.runs.saved import CHECKPOINT, RLLIB_CHECKPOINT, TRAIN_KEYS, check_resume, locate_checkpoint, read_run_config
 
-CHECKPOINT = Path("checkpoints") / "last.pt"
-RLLIB_CHECKPOINT = Path("checkpoints") / "last"
+__all__ = ["CHECKPOINT", "RLLIB_CHECKPOINT", "locate_checkpoint", "resolve_run", "train"]
 
 
 def make_env(scenario: Scenario, multi_agent: bool, others: str | None = None) -> Any:
@@ -169,7 +169,7 @@ def train(
                 "versions": versions(),
             },
         )
-    write_json(folder / "status.json", {"state": "running", "env_steps": learner.env_steps})
+    write_status(folder, "running", env_steps=learner.env_steps)
     history = read_rows(folder / "metrics.csv", learner.env_steps)
     evals = read_rows(folder / "eval.csv", learner.env_steps)
     baselines_path = folder / "baselines.json"
@@ -214,7 +214,7 @@ def train(
         "baselines": baselines,
     }
     write_json(folder / "summary.json", summary)
-    write_json(folder / "status.json", {"state": "done", "env_steps": learner.env_steps})
+    write_status(folder, "done", env_steps=learner.env_steps)
     if writer is not None:
         writer.close()
     return summary
@@ -248,34 +248,10 @@ def _tensorboard(folder: Path) -> Any:
     return SummaryWriter(log_dir=str(folder / "tensorboard"))
 
 
-def locate_checkpoint(target: Path) -> tuple[Path, dict[str, Any]]:
-    """Resolve a run folder or checkpoint to (checkpoint, run config).
-
-    A native run's checkpoint is the file ``checkpoints/last.pt``; an RLlib run's (``backend:
-    rllib`` in config.json) is the folder ``checkpoints/last``.
-    """
-    if target.is_dir() and not (target / "config.json").is_file() and (target.parent.parent / "config.json").is_file():
-        ckpt, run_dir = target, target.parent.parent  # an RLlib checkpoint folder
-    elif target.is_dir():
-        ckpt, run_dir = target / CHECKPOINT, target
-        if (target / RLLIB_CHECKPOINT).is_dir():
-            ckpt = target / RLLIB_CHECKPOINT
-    elif target.is_file():
-        ckpt, run_dir = target, target.parent.parent
-    else:
-        raise ConfigError(f"{target}: no such run folder or checkpoint")
-    cfg_path = run_dir / "config.json"
-    if not ckpt.exists():
-        raise ConfigError(f"{target}: no checkpoint at {ckpt}")
-    if not cfg_path.is_file():
-        raise ConfigError(f"{target}: no config.json in {run_dir}")
-    return ckpt, json.loads(cfg_path.read_text())
-
-
 def resolve_run(
     scenario_name: str,
     *,
-    algo: str,
+    algo: str | None,
     steps: int | None,
     seed: int | None,
     config: str | None,
@@ -295,10 +271,11 @@ def resolve_run(
     checked (not created).
     """
     if resume is not None:
-        path = resume / "config.json"
-        if not path.is_file():
+        if not (resume / "config.json").is_file():
             raise ConfigError(f"--resume {resume}: not a training run folder (no config.json)")
-        saved = json.loads(path.read_text())
+        saved = read_run_config(resume, TRAIN_KEYS)
+        given = {"scenario": scenario_name, "algo": algo, "seed": seed, "config": config, "sets": sets, "out": out}
+        check_resume(resume, saved, hyper=hyper, **given)
         scen, _ = make_scenario(saved["scenario"], None, None, None)
         scen = type(scen)(type(scen.config).model_validate(saved["config"]))
         settings = TrainSettings(
@@ -309,6 +286,8 @@ def resolve_run(
             **extra,
         )
         return scen, settings, resume, saved
+    if algo is None:
+        raise ConfigError("--algo: required for a new run (see cpss train --help)")
     scen, root = make_scenario(scenario_name, config, sets, seed)
     settings = TrainSettings(algo=algo, steps=steps or 20_000, seed=root, hyperparams=hyper, **extra)
     folder = out or default_out("train", f"{scenario_name}-{out_name}")
@@ -319,7 +298,7 @@ def resolve_run(
 def native_train_command(
     scenario_name: str,
     *,
-    algo: str,
+    algo: str | None,
     steps: int | None,
     seed: int | None,
     config: str | None,
@@ -337,19 +316,28 @@ def native_train_command(
     progress: Callable[[], Any],
     console: Any,
 ) -> None:
-    """The body of ``cpss train`` for the native learners: resolve, train with a progress bar, report."""
+    """The body of ``cpss train`` for the native learners: resolve, train with a progress bar, report.
+
+    Everything is checked (arguments, hyperparameters, the learner against the env) before a new
+    run's folder is created; a new run that fails before its first checkpoint leaves no folder.
+    """
+    import shutil
+
     import agents
+    from agents.hyperparams import check
 
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device: must be cpu or cuda (got {device!r})")
-    cls = agents.get(algo)
     if device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is available")
-    if "device" in {f.name for f in dataclasses.fields(cls.config_cls)}:
-        hyper.setdefault("device", device)
+    if algo is not None and resume is None:
+        cls = agents.get(algo)
+        if "device" in {f.name for f in dataclasses.fields(cls.config_cls)}:
+            hyper.setdefault("device", device)
+        hyper = check(algo, cls.config_cls, hyper)
     scen, settings, folder, saved = resolve_run(
         scenario_name,
         algo=algo,
@@ -361,7 +349,7 @@ def native_train_command(
         out=out,
         resume=resume,
         make_scenario=make_scenario,
-        out_name=algo,
+        out_name=algo or "",
         eval_every=eval_every,
         eval_episodes=eval_episodes,
         tensorboard=tensorboard,
@@ -369,7 +357,21 @@ def native_train_command(
         threads=threads,
     )
     if saved is None:
+        cls = agents.get(settings.algo)
+        probe = make_env(scen, cls.capabilities.multi_agent, scen.default_policy())
+        agents.make(settings.algo, probe, seed=settings.seed, **settings.hyperparams)  # refuses a wrong env kind
         folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _train_with_progress(scen, settings, folder, saved is not None, progress, console)
+    except BaseException:
+        if saved is None and not (folder / CHECKPOINT).is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _train_with_progress(
+    scen: Scenario, settings: TrainSettings, folder: Path, resume: bool, progress: Callable[[], Any], console: Any
+) -> None:
     t0 = time.perf_counter()
     recent: list[float] = []
     with progress() as bar:
@@ -384,7 +386,7 @@ def native_train_command(
                 description=f"{settings.algo} on {scen.name}  {rate:,.0f} steps/s  return {np.mean(recent[-20:]):.3f}",
             )
 
-        summary = train(scen, settings, folder, resume=resume is not None, on_progress=on_progress)
+        summary = train(scen, settings, folder, resume=resume, on_progress=on_progress)
     console.print(
         f"trained {settings.algo} for {summary['env_steps']} env steps in "
         f"{summary['wall_seconds']:.1f} s; last evaluation return: {summary['last_eval_return']}"
