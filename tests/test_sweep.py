@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import subprocess
 import sys
 
 import pandas as pd
@@ -199,6 +201,82 @@ def test_ray_backend_gives_the_same_rows_as_the_local_one(local_sweep, ray_sessi
     assert res.exit_code == 0, res.output
     assert ray_session.is_initialized()  # the sweep reused the running Ray and left it up
     _same_rows(local_sweep, out)
+
+
+# Run in a child process: it starts its own local Ray (whatever Ray this process holds), lists the
+# TCP/UDP sockets bound by it and every process under it (GCS, raylet, agents, workers), and exits.
+_RAY_SOCKETS = r"""
+import json, os, socket, time
+import ray
+from cpss.runs.backends import ray_init
+
+def address(hexed):
+    raw = bytes.fromhex(hexed)
+    raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+def bound():  # inode -> (protocol, ip, port) of listening TCP and bound UDP sockets
+    out = {}
+    for proto, state in (("tcp", "0A"), ("tcp6", "0A"), ("udp", "07"), ("udp6", "07")):
+        for line in open(f"/proc/net/{proto}").read().splitlines()[1:]:
+            f = line.split()
+            if f[3] == state:
+                ip, port = f[1].split(":")
+                out[f[9]] = (proto, address(ip), int(port, 16))
+    return out
+
+def tree(root):
+    parent = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent[int(pid)] = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            pass
+    pids, grew = {root}, True
+    while grew:
+        more = {p for p, pp in parent.items() if pp in pids} - pids
+        pids, grew = pids | more, bool(more)
+    return pids
+
+assert ray_init(None, 1)
+ray.get(ray.remote(lambda: os.getpid()).remote())  # a worker process starts and serves too
+time.sleep(2)
+sockets, rows = bound(), []
+def links(pid):  # what the process's file descriptors point to (fds come and go meanwhile)
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            yield os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+
+for pid in tree(os.getpid()):
+    try:
+        name, held = open(f"/proc/{pid}/comm").read().strip(), list(links(pid))
+    except OSError:  # the process has exited
+        continue
+    rows += [[name, *sockets[link[8:-1]]] for link in held if link[8:-1] in sockets]
+print(json.dumps({"gcs": ray.get_runtime_context().gcs_address, "sockets": rows}))
+ray.shutdown()
+"""
+
+
+@pytest.mark.slow  # starts a Ray instance: about 10 s
+def test_local_ray_listens_on_loopback_only():
+    pytest.importorskip("ray")
+    if not os.path.isfile("/proc/net/tcp"):
+        pytest.skip("needs Linux /proc")
+    env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+    env.pop("RAY_ADDRESS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _RAY_SOCKETS], capture_output=True, text=True, env=env, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    names = {name for name, *_ in found["sockets"]}
+    assert found["gcs"].startswith("127.0.0.1:") and {"gcs_server", "raylet", "ray::IDLE"} <= names, found
+    public = [s for s in found["sockets"] if not ipaddress.ip_address(s[2]).is_loopback]
+    public = [s for s in public if not (s[2].startswith("::ffff:") and ipaddress.ip_address(s[2][7:]).is_loopback)]
+    assert not public, f"Ray sockets reachable from other machines: {public}"
 
 
 def test_report_on_training_runs_averages_seeds(tmp_path):

@@ -4,6 +4,9 @@
 as they finish. Workers import the function by module path, so they work under the ``spawn``
 start method that ``import mesa`` forces, and on Ray nodes that have cpss-sim installed. Ray is
 an optional dependency (the ``distributed`` extra) and is imported only when used.
+
+A local Ray instance started here listens on the loopback interface only (:func:`ray_init`);
+docs/experiments.md lists its services and how to run one that other machines can reach.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cpss.kit.config import ConfigError
 
 BACKENDS = ("local", "ray")
+LOOPBACK = "127.0.0.1"
 
 
 def ray_init_check(option: str = "--backend ray") -> None:
@@ -40,8 +45,38 @@ def check_backend(backend: str, workers: int | None, address: str | None) -> Non
         ray_init_check()
 
 
+@contextmanager
+def _loopback_node() -> Iterator[None]:
+    """Make a Ray instance started in this block take 127.0.0.1 as its node address.
+
+    Ray binds its GCS, raylet (node and object manager), worker, runtime-env agent, dashboard
+    agent and metrics servers to 127.0.0.1 when the node address is a loopback one, and to all
+    interfaces otherwise. ``ray.init(_node_ip_address="127.0.0.1")`` does not do it: Ray 2.60
+    replaces a loopback address with the machine's routable one. It keeps 127.0.0.1 where
+    multi-node clusters are disabled (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``), a flag that it
+    reads at import; this sets it for the duration of the start only, and warns if a Ray
+    version no longer honours it.
+    """
+    from ray._private import ray_constants, services
+
+    saved = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        if services.get_node_ip_address() != LOOPBACK:
+            logging.getLogger(__name__).warning(
+                "this Ray version ignores the loopback setting: a local Ray instance listens on all interfaces"
+            )
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
+
+
 def ray_init(address: str | None, num_cpus: int | None) -> bool:
     """Start (or connect to) Ray unless it is running; return whether this call started it.
+
+    A local instance listens on 127.0.0.1 only and starts no dashboard, so nothing it runs is
+    reachable from other machines. Connecting to a cluster (``address``, or one that Ray finds by
+    itself through ``RAY_ADDRESS`` or ``ray start`` on this machine) leaves its settings alone.
 
     Args:
         address: A cluster address (``ray://head:10001`` or ``auto``); None starts a local instance.
@@ -52,14 +87,17 @@ def ray_init(address: str | None, num_cpus: int | None) -> bool:
 
     if ray.is_initialized():
         return False
-    ray.init(
-        address=address,
-        num_cpus=None if address else num_cpus,
-        include_dashboard=False,
-        log_to_driver=False,
-        ignore_reinit_error=True,
-        logging_level=logging.WARNING,
-    )
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "ignore_reinit_error": True,
+        "logging_level": logging.WARNING,
+    }
+    if address:
+        ray.init(address=address, **options)
+    else:
+        with _loopback_node():
+            ray.init(num_cpus=num_cpus, **options)
     return True
 
 
