@@ -121,6 +121,10 @@ def test_failed_run_is_recorded_and_retried_on_resume(tmp_path):
     out = tmp_path / "sweep"
     res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,-5", "--workers", "1")
     assert res.exit_code == 0, res.output
+    assert "2 runs done, 2 failed" in res.stdout and "2 of 4 runs failed" in res.stdout
+    assert (
+        "  failed: ConfigError: grid: visitors.count" in res.stdout and "[config.py:" in res.stdout
+    )  # not eaten by rich
     table = pd.read_csv(out / "results.csv")
     failed = table[table["status"] == "failed"]
     assert len(table) == 4 and len(failed) == 2 and (failed["visitors.count"] == -5).all()
@@ -135,6 +139,21 @@ def test_failed_run_is_recorded_and_retried_on_resume(tmp_path):
     res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,25", "--workers", "1")
     grown = pd.read_csv(out / "results.csv")
     assert res.exit_code == 0 and len(grown) == 6 and (grown["status"] == "done").sum() == 4
+
+
+def test_sweep_whose_every_run_failed_exits_1(tmp_path):
+    out = tmp_path / "sweep"
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=-5,-6", "--workers", "1")
+    assert res.exit_code == 1, res.output
+    last = res.stderr.strip().splitlines()[-1]
+    assert (
+        last.startswith("all 4 runs failed; first error: ConfigError: grid: visitors.count: ") and "[config.py:" in last
+    )
+    assert "Traceback" not in res.output and "0 runs done, 4 failed" in res.stdout
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 4 and set(table["status"]) == {"failed"}
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=-5,20", "--workers", "1")
+    assert res.exit_code == 0 and "2 of 4 runs failed" in res.stdout  # two runs done: a result, not an error
 
 
 def test_parse_grid_reads_toml_literals_and_tables():

@@ -6,6 +6,7 @@ the resolved base configs) and ``results.csv``: one row per run with ``run_id``,
 and ``length``, every summary metric of the day, ``wall_seconds``, ``host`` and ``error``.
 The table is rewritten atomically as runs finish (at most once a second, and at the end), so
 an interrupted sweep resumes: the same command skips finished runs and retries failed ones.
+``cpss sweep`` exits 0 when at least one run is done and 1 when every run failed.
 Rerunning into the same folder with more grid values or another ``--checkpoint`` extends it.
 
 Runs execute through :func:`cpss.runs.backends.map_unordered`: ``local`` (a process pool on this
@@ -374,7 +375,12 @@ def sweep_command(
     console: Any,
     err_console: Any,
 ) -> int:
-    """The body of ``cpss sweep``: plan, run with a progress bar, report; returns the exit code."""
+    """The body of ``cpss sweep``: plan, run with a progress bar, report; returns the exit code.
+
+    The code is 0 when at least one run of the sweep is done (failed runs are rows with status
+    ``failed``, retried by the same command), 1 with a one-line message when every run failed,
+    and 130 on Ctrl-C.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cpss.runs.runio import check_out, default_out
@@ -410,11 +416,21 @@ def sweep_command(
             f"interrupted after {counts['done'] + counts['failed']} runs; rerun the same command to resume"
         )
         return 130
-    errors = sorted({r["error"] for r in new if r["status"] == "failed"})
+    failed = [r["error"] for r in new if r["status"] == "failed"]
     console.print(
         f"{counts['done']} runs done, {counts['failed']} failed, {len(specs) - todo} skipped "
         f"(already done); results: {folder / RESULTS}"
     )
+    errors = sorted(set(failed))
     for error in errors[:5]:
-        console.print(f"  failed: {error}", highlight=False, soft_wrap=True)
+        console.print(f"  failed: {error}", highlight=False, markup=False, soft_wrap=True)
+    if len(errors) > 5:
+        console.print(f"  ... and {len(errors) - 5} more distinct errors in {RESULTS}", highlight=False, markup=False)
+    if failed and len(failed) == len(specs):  # nothing of the sweep is done: not a result, an error
+        err_console.print(
+            f"all {len(failed)} runs failed; first error: {failed[0]}", highlight=False, markup=False, soft_wrap=True
+        )
+        return 1
+    if failed:
+        console.print(f"{len(failed)} of {len(new)} runs failed (status failed); the same command retries them")
     return 0
