@@ -42,17 +42,34 @@ def reference_admit(rng, candidates, bins, free, priority=None):
 class ReferenceVenueModel(VenueModel):
     """VenueModel with per-agent loops for the own-choice and visit kernels."""
 
+    def _view_density(self, j: int) -> float:
+        """Viewers and queuers over the viewing zone: capacity places of ``crowd.view_m2`` each."""
+        fl = self.floor
+        return (self.viewers[j] + self.queue_len[j]) / (fl.item_capacity[j] * self.config.crowd.view_m2)
+
+    def _crowd_noise(self, z: int) -> float:
+        """The noise the occupants of zone ``z`` made at the last refresh (occupancy over comfortable capacity)."""
+        occupancy = self.occupancy_history[-1][z]
+        return min(1.0, self.config.crowd.crowd_noise * occupancy / self.comfort[z])
+
+    def _crowd_cost(self, z: int, view_density: float, wait: float) -> float:
+        prm = self.f.params
+        return (
+            prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star)
+            + prm.view_penalty * max(0.0, view_density - prm.rho_view)
+            + prm.wait_cost * wait
+            + prm.noise_sensitivity * self._crowd_noise(z)
+        )
+
     def _scalar_item_part(self, j: int) -> float:
         prm, w, fl = self.f.params, self.f.weights, self.floor
         z = fl.item_zone[j]
         ahead = self.queue_len[j] + max(0, self.viewers[j] - fl.item_capacity[j] + 1)
         wait = max(0.0, ahead) / fl.item_capacity[j] * fl.item_dwell[j]
-        crowd = (
-            prm.social_proof * (1 - math.exp(-self.viewers[j] / prm.social_scale))
-            - prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star)
-            - prm.wait_cost * wait
+        crowd = prm.social_proof * (1 - math.exp(-self.viewers[j] / prm.social_scale)) - self._crowd_cost(
+            z, self._view_density(j), wait
         )
-        context = prm.event_bonus * self.zone_event[z] - prm.noise_sensitivity * self.noise[z]
+        context = prm.event_bonus * self.zone_event[z] - prm.noise_sensitivity * self.base_noise[z]
         env = prm.attraction_weight * fl.item_attraction[j]
         return w.crowd * crowd + w.context * context + w.environment * env
 
@@ -111,7 +128,7 @@ class ReferenceVenueModel(VenueModel):
         viewing = np.flatnonzero(p.state == A.VIEWING)
         p.dwell_left[viewing] -= self.dt
         done = [int(v) for v in viewing if p.dwell_left[v] <= 0]
-        gains, matches = {}, {}
+        gains, matches, memory = {}, {}, {}
         for v in done:
             j, z = p.target_item[v], p.zone[v]
             match = float(np.dot(p.interest[v], fl.item_features[j]))
@@ -119,19 +136,21 @@ class ReferenceVenueModel(VenueModel):
             user = min(1.0, max(0.0, match)) * self._attention(v) * math.exp(-exposure / prm.n_sat)
             pa = float(p.guided[v]) * p.trust[v] * prm.content_bonus
             others = max(0, self.viewers[j] - 1)
-            crowd = (
-                prm.social_proof * (1 - math.exp(-others / prm.social_scale))
-                - prm.congestion_penalty * max(0.0, self.density[z] - prm.rho_star)
-                - prm.wait_cost * p.trip_wait[v]
-            )
-            context = prm.event_bonus * self.zone_event[z] - prm.noise_sensitivity * self.noise[z]
+            cost = self._crowd_cost(z, self._view_density(j), p.trip_wait[v])
+            crowd = prm.social_proof * (1 - math.exp(-others / prm.social_scale)) - cost
+            context = prm.event_bonus * self.zone_event[z] - prm.noise_sensitivity * self.base_noise[z]
             env = prm.attraction_weight * fl.item_attraction[j] - prm.walk_cost * p.trip_walk[v]
             gains[v] = w.user * user + w.personaliser * pa + w.crowd * crowd + w.context * context + w.environment * env
             matches[v] = match
+            # peak-end: the visit remembers the mean of its worst and its latest crowding
+            before = -w.crowd * prm.crowd_memory * 0.5 * (p.crowd_peak[v] + p.crowd_last[v])
+            p.crowd_peak[v] = max(p.crowd_peak[v], cost)
+            p.crowd_last[v] = cost
+            memory[v] = -w.crowd * prm.crowd_memory * 0.5 * (p.crowd_peak[v] + p.crowd_last[v]) - before
         for v in done:
             j = p.target_item[v]
-            p.satisfaction[v] += gains[v]
-            p.gain[v] += gains[v]
+            p.satisfaction[v] += gains[v] + memory[v]
+            p.gain[v] += gains[v] + memory[v]
             p.satiation[v] += fl.item_features[j]
             p.visited[v, j] = True
             p.n_viewed[v] += 1

@@ -9,12 +9,16 @@ from cpss.kit.config import FTerms
 from cpss.kit.personalisation import (
     TERMS,
     FParams,
+    FWeights,
     PersonalisationFunction,
     context_term,
+    crowd_cost,
+    crowd_memory,
     crowd_term,
     environment_term,
     pair_dot,
     personaliser_term,
+    social_proof,
     user_term,
 )
 
@@ -49,23 +53,46 @@ def test_personaliser_term(trust, guided, bonus, expected):
     assert personaliser_term(np.array(trust), np.array(guided), FParams(content_bonus=bonus)) == pytest.approx(expected)
 
 
-CROWD = {"social_proof": 0.2, "social_scale": 3.0, "rho_star": 0.5, "congestion_penalty": 0.5, "wait_cost": 0.02}
+CROWD = {
+    "social_proof": 0.2,
+    "social_scale": 3.0,
+    "rho_star": 0.5,
+    "congestion_penalty": 0.5,
+    "rho_view": 1.0,
+    "view_penalty": 0.5,
+    "wait_cost": 0.02,
+    "noise_sensitivity": 0.2,
+    "crowd_memory": 1.0,
+}
 
 
 @pytest.mark.parametrize(
-    ("viewers", "density", "wait", "expected"),
+    ("viewers", "density", "view", "wait", "noise", "expected"),
     [
-        (0, 0.0, 0.0, 0.0),
-        (3, 0.0, 0.0, 0.2 * (1 - np.exp(-1.0))),  # social proof saturates
-        (0, 0.5, 0.0, 0.0),  # at the crowding threshold: no penalty yet
-        (0, 1.5, 0.0, -0.5),  # 1 p/m² above the threshold
-        (0, 0.0, 10.0, -0.2),  # ten minutes of queueing
-        (1000, 0.0, 0.0, 0.2),
+        (0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        (3, 0.0, 0.0, 0.0, 0.0, 0.2 * (1 - np.exp(-1.0))),  # social proof saturates
+        (0, 0.5, 1.0, 0.0, 0.0, 0.0),  # at the room and viewing-zone thresholds: no penalty yet
+        (0, 1.5, 0.0, 0.0, 0.0, -0.5),  # 1 p/m² above the room threshold
+        (0, 0.0, 3.0, 0.0, 0.0, -1.0),  # 2 p/m² above the viewing-zone threshold: others block the view
+        (0, 0.0, 0.0, 10.0, 0.0, -0.2),  # ten minutes of queueing
+        (0, 0.0, 0.0, 0.0, 0.5, -0.1),  # the noise the occupants make
+        (1000, 0.0, 0.0, 0.0, 0.0, 0.2),
     ],
 )
-def test_crowd_term(viewers, density, wait, expected):
-    got = crowd_term(np.array(float(viewers)), np.array(density), np.array(wait), FParams(**CROWD))
+def test_crowd_term(viewers, density, view, wait, noise, expected):
+    args = (np.array(float(viewers)), np.array(density), np.array(view), np.array(wait), np.array(noise))
+    got = crowd_term(*args, FParams(**CROWD))
     assert got == pytest.approx(expected, abs=1e-9)
+    assert crowd_cost(*args[1:], FParams(**CROWD)) == pytest.approx(social_proof(args[0], FParams(**CROWD)) - got)
+
+
+@pytest.mark.parametrize(
+    ("peak", "last", "crowd_weight", "expected"),
+    [(0.0, 0.0, 1.0, 0.0), (0.4, 0.0, 1.0, -0.2), (0.4, 0.4, 1.0, -0.4), (0.4, 0.2, 0.5, -0.15), (0.4, 0.4, 0.0, 0.0)],
+)
+def test_crowd_memory_is_peak_end(peak, last, crowd_weight, expected):
+    got = crowd_memory(np.array(peak), np.array(last), FWeights(crowd=crowd_weight), FParams(**CROWD))
+    assert got == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +118,9 @@ def _inputs(**over):
         guided=np.array(1.0),
         viewers=np.array(0.0),
         density=np.array(1.5),
+        view_density=np.array(2.0),
         queue_wait=np.array(0.0),
+        crowd_noise=np.array(0.3),
         noise=np.array(1.0),
         event=np.array(0.0),
         attraction=np.array(1.0),

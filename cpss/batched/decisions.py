@@ -12,7 +12,7 @@ import torch
 
 from cpss.batched import ops
 from cpss.kit.personalisation import acceptance_torch, utility_torch
-from cpss.venue.equations import choice_utility_torch, leave_value, novelty_torch, stop_value
+from cpss.venue.equations import choice_utility_torch, follows, leave_value, novelty_torch, stop_value
 from cpss.venue.users import Activity
 
 if TYPE_CHECKING:
@@ -61,8 +61,10 @@ def pair_utility(w: BatchedVenue, users: torch.Tensor, items: torch.Tensor, guid
         guided=torch.tensor(float(guided), dtype=w.dtype, device=w.device),
         viewers=w.viewers[d, items],
         density=w.density[d, iz],
+        view_density=w.view_density[d, items],
         queue_wait=w.wait[d, items],
-        noise=w.noise[d, iz],
+        crowd_noise=w.crowd_noise[d, iz],
+        noise=w.base_noise[d, iz],
         event=w.zone_event[iz],
         attraction=w.attraction[items],
         walk_min=w.izd[p.zone[users], items],
@@ -98,7 +100,7 @@ def decide(w: BatchedVenue) -> None:
     if rest.numel():
         lead = p.leader[rest]
         item = p.target_item[lead]
-        can = (w._rand(rest.numel()) < w.params.crowd.cohesion) & (p.state[lead] != A.DECIDING)
+        can = follows(w._rand(rest.numel()), w.params.crowd.cohesion, w.params.w) & (p.state[lead] != A.DECIDING)
         leaves = can & p.leaving[lead]
         start_leaving(w, rest[leaves])
         follow = can & ~p.leaving[lead] & (item >= 0)

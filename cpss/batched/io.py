@@ -117,7 +117,7 @@ def from_models(
     for name in ("recommendation", "offered", "accepted"):
         setattr(g, name, stack([getattr(m.guides, name) for m in models], torch.long))
     g.estimate = stack([m.guides.estimate for m in models])
-    for name in ("base_noise", "sensed", "popularity", "viewers", "queue_len", "density", "noise"):
+    for name in ("base_noise", "sensed", "popularity", "viewers", "queue_len", "density", "noise", "crowd_noise"):
         setattr(w, name, rows([getattr(m, name) for m in models]))
     w.occupancy = rows([m.occupancy for m in models], torch.long)
     for name in DAY_COUNTERS:

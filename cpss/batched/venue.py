@@ -31,7 +31,7 @@ from cpss.batched.decisions import decide, start_leaving
 from cpss.kit.config import ConfigError
 from cpss.kit.context import active, noisy_count_torch
 from cpss.kit.model import DayClock
-from cpss.kit.personalisation import item_part_torch, utility_torch, walk_part
+from cpss.kit.personalisation import crowd_cost_torch, crowd_memory, item_part_torch, utility_torch, walk_part
 from cpss.venue import equations as eq
 from cpss.venue.config import VenueConfig
 from cpss.venue.model import VenueModel
@@ -84,6 +84,7 @@ class BatchedVenue(DayClock):
         self.capacity, self.comfort, self.area = t(probe.capacity, torch.long), t(probe.comfort), t(probe.area)
         self.dist, self.izd = t(fl.dist_min), t(probe.item_zone_dist)
         self.neighbours, self.degree = t(probe.neighbours, torch.long), t(probe.degree)
+        self.next_hop = t(probe.next_hop, torch.long)
         self.consider = t(probe.consider, torch.long)
         # Per-zone tables of the consideration sets (rows: a chooser's zone), built once.
         self.consider_safe = self.consider.clamp(min=0)
@@ -204,6 +205,7 @@ class BatchedVenue(DayClock):
         self.zone_event = self._t(active(self.probe.events, N, self.minute))
         ratio = occ / self.comfort
         self.noise = eq.zone_noise_torch(self.base_noise, occ, self.comfort, self.params.crowd)
+        self.crowd_noise = eq.occupancy_noise_torch(occ, self.comfort, self.params.crowd)
         s = self.probe.sensors.params
         noisy = noisy_count_torch(occ, self._randn(B, N), self._randn(B, N), s)
         self.sensed = torch.where(self._rand(B, N) < s.dropout, self.sensed, noisy)
@@ -219,9 +221,10 @@ class BatchedVenue(DayClock):
         self.consider_open = (self.consider >= 0) & self.open[self.consider_safe]
         self.wait = eq.expected_wait_torch(self.queue_len, self.viewers, self.item_cap, self.item_dwell)
         iz, prm = self.item_zone, self.params
+        self.view_density = eq.view_density(self.viewers, self.queue_len, self.item_cap, prm.crowd)
         self.item_part = item_part_torch(
-            self.viewers, self.density[:, iz], self.wait, self.noise[:, iz], self.zone_event[iz], self.attraction,
-            prm.w, prm.f,
+            self.viewers, self.density[:, iz], self.view_density, self.wait, self.crowd_noise[:, iz],
+            self.base_noise[:, iz], self.zone_event[iz], self.attraction, prm.w, prm.f,
         )  # fmt: skip
 
     def _arrive(self) -> None:
@@ -234,30 +237,54 @@ class BatchedVenue(DayClock):
         p.state[ok], p.zone[ok], p.entered[ok] = int(A.DECIDING), self.entrance, self.minute
         self.occupancy.view(-1).index_add_(0, self.day[ok] * N + self.entrance, torch.ones_like(ok))
 
+    def path_room(self, zone: torch.Tensor, target: torch.Tensor, walk_left: torch.Tensor) -> torch.Tensor:
+        """The room each walker has reached on its way (as :func:`cpss.venue.kernels.movement.path_room`)."""
+        x = zone.clone()
+        for _ in range(self.N):
+            y = self.next_hop[x, target]
+            on = (x != target) & (y != x) & (self.dist[y, target] >= walk_left - 1e-9)
+            if not bool(on.any()):
+                break
+            x = torch.where(on, y, x)
+        return x
+
     def _walk(self) -> None:
-        p, N, ent = self.pop, self.N, self.entrance
+        p, N, ent, prm = self.pop, self.N, self.entrance, self.params
         walking = torch.nonzero(p.state == A.WALKING).flatten()
         step = p.walk_left[walking].clamp(max=self.dt)
         p.walk_left[walking] -= step
         p.walked[walking] += step
-        there = walking[p.walk_left[walking] <= 1e-9]
-        out = p.leaving[there] & (p.target_zone[there] == ent)
-        self._exit(there[out])
-        there = there[~out]
-        moving = there[p.zone[there] != p.target_zone[there]]
+        arrived = p.walk_left[walking] <= 1e-9
+        leaving = p.leaving[walking]
+        self._exit(walking[leaving & arrived & (p.target_zone[walking] == ent)])
+        go, arrived = walking[~leaving], arrived[~leaving]  # those leaving stay counted where they are
+        room = torch.where(arrived, p.target_zone[go], self.path_room(p.zone[go], p.target_zone[go], p.walk_left[go]))
+        change = room != p.zone[go]
+        here = go[~change & arrived]
+        cand, want, cand_arrived = go[change], room[change], arrived[change]
+        balk = cand_arrived & eq.balks_torch(self.density[self.day[cand], want], prm.w, prm.f, prm.crowd)
+        p.state[cand[balk]] = int(A.DECIDING)  # too crowded to go in: choose again where it stands
+        moving, want = cand[~balk], want[~balk]
         free = (self.capacity - self.occupancy).reshape(-1)
-        ok = ops.admit(self.gen, moving, self.day[moving] * N + p.target_zone[moving], free)
+        ok = ops.admit(self.gen, moving, self.day[moving] * N + want, free)
+        wanted = torch.full_like(p.zone, -1)
+        wanted[moving] = want
         occ = self.occupancy.view(-1)
         occ.index_add_(0, self.day[ok] * N + p.zone[ok], -torch.ones_like(ok))
-        occ.index_add_(0, self.day[ok] * N + p.target_zone[ok], torch.ones_like(ok))
-        p.zone[ok] = p.target_zone[ok]
+        occ.index_add_(0, self.day[ok] * N + wanted[ok], torch.ones_like(ok))
+        p.zone[ok] = wanted[ok]
         blocked = moving[~self._flag(ok)[moving]]
         p.trip_wait[blocked] += self.dt
-        p.state[blocked[p.trip_wait[blocked] > self.params.crowd.queue_patience]] = int(A.DECIDING)
-        entered = there[~self._flag(blocked)[there]]
-        to_item = entered[p.target_item[entered] >= 0]
-        p.state[to_item], p.queue_since[to_item] = int(A.QUEUING), self.minute
-        p.state[entered[p.target_item[entered] < 0]] = int(A.DECIDING)
+        mid = blocked[p.walk_left[blocked] > 1e-9]  # blocked on the way: back at the door it could not pass
+        p.walk_left[mid] = self.dist[p.zone[mid], p.target_zone[mid]]
+        p.state[blocked[p.trip_wait[blocked] > prm.crowd.queue_patience]] = int(A.DECIDING)
+        entered = torch.cat([ok, here])
+        entered = entered[p.walk_left[entered] <= 1e-9]
+        item = p.target_item[entered]
+        view = self.view_density[self.day[entered], item.clamp(min=0)]
+        queues = (item >= 0) & ~eq.skips_torch(view, prm.w, prm.f, prm.crowd)
+        p.state[entered[queues]], p.queue_since[entered[queues]] = int(A.QUEUING), self.minute
+        p.state[entered[~queues]] = int(A.DECIDING)
 
     def _queue(self) -> None:
         p, M = self.pop, self.M
@@ -276,8 +303,10 @@ class BatchedVenue(DayClock):
         item = p.target_item[ok]
         match = (p.interest[ok] * self.features[item]).sum(dim=1)
         mult = self.style["dwell_mult"][p.style[ok]]
+        prm = self.params
+        quality = eq.viewing_quality_torch(self.view_density[d, item], prm.w, prm.f, prm.crowd)
         p.dwell_left[ok] = eq.dwell_time_torch(
-            self.item_dwell[item], mult, match, self._randn(ok.numel()), self.params.dwell
+            self.item_dwell[item], mult, match, quality, self._randn(ok.numel()), prm.dwell
         )
         p.state[ok] = int(A.VIEWING)
 
@@ -291,9 +320,10 @@ class BatchedVenue(DayClock):
         item, zone, d = p.target_item[done], p.zone[done], self.day[done]
         feats = self.features[item]
         match = (p.interest[done] * feats).sum(dim=1)
+        prm = self.params
         gain = utility_torch(
-            w=self.params.w,
-            p=self.params.f,
+            w=prm.w,
+            p=prm.f,
             match=match,
             attention=self.attention_of(done),
             exposure=(p.satiation[done] * feats).sum(dim=1),
@@ -301,14 +331,23 @@ class BatchedVenue(DayClock):
             guided=p.guided[done].to(self.dtype),
             viewers=(self.viewers[d, item] - 1).clamp(min=0),
             density=self.density[d, zone],
+            view_density=self.view_density[d, item],
             queue_wait=p.trip_wait[done],
-            noise=self.noise[d, zone],
+            crowd_noise=self.crowd_noise[d, zone],
+            noise=self.base_noise[d, zone],
             event=self.zone_event[zone],
             attraction=self.attraction[item],
             walk_min=p.trip_walk[done],
         )
-        p.satisfaction[done] += gain
-        p.gain[done] += gain
+        cost = crowd_cost_torch(
+            self.density[d, zone], self.view_density[d, item], p.trip_wait[done], self.crowd_noise[d, zone], prm.f
+        )
+        before = crowd_memory(p.crowd_peak[done], p.crowd_last[done], prm.w, prm.f)
+        p.crowd_peak[done] = torch.maximum(p.crowd_peak[done], cost)
+        p.crowd_last[done] = cost
+        remembered = crowd_memory(p.crowd_peak[done], p.crowd_last[done], prm.w, prm.f) - before
+        p.satisfaction[done] += gain + remembered
+        p.gain[done] += gain + remembered
         p.satiation[done] += feats
         p.visited[done, item] = True
         p.n_viewed[done] += 1

@@ -23,18 +23,25 @@ peak with 0.22 (Dexibit via calibration-museum.md §9); the other hours are an a
 
 
 def sample_arrivals(
-    rng: np.random.Generator, n: int, profile: tuple[float, ...] | list[float], last_minute: float
+    rng: np.random.Generator,
+    n: int,
+    profile: tuple[float, ...] | list[float],
+    last_minute: float,
+    entry_interval: float = 0.0,
 ) -> np.ndarray:
     """Arrival minutes of ``n`` users under a piecewise-constant hourly profile.
 
     A non-homogeneous Poisson process conditioned on its total count: each arrival falls in an
-    hour with probability proportional to the profile, uniformly within the hour.
+    hour with probability proportional to the profile, uniformly within the hour. With timed
+    entry (``entry_interval`` > 0) everyone enters at the start of their slot, in waves
+    (calibration-museum.md §6.1: batches per slot for timed tickets).
 
     Args:
         rng: The model's generator.
         n: Number of arrivals.
         profile: Relative weight of each hour, from opening.
         last_minute: No arrival at or after this minute (e.g. an hour before closing).
+        entry_interval: Minutes between entry waves; 0 for continuous arrivals.
 
     Returns:
         Sorted arrival minutes, shape (n,).
@@ -46,7 +53,10 @@ def sample_arrivals(
         raise ValueError("arrival profile: weights must not all be zero")
     hour = rng.choice(hours, size=n, p=weights / weights.sum())
     width = np.minimum(60.0, last_minute - hour * 60.0)
-    return np.sort(hour * 60.0 + rng.random(n) * width)
+    minutes = np.sort(hour * 60.0 + rng.random(n) * width)
+    if entry_interval > 0:
+        minutes = np.floor(minutes / entry_interval) * entry_interval
+    return minutes
 
 
 @dataclasses.dataclass(frozen=True)

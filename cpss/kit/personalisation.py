@@ -7,10 +7,12 @@ over user-item pairs), so a term can be inspected, tested and switched off on it
   user's attention (museum fatigue) and novelty (satiation with the item's topics).
 * :func:`personaliser_term` — ``x_pa``: what the personaliser adds: its interpretive content,
   weighted by the user's trust, when the item was recommended by it.
-* :func:`crowd_term` — ``cr``: direct influence of other users: :func:`social_proof` (people
-  viewing an item attract more) minus :func:`crowding` (discomfort above a density) and
-  expected queueing.
-* :func:`context_term` — ``cx``: indirect influence: noise in the zone, scheduled events.
+* :func:`crowd_term` — ``cr``: everything other people cause: :func:`social_proof` (people
+  viewing an item attract more) minus :func:`crowd_cost` (room crowding, sight-line crowding in
+  the exhibit's viewing zone, queueing, and the noise that occupancy makes);
+  :func:`crowd_memory` is the crowding a visitor remembers of the whole visit (peak-end).
+* :func:`context_term` — ``cx``: what other visitors do not cause: ambient noise of the zone,
+  scheduled events.
 * :func:`environment_term` — ``env``: the item's intrinsic attraction minus walking cost.
 
 :func:`weighted_sum` combines them with the weights :class:`FWeights` (a weight of 0 ablates a
@@ -26,64 +28,11 @@ agree. The equations and their sources are in docs/model.md.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from cpss.kit.config import FTerms
 from cpss.kit.equations import COUNT, DENSITY, EXPOSURE, FLAG, MINUTES, SIGNED_UNIT, UNIT, UTILITY, register
-
-TERMS = ("user", "personaliser", "crowd", "context", "environment")
-
-
-class FWeights(NamedTuple):
-    """Weights of the five terms of ``f`` (0 switches a term off); see :class:`cpss.kit.config.FTerms`."""
-
-    user: float = 1.0
-    personaliser: float = 1.0
-    crowd: float = 1.0
-    context: float = 1.0
-    environment: float = 1.0
-
-    @classmethod
-    def of(cls, terms: FTerms | FWeights | None) -> FWeights:
-        """The weights of a config section (extra fields of the section are ignored)."""
-        if terms is None:
-            return cls()
-        if isinstance(terms, FWeights):
-            return terms
-        return cls(**{name: float(getattr(terms, name)) for name in cls._fields})
-
-
-class FParams(NamedTuple):
-    """Constants inside the terms of ``f`` (not ablation weights). [U] marks an assumption."""
-
-    n_sat: float = 10.0
-    """Satiation constant (exhibits of a topic); calibration-museum.md §9 [U]."""
-    content_bonus: float = 0.3
-    """Value of a guide's content for a fully trusting visitor [U]."""
-    social_proof: float = 0.2
-    """Maximum social-proof gain (Milgram 1969 direction, value [U])."""
-    social_scale: float = 3.0
-    """Viewers at which social proof is 63% of its maximum [U]."""
-    rho_star: float = 0.5
-    """Density (p/m²) at which a room is perceived as crowded (calibration-museum.md §9)."""
-    congestion_penalty: float = 0.5
-    """Satisfaction lost per p/m² above rho_star (−0.05 per 0.1 p/m², calibration §9 [U])."""
-    wait_cost: float = 0.02
-    """Satisfaction lost per minute of queueing [U]."""
-    noise_sensitivity: float = 0.2
-    """Satisfaction lost at full noise [U]."""
-    event_bonus: float = 0.2
-    """Satisfaction gained from a running event [U]."""
-    attraction_weight: float = 0.4
-    """Weight of an item's intrinsic attraction [U]."""
-    walk_cost: float = 0.03
-    """Satisfaction lost per walking minute [U]."""
-    accept_bias: float = -1.5
-    """Acceptance logit at zero utility (0.5 acceptance at utility 0.375) [U]."""
-    accept_sharpness: float = 4.0
-    """Acceptance logit gained per unit of utility [U]."""
+from cpss.kit.fparams import TERMS, FParams, FWeights
 
 
 # ---------------------------------------------------------------- u: the user term
@@ -154,32 +103,103 @@ def crowding_torch(density, p: FParams):
 register(crowding, crowding_torch, params=(FParams,), density=DENSITY)
 
 
-def crowd_term(viewers, density, queue_wait, p: FParams):
-    """Social proof minus crowding and queueing: ``social_proof(viewers) - crowding(density) - wait_cost · queue_wait``.
+def view_crowding(view_density, p: FParams):
+    """Sight-line crowding in an exhibit's viewing zone: ``view_penalty · max(0, view_density - rho_view)``."""
+    return p.view_penalty * np.maximum(view_density - p.rho_view, 0.0)
+
+
+def view_crowding_torch(view_density, p: FParams):
+    """Torch form of :func:`view_crowding`."""
+    return p.view_penalty * (view_density - p.rho_view).clamp(min=0.0)
+
+
+register(view_crowding, view_crowding_torch, params=(FParams,), view_density=DENSITY)
+
+
+def crowd_cost(density, view_density, queue_wait, crowd_noise, p: FParams):
+    """What other people cost a visit (>= 0): room crowding, sight lines, queueing, their noise.
+
+    ``crowding(density) + view_crowding(view_density) + wait_cost · queue_wait +
+    noise_sensitivity · crowd_noise``, where ``crowd_noise`` is the part of the zone's noise that
+    its occupancy makes (:func:`cpss.venue.equations.occupancy_noise`).
+    """
+    return (
+        crowding(density, p)
+        + view_crowding(view_density, p)
+        + p.wait_cost * queue_wait
+        + p.noise_sensitivity * crowd_noise
+    )
+
+
+def crowd_cost_torch(density, view_density, queue_wait, crowd_noise, p: FParams):
+    """Torch form of :func:`crowd_cost`."""
+    return (
+        crowding_torch(density, p)
+        + view_crowding_torch(view_density, p)
+        + p.wait_cost * queue_wait
+        + p.noise_sensitivity * crowd_noise
+    )
+
+
+register(
+    crowd_cost,
+    crowd_cost_torch,
+    params=(FParams,),
+    density=DENSITY,
+    view_density=DENSITY,
+    queue_wait=MINUTES,
+    crowd_noise=UNIT,
+)
+
+
+def crowd_term(viewers, density, view_density, queue_wait, crowd_noise, p: FParams):
+    """Direct influence of other people: ``social_proof(viewers) - crowd_cost(...)``.
 
     Args:
-        viewers: Users viewing the item now.
+        viewers: Others viewing the item.
         density: Persons per m² in the item's zone.
+        view_density: Persons per m² in the item's viewing zone (viewers and those waiting).
         queue_wait: Minutes of queueing (expected or experienced).
-        p: Constants (``social_proof``, ``social_scale``, ``rho_star``, ``congestion_penalty``, ``wait_cost``).
+        crowd_noise: Noise the zone's occupancy makes, in [0, 1].
+        p: Constants (social proof, crowding and viewing thresholds and penalties, wait cost, noise).
     """
-    return social_proof(viewers, p) - crowding(density, p) - p.wait_cost * queue_wait
+    return social_proof(viewers, p) - crowd_cost(density, view_density, queue_wait, crowd_noise, p)
 
 
-def crowd_term_torch(viewers, density, queue_wait, p: FParams):
+def crowd_term_torch(viewers, density, view_density, queue_wait, crowd_noise, p: FParams):
     """Torch form of :func:`crowd_term`."""
-    return social_proof_torch(viewers, p) - crowding_torch(density, p) - p.wait_cost * queue_wait
+    return social_proof_torch(viewers, p) - crowd_cost_torch(density, view_density, queue_wait, crowd_noise, p)
 
 
-register(crowd_term, crowd_term_torch, params=(FParams,), viewers=COUNT, density=DENSITY, queue_wait=MINUTES)
+register(
+    crowd_term,
+    crowd_term_torch,
+    params=(FParams,),
+    viewers=COUNT,
+    density=DENSITY,
+    view_density=DENSITY,
+    queue_wait=MINUTES,
+    crowd_noise=UNIT,
+)
+
+
+def crowd_memory(peak, last, w: FWeights, p: FParams):
+    """Crowding remembered of the whole visit (peak-end): ``-w_crowd · crowd_memory · (peak + last) / 2`` (one form).
+
+    ``peak`` and ``last`` are the largest and the latest :func:`crowd_cost` of the visit's views.
+    """
+    return -w.crowd * p.crowd_memory * 0.5 * (peak + last)
+
+
+register(crowd_memory, params=(FWeights, FParams), peak=UTILITY, last=UTILITY)
 
 
 # ---------------------------------------------------------------- cx: the context term
 def context_term(noise, event, p: FParams):
-    """Indirect influence of the context: ``event_bonus · event - noise_sensitivity · noise`` (one form).
+    """What no other visitor causes: ``event_bonus · event - noise_sensitivity · noise`` (one form).
 
     Args:
-        noise: Noise level of the item's zone in [0, 1].
+        noise: Ambient noise of the item's zone in [0, 1] (not the noise its occupancy makes).
         event: 1 where an event runs in the item's zone now, else 0.
         p: Constants (``noise_sensitivity``, ``event_bonus``).
     """
@@ -227,26 +247,14 @@ register(
 
 
 def utility(
-    match,
-    attention,
-    exposure,
-    trust,
-    guided,
-    viewers,
-    density,
-    queue_wait,
-    noise,
-    event,
-    attraction,
-    walk_min,
-    w: FWeights,
-    p: FParams,
-):
+    match, attention, exposure, trust, guided, viewers, density, view_density, queue_wait, crowd_noise, noise, event,
+    attraction, walk_min, w: FWeights, p: FParams,
+):  # fmt: skip
     """The satisfaction a visit yields (realised inputs) or is expected to yield (expected inputs) (one form)."""
     return weighted_sum(
         user_term(match, attention, exposure, p),
         personaliser_term(trust, guided, p),
-        crowd_term(viewers, density, queue_wait, p),
+        crowd_term(viewers, density, view_density, queue_wait, crowd_noise, p),
         context_term(noise, event, p),
         environment_term(attraction, walk_min, p),
         w,
@@ -254,26 +262,14 @@ def utility(
 
 
 def utility_torch(
-    match,
-    attention,
-    exposure,
-    trust,
-    guided,
-    viewers,
-    density,
-    queue_wait,
-    noise,
-    event,
-    attraction,
-    walk_min,
-    w: FWeights,
-    p: FParams,
-):
+    match, attention, exposure, trust, guided, viewers, density, view_density, queue_wait, crowd_noise, noise, event,
+    attraction, walk_min, w: FWeights, p: FParams,
+):  # fmt: skip
     """Torch form of :func:`utility`."""
     return weighted_sum(
         user_term_torch(match, attention, exposure, p),
         personaliser_term(trust, guided, p),
-        crowd_term_torch(viewers, density, queue_wait, p),
+        crowd_term_torch(viewers, density, view_density, queue_wait, crowd_noise, p),
         context_term(noise, event, p),
         environment_term(attraction, walk_min, p),
         w,
@@ -284,22 +280,15 @@ register(
     utility,
     utility_torch,
     params=(FWeights, FParams),
-    match=SIGNED_UNIT,
-    attention=UNIT,
-    exposure=EXPOSURE,
-    trust=UNIT,
-    guided=FLAG,
-    viewers=COUNT,
-    density=DENSITY,
-    queue_wait=MINUTES,
-    noise=UNIT,
-    event=FLAG,
-    attraction=UNIT,
+    match=SIGNED_UNIT, attention=UNIT, exposure=EXPOSURE, trust=UNIT, guided=FLAG, viewers=COUNT, density=DENSITY,
+    view_density=DENSITY, queue_wait=MINUTES, crowd_noise=UNIT, noise=UNIT, event=FLAG, attraction=UNIT,
     walk_min=MINUTES,
-)
+)  # fmt: skip
 
 
-def item_part(viewers, density, queue_wait, noise, event, attraction, w: FWeights, p: FParams):
+def item_part(
+    viewers, density, view_density, queue_wait, crowd_noise, noise, event, attraction, w: FWeights, p: FParams
+):
     """The weighted terms that depend on the item only: crowd, context and attraction (one form).
 
     Kernels compute it once per item and tick; with the user term, the personaliser term and
@@ -308,19 +297,21 @@ def item_part(viewers, density, queue_wait, noise, event, attraction, w: FWeight
     return weighted_sum(
         0.0 * viewers,
         0.0 * viewers,
-        crowd_term(viewers, density, queue_wait, p),
+        crowd_term(viewers, density, view_density, queue_wait, crowd_noise, p),
         context_term(noise, event, p),
         environment_term(attraction, 0.0, p),
         w,
     )
 
 
-def item_part_torch(viewers, density, queue_wait, noise, event, attraction, w: FWeights, p: FParams):
+def item_part_torch(
+    viewers, density, view_density, queue_wait, crowd_noise, noise, event, attraction, w: FWeights, p: FParams
+):
     """Torch form of :func:`item_part`."""
     return weighted_sum(
         0.0 * viewers,
         0.0 * viewers,
-        crowd_term_torch(viewers, density, queue_wait, p),
+        crowd_term_torch(viewers, density, view_density, queue_wait, crowd_noise, p),
         context_term(noise, event, p),
         environment_term(attraction, 0.0, p),
         w,
@@ -333,7 +324,9 @@ register(
     params=(FWeights, FParams),
     viewers=COUNT,
     density=DENSITY,
+    view_density=DENSITY,
     queue_wait=MINUTES,
+    crowd_noise=UNIT,
     noise=UNIT,
     event=FLAG,
     attraction=UNIT,
@@ -388,13 +381,15 @@ class PersonalisationFunction:
         event: np.ndarray,
         attraction: np.ndarray,
         walk_min: np.ndarray,
+        view_density: np.ndarray | float = 0.0,
+        crowd_noise: np.ndarray | float = 0.0,
     ) -> dict[str, np.ndarray]:
-        """The five terms (unweighted) for broadcastable user-item inputs."""
+        """The five terms (unweighted) for broadcastable user-item inputs (default: no viewing zone, no crowd noise)."""
         p = self.params
         return {
             "user": user_term(match, attention, exposure, p),
             "personaliser": personaliser_term(trust, guided, p),
-            "crowd": crowd_term(viewers, density, queue_wait, p),
+            "crowd": crowd_term(viewers, density, view_density, queue_wait, crowd_noise, p),
             "context": context_term(noise, event, p),
             "environment": environment_term(attraction, walk_min, p),
         }
@@ -403,8 +398,9 @@ class PersonalisationFunction:
         """Weighted sum ``Σ_k w_k · term_k`` of the five terms (as returned by :meth:`terms`)."""
         return np.asarray(weighted_sum(*(terms[name] for name in TERMS), self.weights), dtype=float)
 
-    def utility(self, **inputs: np.ndarray) -> np.ndarray:
-        """The satisfaction a visit yields (or is expected to yield) for the given inputs."""
+    def utility(self, **inputs: np.ndarray | float) -> np.ndarray:
+        """The satisfaction a visit yields (or is expected to yield): the inputs of :meth:`terms`, by name."""
+        inputs = {"view_density": 0.0, "crowd_noise": 0.0, **inputs}
         return np.asarray(utility(**inputs, w=self.weights, p=self.params), dtype=float)
 
     def acceptance(self, utility: np.ndarray) -> np.ndarray:

@@ -45,6 +45,10 @@ class FloorSection(StrictModel):
     extra_doors: float = Field(0.3, ge=0.0, le=1.0, description="share of extra grid doors")
     stars: int = Field(1, ge=0, description="star exhibits")
     dwell_median: float = Field(1.0, gt=0.0, description="median minutes per stop")
+    blockbuster_attraction: float | None = Field(
+        None, ge=0.0, le=5.0, description="the most attractive exhibit becomes a blockbuster of this attraction"
+    )
+    blockbuster_dwell: float | None = Field(None, gt=0.0, description="median minutes per stop at the blockbuster")
 
 
 class StyleSection(StrictModel):
@@ -107,10 +111,18 @@ class VisitorsSection(StrictModel):
 
 
 class CrowdSection(StrictModel):
-    """Direct influence of the crowd."""
+    """Direct influence of the crowd: everything other visitors cause (the term ``cr`` of ``f``)."""
 
     rho_star: float = Field(0.5, gt=0.0, description="p/m² at which a room feels crowded")
     congestion_penalty: float = Field(0.5, ge=0.0, description="per p/m² above rho_star")
+    rho_view: float = Field(1.0, gt=0.0, description="p/m² in a viewing zone above which others block the view")
+    view_penalty: float = Field(0.5, ge=0.0, description="per p/m² of viewing-zone density above rho_view")
+    view_m2: float = Field(1.2, gt=0.0, description="m² of viewing zone per viewing place of an exhibit")
+    view_quality_rate: float = Field(0.5, ge=0.0, description="fall of viewing quality per p/m² above rho_view")
+    skip_quality: float = Field(0.5, ge=0.0, le=1.0, description="viewing quality below which visitors skip")
+    balk_excess: float = Field(0.15, ge=0.0, description="p/m² above rho_star at which visitors balk at a room")
+    crowd_memory: float = Field(1.0, ge=0.0, description="weight of the crowding remembered (peak-end)")
+    crowd_noise: float = Field(0.3, ge=0.0, le=1.0, description="noise occupancy makes at comfort capacity")
     social_proof: float = Field(0.2, ge=0.0)
     social_scale: float = Field(3.0, gt=0.0)
     wait_cost: float = Field(0.02, ge=0.0, description="per minute queueing")
@@ -127,12 +139,14 @@ class WindowSection(StrictModel):
 
 
 class ContextSection(StrictModel):
-    """Indirect influence: arrivals, noise, closures, events, sensors."""
+    """Indirect influence, what no visitor causes: arrivals, ambient noise, closures, events, sensors."""
 
     arrival_profile: list[float] = Field(default_factory=lambda: list(MUSEUM_HOURLY_PROFILE))
-    base_noise: float = Field(0.1, ge=0.0, le=1.0)
-    crowd_noise: float = Field(0.3, ge=0.0, le=1.0, description="noise at comfort capacity")
-    noise_sensitivity: float = Field(0.2, ge=0.0)
+    entry_interval: float = Field(
+        0.0, ge=0.0, description="timed entry: minutes between entry waves (0: continuous arrivals)"
+    )
+    base_noise: float = Field(0.1, ge=0.0, le=1.0, description="ambient noise of a room")
+    noise_sensitivity: float = Field(0.2, ge=0.0, description="utility lost at full noise (ambient or crowd)")
     closures: list[WindowSection] = Field(default_factory=list)
     events: list[WindowSection] = Field(default_factory=list)
     event_bonus: float = Field(0.2, ge=0.0)

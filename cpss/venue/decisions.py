@@ -86,8 +86,10 @@ class DecisionsMixin:
             guided=np.float64(guided),
             viewers=self.viewers[None, :],
             density=self.density[fl.item_zone][None, :],
+            view_density=self.view_density[None, :],
             queue_wait=wait[None, :],
-            noise=self.noise[fl.item_zone][None, :],
+            crowd_noise=self.crowd_noise[fl.item_zone][None, :],
+            noise=self.base_noise[fl.item_zone][None, :],
             event=self.zone_event[fl.item_zone][None, :],
             attraction=fl.item_attraction[None, :],
             walk_min=self.item_zone_dist[zone],
@@ -119,7 +121,8 @@ class DecisionsMixin:
                 n_ok, first = kg.accept_offers(
                     g.recommendation, g.visitor, uniforms, (p.interest, p.satiation, p.trust, p.entered, p.walked),
                     (fl.item_features, fl.item_zone, fl.dist_min, fl.item_attraction),
-                    (self.viewers, self.density, self._wait, self.noise, self.zone_event), self.kernel_params,
+                    (self.viewers, self.density, self.view_density, self._wait, self.crowd_noise, self.base_noise,
+                     self.zone_event), self.kernel_params,
                     self.minute, (g.offered, g.accepted), first, trip,
                 )  # fmt: skip
                 self.offers += n_offers
@@ -129,7 +132,7 @@ class DecisionsMixin:
         if follower.size:
             uniforms = self.rng.random(follower.size)
             own = kn.follow_leaders(
-                follower, uniforms, self.params.crowd.cohesion, p.leader, p.visited, self._open, fl.entrance, trip,
+                follower, uniforms, self.kernel_params, p.leader, p.visited, self._open, fl.entrance, trip,
                 fl.item_zone, fl.dist_min,
             )  # fmt: skip
             self._own_choice(own)

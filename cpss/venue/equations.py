@@ -9,8 +9,14 @@ the rest of the venue's behaviour:
 * :func:`tired` — the user leaves: out of time budget or below the attention floor;
 * :func:`choice_utility`, :func:`stop_value`, :func:`leave_value` — the user's own two-stage
   choice (which unseen item looks best, then stop / wander / leave);
-* :func:`dwell_time` — how long a stop lasts (lognormal, scaled by style and interest);
-* :func:`expected_wait`, :func:`density`, :func:`zone_noise` — the crowd fields of a tick;
+* :func:`dwell_time` — how long a stop lasts (lognormal, scaled by style, interest and viewing
+  quality);
+* :func:`expected_wait`, :func:`density`, :func:`view_density`, :func:`zone_noise`,
+  :func:`occupancy_noise` — the crowd fields of a tick;
+* :func:`viewing_quality`, :func:`skips`, :func:`balks`, :func:`follows` — what other visitors
+  make a visitor do outside the sum of ``f`` (cut a view short, skip an exhibit it cannot see,
+  balk at a crowded room, follow its companions); each is scaled by the crowd weight ``f.crowd``,
+  so that ablating the crowd term removes it;
 * :func:`novelty`, :func:`interest_score`, :func:`crowd_aware_score` — the guides' heuristics;
 * :func:`trust_update` — trust moves toward how good a guided visit was;
 * :func:`observed_match`, :func:`estimate_step` — what a guide learns of its user's interests
@@ -127,21 +133,29 @@ register(leave_value, params=(ChoiceParams,), attention=UNIT)
 
 
 # ---------------------------------------------------------------- visits
-def dwell_time(median, style_mult, match, normal, p: DwellParams):
-    """Minutes of a stop: ``median · style_mult · (dwell_base + match) · exp(dwell_sigma · normal)``.
+def dwell_time(median, style_mult, match, quality, normal, p: DwellParams):
+    """Minutes of a stop: ``median · style_mult · (dwell_base + match) · quality · exp(dwell_sigma · normal)``.
 
-    Lognormal around the item's median (calibration-museum.md §8), longer for a matching user.
+    Lognormal around the item's median (calibration-museum.md §8), longer for a matching user,
+    cut short when others block the view (``quality``, :func:`viewing_quality`).
     """
-    return median * style_mult * (p.dwell_base + match) * np.exp(p.dwell_sigma * normal)
+    return median * style_mult * (p.dwell_base + match) * quality * np.exp(p.dwell_sigma * normal)
 
 
-def dwell_time_torch(median, style_mult, match, normal, p: DwellParams):
+def dwell_time_torch(median, style_mult, match, quality, normal, p: DwellParams):
     """Torch form of :func:`dwell_time`."""
-    return median * style_mult * (p.dwell_base + match) * (p.dwell_sigma * normal).exp()
+    return median * style_mult * (p.dwell_base + match) * quality * (p.dwell_sigma * normal).exp()
 
 
 register(
-    dwell_time, dwell_time_torch, params=(DwellParams,), median=MINUTES, style_mult=STYLE, match=UNIT, normal=NORMAL
+    dwell_time,
+    dwell_time_torch,
+    params=(DwellParams,),
+    median=MINUTES,
+    style_mult=STYLE,
+    match=UNIT,
+    quality=UNIT,
+    normal=NORMAL,
 )
 
 
@@ -205,8 +219,19 @@ def density(occupancy, area):
 register(density, occupancy=COUNT, area=AREA)
 
 
+def view_density(viewers, queue_len, capacity, c: CrowdParams):
+    """Persons per m² in an exhibit's viewing zone: ``(viewers + queue_len) / (capacity · view_m2)`` (one form).
+
+    The viewing zone holds ``capacity`` viewing places of ``view_m2`` each; those waiting stand in it too.
+    """
+    return (viewers + queue_len) / (capacity * c.view_m2)
+
+
+register(view_density, params=(CrowdParams,), viewers=COUNT, queue_len=COUNT, capacity=CAPACITY)
+
+
 def zone_noise(base, occupancy, comfort, p: CrowdParams):
-    """Noise of a zone in [0, 1]: ``clip(base + crowd_noise · occupancy / comfort, 0, 1)``."""
+    """Noise heard in a zone, in [0, 1]: ``clip(base + crowd_noise · occupancy / comfort, 0, 1)``."""
     return np.minimum(np.maximum(base + p.crowd_noise * (occupancy / comfort), 0.0), 1.0)
 
 
@@ -216,6 +241,82 @@ def zone_noise_torch(base, occupancy, comfort, p: CrowdParams):
 
 
 register(zone_noise, zone_noise_torch, params=(CrowdParams,), base=UNIT, occupancy=COUNT, comfort=CAPACITY)
+
+
+def occupancy_noise(occupancy, comfort, p: CrowdParams):
+    """The noise a zone's occupants make, in [0, 1]: ``min(crowd_noise · occupancy / comfort, 1)``.
+
+    It enters the crowd term of ``f``; the ambient noise (the zone's base) enters the context term,
+    so neither depends on the other (the noise heard, :func:`zone_noise`, is their clipped sum).
+    """
+    return np.minimum(p.crowd_noise * (occupancy / comfort), 1.0)
+
+
+def occupancy_noise_torch(occupancy, comfort, p: CrowdParams):
+    """Torch form of :func:`occupancy_noise`."""
+    return (p.crowd_noise * (occupancy / comfort)).clamp(max=1.0)
+
+
+register(occupancy_noise, occupancy_noise_torch, params=(CrowdParams,), occupancy=COUNT, comfort=CAPACITY)
+
+
+def viewing_quality(view_density, w: FWeights, p: FParams, c: CrowdParams):
+    """How well an exhibit can be seen: ``exp(-w_crowd · view_quality_rate · max(0, view_density - rho_view))``.
+
+    Above the viewing-zone threshold others block the sight lines (calibration-museum.md §8.2:
+    ``C(ρ) = exp(-b(ρ - ρ*))``); it cuts the dwell short (:func:`dwell_time`) and, below
+    ``skip_quality``, makes an arriving visitor skip the exhibit (:func:`skips`).
+    """
+    return np.exp(-w.crowd * c.view_quality_rate * np.maximum(view_density - p.rho_view, 0.0))
+
+
+def viewing_quality_torch(view_density, w: FWeights, p: FParams, c: CrowdParams):
+    """Torch form of :func:`viewing_quality`."""
+    return (-w.crowd * c.view_quality_rate * (view_density - p.rho_view).clamp(min=0.0)).exp()
+
+
+register(viewing_quality, viewing_quality_torch, params=(FWeights, FParams, CrowdParams), view_density=DENSITY)
+
+
+def skips(view_density, w: FWeights, p: FParams, c: CrowdParams):
+    """An arriving visitor skips an exhibit it cannot see: ``viewing_quality < skip_quality``."""
+    return viewing_quality(view_density, w, p, c) < c.skip_quality
+
+
+def skips_torch(view_density, w: FWeights, p: FParams, c: CrowdParams):
+    """Torch form of :func:`skips`."""
+    return viewing_quality_torch(view_density, w, p, c) < c.skip_quality
+
+
+register(skips, skips_torch, params=(FWeights, FParams, CrowdParams), view_density=DENSITY)
+
+
+def balks(density, w: FWeights, p: FParams, c: CrowdParams):
+    """A visitor balks at a crowded room (does not enter): ``w_crowd · max(0, density - rho_star) > balk_excess``.
+
+    Bitgood 1992: people approach others unless it is too congested (calibration-museum.md §4.1).
+    """
+    return w.crowd * np.maximum(density - p.rho_star, 0.0) > c.balk_excess
+
+
+def balks_torch(density, w: FWeights, p: FParams, c: CrowdParams):
+    """Torch form of :func:`balks`."""
+    return w.crowd * (density - p.rho_star).clamp(min=0.0) > c.balk_excess
+
+
+register(balks, balks_torch, params=(FWeights, FParams, CrowdParams), density=DENSITY)
+
+
+def follows(u, cohesion, w: FWeights):
+    """A companion follows its leader: ``u < w_crowd · cohesion`` for a uniform draw ``u`` (one form).
+
+    ``cohesion`` is ``crowd.cohesion``; the crowd weight scales the pull of companions with the
+    rest of the crowd term.
+    """
+    return u < w.crowd * cohesion
+
+
+register(follows, params=(FWeights,), u=UNIT, cohesion=UNIT)
 
 
 # ---------------------------------------------------------------- guides' heuristics

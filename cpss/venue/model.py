@@ -34,6 +34,7 @@ from cpss.venue.config import VenueConfig
 from cpss.venue.decisions import DecisionsMixin
 from cpss.venue.equations import attention
 from cpss.venue.guides import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots
+from cpss.venue.kernels import fields as kf
 from cpss.venue.kernels import movement as kc
 from cpss.venue.kernels import visits as kv
 from cpss.venue.params import StyleTable, venue_params
@@ -75,6 +76,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
             nb = sorted(fl.graph.neighbors(z)) or [z]
             self.neighbours[z, : len(nb)] = nb
         self.degree = np.maximum(degree, 1)
+        self.next_hop = kc.next_hops(fl.dist_min, self.neighbours, self.degree)  # (N, N) the way through rooms
         self.consider = self._consideration_sets(cfg.visitors.consideration_hops)
         # --- users (u) and their companions (cr) ---
         v = cfg.visitors
@@ -113,8 +115,19 @@ class VenueModel(DecisionsMixin, CPSSModel):
     # ------------------------------------------------------------------ construction
     def _build_floor(self) -> FloorPlan:
         f = self.config.floor
-        if f.file:
-            return load_floor(f.file)
+        plan = load_floor(f.file) if f.file else self._generate_floor()
+        if plan.n_items and (f.blockbuster_attraction is not None or f.blockbuster_dwell is not None):
+            top = int(np.argmax(plan.item_attraction))  # the most attractive exhibit (a star) becomes the blockbuster
+            plan.item_attraction = np.asarray(plan.item_attraction, dtype=float).copy()
+            plan.item_dwell = np.asarray(plan.item_dwell, dtype=float).copy()
+            if f.blockbuster_attraction is not None:
+                plan.item_attraction[top] = f.blockbuster_attraction
+            if f.blockbuster_dwell is not None:
+                plan.item_dwell[top] = f.blockbuster_dwell
+        return plan
+
+    def _generate_floor(self) -> FloorPlan:
+        f = self.config.floor
         rng = self.rng if f.layout_seed is None else np.random.default_rng(f.layout_seed)
         return generate_floor(
             rng,
@@ -180,7 +193,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         return sample_population(
             rng,
             n=v.count,
-            arrival=sample_arrivals(rng, v.count, cfg.context.arrival_profile, last),
+            arrival=sample_arrivals(rng, v.count, cfg.context.arrival_profile, last, cfg.context.entry_interval),
             styles=self.styles,
             n_topics=len(fl.topics),
             item_features=fl.item_features,
@@ -247,11 +260,10 @@ class VenueModel(DecisionsMixin, CPSSModel):
 
     def _refresh_crowd(self) -> None:
         p, fl = self.pop, self.floor
-        (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, ratio_max, crowded) = (
-            kc.crowd_fields(
-                (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
-                fl.n_items, self.kernel_params, self.dt,
-            )
+        (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, self.crowd_noise,
+         ratio_max, crowded) = kf.crowd_fields(
+            (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
+            fl.n_items, self.kernel_params, self.dt,
         )  # fmt: skip
         self.zone_closed = active(self.closures, self._n_zones, self.minute)
         self.zone_event = active(self.events, self._n_zones, self.minute)
@@ -260,10 +272,14 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.congestion_minutes += self.dt * float(crowded)
         self.occupancy_history.append(self.occupancy.copy())
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
-        self._open, self._wait, self._item_part = kc.item_fields(
-            self.zone_closed, self.density, self.noise, self.zone_event, self.viewers, self.queue_len, fl.item_zone,
-            fl.item_capacity, fl.item_dwell, fl.item_attraction, self.kernel_params,
+        self._open, self._wait, self.view_density, self._item_part = kf.item_fields(
+            self.zone_closed, self.zone_fields(), self.viewers, self.queue_len,
+            (fl.item_zone, fl.item_capacity, fl.item_dwell, fl.item_attraction), self.kernel_params,
         )  # fmt: skip
+
+    def zone_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(density, occupancy noise, ambient noise, event) per zone: the zone inputs of ``f`` (crowd, then context)."""
+        return self.density, self.crowd_noise, self.base_noise, self.zone_event
 
     def _arrive(self) -> None:
         p = self.pop
@@ -280,15 +296,17 @@ class VenueModel(DecisionsMixin, CPSSModel):
             self.handles[v] = User(self, v)
 
     def _walk(self) -> None:
-        p, trip = self.pop, self.trip_arrays()
-        exits = (self.floor.entrance, p.slot, self.guides.visitor, self.occupancy, self.capacity)
-        out, nd, nm, free = kc.walk_step(trip, p.walked, self.dt, exits)
+        p, trip, fl = self.pop, self.trip_arrays(), self.floor
+        exits = (fl.entrance, p.slot, self.guides.visitor, self.occupancy, self.capacity)
+        route = (self.density, self.next_hop, fl.dist_min)
+        out, nd, nm, free = kc.walk_step(trip, p.walked, self.dt, exits, route, self.kernel_params)
         done, moving, bins, here = out[:nd], out[nd : nd + nm], out[nd + nm : nd + 2 * nm], out[nd + 2 * nm :]
         for v in done.tolist():  # the kernel did what _exit does to the arrays
             self.handles.pop(v).remove()
         ok = crowd.admit(self.rng, moving, bins, free)
-        patience = self.params.crowd.queue_patience
-        kc.walk_enter(moving, ok, here, trip, self.occupancy, p.queue_since, self.minute, self.dt, patience)
+        clock = (self.minute, self.dt, self.params.crowd.queue_patience)
+        view = (self.view_density, fl.dist_min)
+        kc.walk_enter(moving, bins, ok, here, trip, self.occupancy, p.queue_since, clock, view, self.kernel_params)
 
     def _queue(self) -> None:
         p, fl = self.pop, self.floor
@@ -304,7 +322,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
         normals = self.rng.standard_normal(ok.size)
         self.wait_sum += kv.start_views(
             ok, normals, p.state, p.style, p.target_item, p.queue_since, p.trip_wait, p.wait_total, p.dwell_left,
-            p.interest, fl.item_features, fl.item_dwell, self.style_table, self.kernel_params, self.minute,
+            p.interest, fl.item_features, fl.item_dwell, self.view_density, self.style_table, self.kernel_params,
+            self.minute,
         )  # fmt: skip
         self.views += ok.size
 
@@ -315,8 +334,9 @@ class VenueModel(DecisionsMixin, CPSSModel):
             return
         pop = (p.state, p.zone, p.target_item, p.interest, p.satiation, p.trust, p.guided, p.trip_wait, p.trip_walk)
         pop += (p.entered, p.walked, p.satisfaction, p.gain, p.visited, p.n_viewed, p.top_seen, p.top_items, p.slot)
+        pop += (p.crowd_peak, p.crowd_last)
         match, n_guided = kv.finish_views(
-            done, pop, self.popularity, self.viewers, self.density, self.noise, self.zone_event, fl.item_features,
+            done, pop, self.popularity, (self.viewers, self.view_density), self.zone_fields(), fl.item_features,
             fl.item_attraction, self.kernel_params, self.minute,
         )  # fmt: skip
         if n_guided:  # the guides refine their estimates from what they observe

@@ -59,10 +59,18 @@ class DwellParams(NamedTuple):
 
 
 class CrowdParams(NamedTuple):
-    """Crowd fields and crowd behaviour outside ``f`` (sections ``crowd`` and ``context``)."""
+    """Crowd fields and crowd behaviour outside the sum of ``f`` (section ``crowd``)."""
 
     crowd_noise: float = 0.3
-    """Noise added at comfortable capacity [U]."""
+    """Noise occupancy adds at comfortable capacity [U]."""
+    view_m2: float = 1.2
+    """m² of viewing zone per viewing place: HCM queuing LOS A/B boundary (calibration §4.3 [D])."""
+    view_quality_rate: float = 0.5
+    """Fall of viewing quality per p/m² above rho_view: exp(-b(ρ - ρ*)), shape of calibration §8.2 [U]."""
+    skip_quality: float = 0.5
+    """Viewing quality below which an arriving visitor skips the exhibit [U]."""
+    balk_excess: float = 0.15
+    """p/m² above rho_star at which visitors balk at a room (0.65 p/m², near Fruin LOS D/E) [U]."""
     queue_patience: float = 10.0
     """Minutes before a user gives up a queue or a full door [U]."""
     cohesion: float = 0.8
@@ -102,7 +110,7 @@ SOURCES: dict[type, tuple[str, ...]] = {
     FatigueParams: ("visitors",),
     ChoiceParams: ("visitors",),
     DwellParams: (),
-    CrowdParams: ("crowd", "context"),
+    CrowdParams: ("crowd",),
     GuideParams: ("guides",),
 }
 """Config sections each family's fields are read from (by field name)."""

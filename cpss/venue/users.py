@@ -63,6 +63,8 @@ FLOAT_STATE = (
     "satisfaction",
     "gain",
     "congested_min",
+    "crowd_peak",
+    "crowd_last",
 )
 """The per-user float state that starts at zero (``Population.init_dynamic``)."""
 
@@ -100,6 +102,8 @@ class Population:
     slot: np.ndarray = dataclasses.field(init=False)
     entered: np.ndarray = dataclasses.field(init=False)
     congested_min: np.ndarray = dataclasses.field(init=False)
+    crowd_peak: np.ndarray = dataclasses.field(init=False)  # largest crowd cost of a view so far (peak-end)
+    crowd_last: np.ndarray = dataclasses.field(init=False)  # crowd cost of the latest view
     top_seen: np.ndarray = dataclasses.field(init=False)
 
     def init_dynamic(self, n_items: int) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cpss.kit.jit import jit
-from cpss.venue.equations import attention, choice_utility, leave_value, stop_value
+from cpss.venue.equations import attention, choice_utility, follows, leave_value, stop_value
 from cpss.venue.params import StyleTable
 
 OUTSIDE, DECIDING, WALKING, QUEUING, VIEWING, LEFT = 0, 1, 2, 3, 4, 5
@@ -71,7 +71,7 @@ def deciders(state: np.ndarray, leader: np.ndarray) -> tuple[np.ndarray, np.ndar
 def follow_leaders(
     rest: np.ndarray,
     uniforms: np.ndarray,
-    cohesion: float,
+    params: np.ndarray,
     leader: np.ndarray,
     visited: np.ndarray,
     is_open: np.ndarray,
@@ -80,10 +80,11 @@ def follow_leaders(
     item_zone: np.ndarray,
     dist_min: np.ndarray,
 ) -> np.ndarray:
-    """Companions follow their leader (to its item or out) with probability ``cohesion``.
+    """Companions follow their leader (to its item or out) when they draw :func:`~cpss.venue.equations.follows`.
 
     Returns the companions who choose on their own.
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, target_item, leaving = trip[0], trip[2], trip[8]
     own = np.empty(rest.size, np.int64)
     n = 0
@@ -91,7 +92,7 @@ def follow_leaders(
         v = rest[i]
         lead = leader[v]
         item = target_item[lead]
-        can = uniforms[i] < cohesion and state[lead] != DECIDING
+        can = follows(uniforms[i], prm.crowd.cohesion, prm.w) and state[lead] != DECIDING
         if can and leaving[lead]:
             start_leaving(v, entrance, trip, dist_min)
         elif can and item >= 0 and not visited[v, item] and is_open[item]:

@@ -90,14 +90,15 @@ def accept_offers(
     The utility is ``expected_utility`` of the (user, item) pair, guided; accepted users walk
     to the item, guided. ``pop`` = (interest, satiation, trust, entered, walked); ``floor`` =
     (features, item_zone, dist_min, attraction); ``fields`` = this tick's (viewers, density,
-    expected wait, noise, event); acceptance is :func:`~cpss.kit.personalisation.acceptance`;
-    ``counts`` = (offered, accepted) per guide. One uniform per recommending guide, in guide
-    order. Returns the number accepted and ``first`` without the users who accepted.
+    viewing-zone density, expected wait, occupancy noise, ambient noise, event); acceptance is
+    :func:`~cpss.kit.personalisation.acceptance`; ``counts`` = (offered, accepted) per guide. One
+    uniform per recommending guide, in guide order. Returns the number accepted and ``first``
+    without the users who accepted.
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     interest, satiation, trust, entered, walked = pop
     features, item_zone, dist_min, attraction = floor
-    viewers, zone_density, wait, noise, event = fields
+    viewers, zone_density, view_density, wait, crowd_noise, noise, event = fields
     offered, accepted = counts
     state, zone = trip[0], trip[1]
     n_ok = i = 0
@@ -114,8 +115,8 @@ def accept_offers(
             exposure += satiation[v, t] * features[j, t]
         att = attention(minute - entered[v], walked[v], prm.fatigue)
         util = utility(
-            match, att, exposure, trust[v], 1.0, viewers[j], zone_density[z], wait[j], noise[z], event[z],
-            attraction[j], dist_min[zone[v], z], prm.w, prm.f,
+            match, att, exposure, trust[v], 1.0, viewers[j], zone_density[z], view_density[j], wait[j], crowd_noise[z],
+            noise[z], event[z], attraction[j], dist_min[zone[v], z], prm.w, prm.f,
         )  # fmt: skip
         offered[k] += 1
         if uniforms[i] < acceptance(util, prm.f):

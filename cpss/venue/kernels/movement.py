@@ -1,4 +1,4 @@
-"""Compiled (numba) kernels of the venue's movement, queues, visits and per-tick crowd fields.
+"""Compiled (numba) kernels of the venue's movement: arrivals, walking through rooms, doors, queues, leaving.
 
 Companion of :mod:`cpss.venue.kernels.choice` (same conventions: no random draws inside, the model's arrays
 written in place, arithmetic in the order of the numpy code it replaces). Phases that draw
@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cpss.kit.jit import jit
-from cpss.kit.personalisation import item_part
-from cpss.venue.equations import attention, density, expected_wait, tired, zone_noise
+from cpss.venue.equations import attention, balks, skips, tired
 from cpss.venue.kernels.choice import DECIDING, LEFT, OUTSIDE, QUEUING, VIEWING, WALKING, start_leaving
 
 
@@ -97,19 +96,69 @@ def exit_users(
 
 
 @jit
-def walk_step(trip: tuple, walked: np.ndarray, dt: float, exits: tuple) -> tuple[np.ndarray, int, int, np.ndarray]:
-    """Walkers advance; those at the exit leave (as ``exit_users``).
+def next_hops(dist_min: np.ndarray, neighbours: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """(N, N) the room after ``x`` on a shortest walk from ``x`` to ``t`` (``t`` itself when ``x == t``).
+
+    The lowest-numbered neighbour ``y`` with ``dist[x, y] + dist[y, t] = dist[x, t]``.
+    """
+    n = dist_min.shape[0]
+    out = np.empty((n, n), np.int32)
+    for x in range(n):
+        for t in range(n):
+            out[x, t] = t
+            if x == t:
+                continue
+            for i in range(degree[x]):
+                y = neighbours[x, i]
+                if y != x and abs(dist_min[x, y] + dist_min[y, t] - dist_min[x, t]) <= 1e-9 * max(1.0, dist_min[x, t]):
+                    out[x, t] = y
+                    break
+    return out
+
+
+@jit
+def path_room(zone: int, target: int, walk_left: float, next_hop: np.ndarray, dist_min: np.ndarray) -> int:
+    """The room a walker from ``zone`` to ``target`` with ``walk_left`` minutes to go has reached.
+
+    The last room ``y`` along the shortest walk with ``dist[y, target] >= walk_left`` (it has
+    passed the door into ``y``); ``target`` once ``walk_left`` is 0.
+    """
+    x = zone
+    while x != target:
+        y = next_hop[x, target]
+        if y == x or dist_min[y, target] < walk_left - 1e-9:
+            break
+        x = y
+    return x
+
+
+@jit
+def walk_step(
+    trip: tuple, walked: np.ndarray, dt: float, exits: tuple, route: tuple, params: np.ndarray
+) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """Walkers advance through the rooms on their way; those at the exit leave (as ``exit_users``).
 
     ``exits`` = (entrance, guide slot per user, user per guide, occupancy per zone, hard
-    capacity per zone). Returns ``(out, nd, nm, free)``: ``out`` holds, one after the other,
-    the ``nd`` users who left, the ``nm`` arrivals that change zone, the zone each of those
-    wants and the arrivals in place; ``free`` are the free places per zone (one array, not four,
-    because every array a kernel returns costs a boxing).
+    capacity per zone); ``route`` = (density per zone at the last refresh, next-hop table,
+    walking minutes). A walker occupies the room it has reached (:func:`path_room`); one that
+    reaches a new room asks to enter it. One that arrives at a room that :func:`balks` at does
+    not ask: it decides again where it stands. Users leaving for the exit stay counted where
+    they are until they exit. Returns ``(out, nd, nm, free)``: ``out`` holds, one after the
+    other, the ``nd`` users who left, the ``nm`` walkers that change room, the room each of
+    those wants and the arrivals in place; ``free`` are the free places per zone (one array, not
+    four, because every array a kernel returns costs a boxing).
     """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, zone, target_zone, walk_left, leaving = trip[0], trip[1], trip[3], trip[4], trip[8]
     entrance, slot, visitor, occupancy, capacity = exits
+    dens, next_hop, dist_min = route
     n = state.size
-    done, moving, here = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    done, moving, want, here = (
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+    )
     nd = nm = nh = 0
     for v in range(n):
         if state[v] != WALKING:
@@ -117,23 +166,27 @@ def walk_step(trip: tuple, walked: np.ndarray, dt: float, exits: tuple) -> tuple
         step = min(dt, walk_left[v])
         walk_left[v] -= step
         walked[v] += step
-        if walk_left[v] > 1e-9:
+        arrived = walk_left[v] <= 1e-9
+        if leaving[v]:
+            if arrived and target_zone[v] == entrance:
+                done[nd] = v
+                nd += 1
             continue
-        if leaving[v] and target_zone[v] == entrance:
-            done[nd] = v
-            nd += 1
-        elif zone[v] != target_zone[v]:
-            moving[nm] = v
-            nm += 1
+        x = target_zone[v] if arrived else path_room(zone[v], target_zone[v], walk_left[v], next_hop, dist_min)
+        if x == zone[v]:
+            if arrived:
+                here[nh] = v
+                nh += 1
+        elif arrived and balks(dens[x], prm.w, prm.f, prm.crowd):
+            state[v] = DECIDING  # too crowded to go in: choose again where it stands
         else:
-            here[nh] = v
-            nh += 1
+            moving[nm], want[nm] = v, x
+            nm += 1
     exit_users(done[:nd], state, zone, slot, occupancy, visitor)
     out = np.empty(nd + 2 * nm + nh, np.int64)
     out[:nd] = done[:nd]
     out[nd : nd + nm] = moving[:nm]
-    for i in range(nm):
-        out[nd + nm + i] = target_zone[moving[i]]
+    out[nd + nm : nd + 2 * nm] = want[:nm]
     out[nd + 2 * nm :] = here[:nh]
     return out, nd, nm, capacity - occupancy
 
@@ -159,32 +212,49 @@ def enter_venue(
 @jit
 def walk_enter(
     moving: np.ndarray,
+    want: np.ndarray,
     ok: np.ndarray,
     here: np.ndarray,
     trip: tuple,
     occupancy: np.ndarray,
     queue_since: np.ndarray,
-    minute: float,
-    dt: float,
-    patience: float,
+    clock: tuple,
+    view: tuple,
+    params: np.ndarray,
 ) -> None:
-    """Admitted walkers enter their zone; blocked ones wait at the door (or give up); arrivals queue."""
-    state, zone, target_item, target_zone, trip_wait = trip[0], trip[1], trip[2], trip[3], trip[6]
-    for v in ok:
-        occupancy[zone[v]] -= 1
-        occupancy[target_zone[v]] += 1
-        zone[v] = target_zone[v]
+    """Admitted walkers enter the room they reached; blocked ones wait at its door (or give up); arrivals queue.
+
+    ``want`` is the room each of ``moving`` asked for; ``clock`` = (minute, dt, queue patience);
+    ``view`` = (viewing-zone density per item, walking minutes). A walker blocked on its way
+    waits at the door of the room it could not enter. An arrival at an exhibit it cannot see
+    (:func:`skips`) decides again instead of queueing.
+    """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
+    minute, dt, patience = clock
+    view_density, dist_min = view
+    state, zone, target_item, target_zone, walk_left, trip_wait = trip[0], trip[1], trip[2], trip[3], trip[4], trip[6]
+    room = np.full(state.size, -1, np.int64)
+    for i in range(moving.size):
+        room[moving[i]] = want[i]
     blocked = np.ones(state.size, np.bool_)
     for v in ok:
+        occupancy[zone[v]] -= 1
+        occupancy[room[v]] += 1
+        zone[v] = room[v]
         blocked[v] = False
     for v in moving:
         if blocked[v]:
             trip_wait[v] += dt
+            if walk_left[v] > 1e-9:
+                walk_left[v] = dist_min[zone[v], target_zone[v]]  # back at the door it could not pass
             if trip_wait[v] > patience:
                 state[v] = DECIDING  # waited too long at a full door: choose again
     for group in (ok, here):
         for v in group:
-            if target_item[v] >= 0:
+            if walk_left[v] > 1e-9:
+                continue  # on its way through
+            j = target_item[v]
+            if j >= 0 and not skips(view_density[j], prm.w, prm.f, prm.crowd):
                 state[v] = QUEUING
                 queue_since[v] = minute
             else:
@@ -239,83 +309,6 @@ def leave_tired(
             elapsed = minute - entered[v]
             if tired(elapsed, budget[v], attention(elapsed, walked[v], prm.fatigue), prm.fatigue):
                 start_leaving(v, entrance, trip, dist_min)
-
-
-@jit
-def item_fields(
-    zone_closed: np.ndarray,
-    zone_density: np.ndarray,
-    noise: np.ndarray,
-    event: np.ndarray,
-    viewers: np.ndarray,
-    queue: np.ndarray,
-    item_zone: np.ndarray,
-    capacity: np.ndarray,
-    dwell: np.ndarray,
-    attraction: np.ndarray,
-    params: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(open items, expected queueing minutes, item-level part of ``f``) for this tick.
-
-    :func:`~cpss.venue.equations.expected_wait` and :func:`~cpss.kit.personalisation.item_part`.
-    """
-    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
-    m = item_zone.size
-    is_open, wait, part = np.empty(m, np.bool_), np.empty(m), np.empty(m)
-    for j in range(m):
-        z = item_zone[j]
-        is_open[j] = zone_closed[z] == 0
-        wait[j] = expected_wait(queue[j], viewers[j], capacity[j], dwell[j])
-        part[j] = item_part(viewers[j], zone_density[z], wait[j], noise[z], event[z], attraction[j], prm.w, prm.f)
-    return is_open, wait, part
-
-
-@jit
-def crowd_fields(
-    pop: tuple,
-    area: np.ndarray,
-    comfort: np.ndarray,
-    base_noise: np.ndarray,
-    n_items: int,
-    params: np.ndarray,
-    dt: float,
-) -> tuple:
-    """The per-tick crowd fields, and congested minutes for users in rooms denser than ``rho_star``.
-
-    ``pop`` = (state, zone, target_item, congested_min); :func:`~cpss.venue.equations.density`
-    and :func:`~cpss.venue.equations.zone_noise`.
-    Returns (occupancy per zone, viewers per item, queue length per item, users who have
-    arrived, density per zone, noise per zone (as ``zone_noise``), highest occupancy /
-    comfortable capacity, users in congestion).
-    """
-    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
-    state, zone, target_item, congested_min = pop
-    n_zones = area.size
-    occ = np.zeros(n_zones, np.int64)
-    viewers = np.zeros(n_items, np.int64)
-    queue = np.zeros(n_items, np.int64)
-    arrived = np.empty(state.size, np.bool_)
-    for v in range(state.size):
-        s = state[v]
-        arrived[v] = s != OUTSIDE
-        if s != OUTSIDE and s != LEFT:
-            occ[zone[v]] += 1
-            if s == VIEWING:
-                viewers[target_item[v]] += 1
-            elif s == QUEUING:
-                queue[target_item[v]] += 1
-    dens, noise = np.empty(n_zones), np.empty(n_zones)
-    top = 0.0
-    for z in range(n_zones):
-        dens[z] = density(occ[z], area[z])
-        noise[z] = zone_noise(base_noise[z], occ[z], comfort[z], prm.crowd)
-        top = max(top, occ[z] / comfort[z])
-    crowded = 0
-    for v in range(state.size):
-        if state[v] != OUTSIDE and state[v] != LEFT and dens[zone[v]] > prm.f.rho_star:
-            congested_min[v] += dt
-            crowded += 1
-    return occ, viewers, queue, arrived, dens, noise, top, crowded
 
 
 @jit

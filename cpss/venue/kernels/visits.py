@@ -9,8 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 from cpss.kit.jit import jit
-from cpss.kit.personalisation import utility
-from cpss.venue.equations import attention, dwell_time, estimate_step, observed_match, trust_update
+from cpss.kit.personalisation import crowd_cost, crowd_memory, utility
+from cpss.venue.equations import (
+    attention,
+    dwell_time,
+    estimate_step,
+    observed_match,
+    trust_update,
+    viewing_quality,
+)
 from cpss.venue.kernels.choice import DECIDING, VIEWING
 from cpss.venue.params import StyleTable
 
@@ -29,11 +36,16 @@ def start_views(
     interest: np.ndarray,
     features: np.ndarray,
     item_dwell: np.ndarray,
+    view_density: np.ndarray,
     styles: StyleTable,
     params: np.ndarray,
     minute: float,
 ) -> float:
-    """Admitted queuers start viewing for :func:`~cpss.venue.equations.dwell_time`; returns the sum of their waits."""
+    """Admitted queuers start viewing for :func:`~cpss.venue.equations.dwell_time`; returns the sum of their waits.
+
+    The dwell is cut short by the :func:`~cpss.venue.equations.viewing_quality` of the item's
+    viewing zone at the last refresh.
+    """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     total = 0.0
     for i in range(ok.size):
@@ -45,7 +57,8 @@ def start_views(
         match = 0.0
         for t in range(features.shape[1]):
             match += interest[v, t] * features[j, t]
-        dwell_left[v] = dwell_time(item_dwell[j], styles.dwell_mult[style[v]], match, normals[i], prm.dwell)
+        quality = viewing_quality(view_density[j], prm.w, prm.f, prm.crowd)
+        dwell_left[v] = dwell_time(item_dwell[j], styles.dwell_mult[style[v]], match, quality, normals[i], prm.dwell)
         state[v] = VIEWING
     return total
 
@@ -69,10 +82,8 @@ def finish_views(
     done: np.ndarray,
     pop: tuple,
     popularity: np.ndarray,
-    viewers: np.ndarray,
-    density: np.ndarray,
-    noise: np.ndarray,
-    event: np.ndarray,
+    item_fields: tuple,
+    zone_fields: tuple,
     features: np.ndarray,
     attraction: np.ndarray,
     params: np.ndarray,
@@ -82,14 +93,21 @@ def finish_views(
 
     ``pop`` = (state, zone, target_item, interest, satiation, trust, guided, trip_wait,
     trip_walk, entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items,
-    slot). The gain is :func:`~cpss.kit.personalisation.utility` of the visit as it happened
-    (co-viewers, queueing and walking it took); trust moves by
-    :func:`~cpss.venue.equations.trust_update`. Returns each user's interest
-    match and how many of them have a guide (who then refine their estimates).
+    slot, crowd_peak, crowd_last); ``item_fields`` = (viewers, viewing-zone density) per item;
+    ``zone_fields`` = (density, occupancy noise, ambient noise, event) per zone. The gain is
+    :func:`~cpss.kit.personalisation.utility` of the visit as it happened (co-viewers,
+    queueing and walking it took), plus the change of the remembered crowding
+    (:func:`~cpss.kit.personalisation.crowd_memory` of the peak and the latest
+    :func:`~cpss.kit.personalisation.crowd_cost`); trust moves by
+    :func:`~cpss.venue.equations.trust_update` on the visit's own utility. Returns each user's
+    interest match and how many of them have a guide (who then refine their estimates).
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, zone, target_item, interest, satiation, trust, guided, trip_wait, trip_walk = pop[:9]
-    entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items, slot = pop[9:]
+    entered, walked, satisfaction, gain, visited, n_viewed, top_seen, top_items, slot = pop[9:18]
+    crowd_peak, crowd_last = pop[18], pop[19]
+    viewers, view_density = item_fields
+    density, crowd_noise, ambient, event = zone_fields
     match = np.empty(done.size)
     n_sel = 0
     for i in range(done.size):
@@ -102,11 +120,16 @@ def finish_views(
             exposure += satiation[v, t] * features[j, t]
         att = attention(minute - entered[v], walked[v], prm.fatigue)
         g = utility(
-            m, att, exposure, trust[v], 1.0 if guided[v] else 0.0, max(0, viewers[j] - 1), density[z], trip_wait[v],
-            noise[z], event[z], attraction[j], trip_walk[v], prm.w, prm.f,
+            m, att, exposure, trust[v], 1.0 if guided[v] else 0.0, max(0, viewers[j] - 1), density[z], view_density[j],
+            trip_wait[v], crowd_noise[z], ambient[z], event[z], attraction[j], trip_walk[v], prm.w, prm.f,
         )  # fmt: skip
-        satisfaction[v] += g
-        gain[v] += g
+        cost = crowd_cost(density[z], view_density[j], trip_wait[v], crowd_noise[z], prm.f)
+        before = crowd_memory(crowd_peak[v], crowd_last[v], prm.w, prm.f)
+        crowd_peak[v] = max(crowd_peak[v], cost)
+        crowd_last[v] = cost
+        remembered = crowd_memory(crowd_peak[v], crowd_last[v], prm.w, prm.f) - before
+        satisfaction[v] += g + remembered
+        gain[v] += g + remembered
         for t in range(features.shape[1]):
             satiation[v, t] += features[j, t]
         visited[v, j] = True

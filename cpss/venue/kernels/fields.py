@@ -1,0 +1,94 @@
+"""Compiled (numba) kernels of the per-tick crowd and context fields, and the item-level part of ``f``.
+
+Companion of :mod:`cpss.venue.kernels.movement` (same conventions: no random draws inside).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cpss.kit.jit import jit
+from cpss.kit.personalisation import item_part
+from cpss.venue.equations import density, expected_wait, occupancy_noise, view_density, zone_noise
+from cpss.venue.kernels.choice import LEFT, OUTSIDE, QUEUING, VIEWING
+
+
+@jit
+def item_fields(
+    zone_closed: np.ndarray,
+    zone_fields: tuple,
+    viewers: np.ndarray,
+    queue: np.ndarray,
+    items: tuple,
+    params: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(open items, expected queueing minutes, viewing-zone density, item-level part of ``f``) for this tick.
+
+    ``zone_fields`` = (density, occupancy noise, ambient noise, event) per zone; ``items`` =
+    (zone, capacity, median dwell, attraction) per item. :func:`~cpss.venue.equations.expected_wait`,
+    :func:`~cpss.venue.equations.view_density` and :func:`~cpss.kit.personalisation.item_part`.
+    """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
+    zone_density, crowd_noise, ambient, event = zone_fields
+    item_zone, capacity, dwell, attraction = items
+    m = item_zone.size
+    is_open, wait, view, part = np.empty(m, np.bool_), np.empty(m), np.empty(m), np.empty(m)
+    for j in range(m):
+        z = item_zone[j]
+        is_open[j] = zone_closed[z] == 0
+        wait[j] = expected_wait(queue[j], viewers[j], capacity[j], dwell[j])
+        view[j] = view_density(viewers[j], queue[j], capacity[j], prm.crowd)
+        part[j] = item_part(
+            viewers[j], zone_density[z], view[j], wait[j], crowd_noise[z], ambient[z], event[z], attraction[j],
+            prm.w, prm.f,
+        )  # fmt: skip
+    return is_open, wait, view, part
+
+
+@jit
+def crowd_fields(
+    pop: tuple,
+    area: np.ndarray,
+    comfort: np.ndarray,
+    base_noise: np.ndarray,
+    n_items: int,
+    params: np.ndarray,
+    dt: float,
+) -> tuple:
+    """The per-tick crowd fields, and congested minutes for users in rooms denser than ``rho_star``.
+
+    ``pop`` = (state, zone, target_item, congested_min); :func:`~cpss.venue.equations.density`,
+    :func:`~cpss.venue.equations.zone_noise` and :func:`~cpss.venue.equations.occupancy_noise`.
+    Returns (occupancy per zone, viewers per item, queue length per item, users who have
+    arrived, density per zone, noise heard per zone, the part of it occupancy makes, highest
+    occupancy / comfortable capacity, users in congestion).
+    """
+    prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
+    state, zone, target_item, congested_min = pop
+    n_zones = area.size
+    occ = np.zeros(n_zones, np.int64)
+    viewers = np.zeros(n_items, np.int64)
+    queue = np.zeros(n_items, np.int64)
+    arrived = np.empty(state.size, np.bool_)
+    for v in range(state.size):
+        s = state[v]
+        arrived[v] = s != OUTSIDE
+        if s != OUTSIDE and s != LEFT:
+            occ[zone[v]] += 1
+            if s == VIEWING:
+                viewers[target_item[v]] += 1
+            elif s == QUEUING:
+                queue[target_item[v]] += 1
+    dens, noise, crowd_noise = np.empty(n_zones), np.empty(n_zones), np.empty(n_zones)
+    top = 0.0
+    for z in range(n_zones):
+        dens[z] = density(occ[z], area[z])
+        noise[z] = zone_noise(base_noise[z], occ[z], comfort[z], prm.crowd)
+        crowd_noise[z] = occupancy_noise(occ[z], comfort[z], prm.crowd)
+        top = max(top, occ[z] / comfort[z])
+    crowded = 0
+    for v in range(state.size):
+        if state[v] != OUTSIDE and state[v] != LEFT and dens[zone[v]] > prm.f.rho_star:
+            congested_min[v] += dt
+            crowded += 1
+    return occ, viewers, queue, arrived, dens, noise, crowd_noise, top, crowded
