@@ -351,6 +351,8 @@ def load_floor(path: str | Path) -> FloorPlan:
         raise file_error(path, exc, "JSON") from None
     except KeyError as exc:
         raise ConfigError(f"{path}: missing key {exc.args[0]!r}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON: nested too deeply") from None
     except (TypeError, ValueError, OverflowError) as exc:
         if "integer string conversion" in str(exc):
             raise file_error(path, exc, "JSON") from None
