@@ -115,34 +115,47 @@ def make(name: str, env: Any, *, seed: int = 0, **hyperparams: Any) -> Learner:
 def load(path: str | os.PathLike[str], env: Any) -> Learner:
     """Rebuild a learner from a checkpoint written by :meth:`Learner.save`.
 
-    The file is read with ``torch.load(weights_only=True)``; the learner is rebuilt with
-    :func:`make` from the saved name, seed and config, then its state is restored, so a
-    following ``learn(total_steps)`` continues exactly where the saved run stopped. The global
-    RNGs (torch's and Python's ``random``) are left as they were: learners draw only from their
-    own streams, which the checkpoint restores.
+    The file is read with ``torch.load(weights_only=True)`` (:func:`agents.base.read_checkpoint`,
+    which never unpickles code); the learner is rebuilt with :func:`make` from the saved name,
+    seed and config, then its state is restored, so a following ``learn(total_steps)`` continues
+    exactly where the saved run stopped. The global RNGs (torch's and Python's ``random``) are
+    left as they were: learners draw only from their own streams, which the checkpoint restores.
 
     Args:
         path: Checkpoint file.
         env: The env to attach the learner to (same spaces as the one it was trained on).
 
     Raises:
-        ValueError: The checkpoint has an unknown format version.
+        ValueError: One line naming the file: it is missing, a directory, empty, corrupt,
+            truncated or not a cpss checkpoint, has an unknown format version, names a learner or
+            config that cannot be built for ``env``, or holds a state that does not fit it.
     """
     import torch
 
-    from agents.base import CHECKPOINT_FORMAT
+    from agents.base import read_checkpoint
 
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format_version") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: checkpoint format {payload.get('format_version')!r}, expected {CHECKPOINT_FORMAT}")
+    payload = read_checkpoint(path)
+    algo = payload["algo"]
     py_state = random.getstate()
     try:
         with torch.random.fork_rng(devices=[]):  # Learner.__init__ seeds torch's global RNG for network init
-            learner = make(payload["algo"], env, seed=payload["seed"], **payload["config"])
-            learner.load_state_dict(payload["state"])
+            try:
+                learner = make(algo, env, seed=payload["seed"], **payload["config"])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: cannot rebuild the learner ({_first_line(exc)})") from None
+            try:
+                learner.load_state_dict(payload["state"])
+            except (AttributeError, IndexError, KeyError, RuntimeError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: the saved {algo} state does not fit this env ({_first_line(exc)})") from None
     finally:
         random.setstate(py_state)
     return learner
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception (error messages stay one line)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def __getattr__(name: str) -> Any:

@@ -29,6 +29,7 @@ import abc
 import dataclasses
 import os
 import random
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -187,7 +188,7 @@ class Learner(abc.ABC):
         # learners draw only from self.rng and self.torch_gen, and loading leaves global state alone.
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write a checkpoint atomically (temp file + rename) and return its path."""
+        """Write a checkpoint atomically and durably (temp file, ``fsync``, rename) and return its path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
@@ -198,6 +199,92 @@ class Learner(abc.ABC):
             "state": self.state_dict(),
         }
         tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as fh:
+                torch.save(payload, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
         return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a rename into ``folder`` to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint written by :meth:`Learner.save` and check its layout (builds no learner).
+
+    The file is untrusted input: it is read with ``torch.load(weights_only=True)``, which
+    rebuilds only tensors and plain Python objects and never runs code from the file, and
+    anything wrong with it becomes a one-line ``ValueError`` naming the file.
+
+    Args:
+        path: The checkpoint file.
+
+    Returns:
+        ``{"format_version", "algo", "seed", "config", "state"}`` with the types checked.
+
+    Raises:
+        ValueError: The file is missing, a directory, empty, unreadable, corrupt or truncated,
+            a torch file that is not a learner checkpoint, of another format version, or a field
+            has the wrong type.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a checkpoint file")
+    if not path.exists():
+        raise ValueError(f"{path}: no such checkpoint file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the checkpoint ({exc.strerror or type(exc).__name__})") from None
+    if size == 0:
+        raise ValueError(f"{path}: empty file, not a checkpoint")
+    try:
+        with warnings.catch_warnings():  # e.g. torch's note on a foreign pickle protocol: the error below says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # untrusted bytes: RuntimeError, UnpicklingError, EOFError, BadZipFile, OSError, ...
+        raise ValueError(
+            f"{path}: not a readable checkpoint: corrupt, truncated, or not a weights-only torch file "
+            f"({type(exc).__name__})"
+        ) from None
+    if not isinstance(payload, dict) or "format_version" not in payload:
+        raise ValueError(f"{path}: not a cpss checkpoint (a torch file holding {_describe(payload)})")
+    version = payload["format_version"]
+    if type(version) is not int or version != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: checkpoint format {_describe(version)}, expected {CHECKPOINT_FORMAT}")
+    for key, kind in (("algo", str), ("seed", int), ("config", dict), ("state", dict)):
+        value = payload.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"{path}: checkpoint field {key!r}: expected {kind.__name__}, got {_describe(value)}")
+    if payload["seed"] < 0:
+        raise ValueError(f"{path}: checkpoint field 'seed': must be >= 0, got {payload['seed']}")
+    if not all(isinstance(name, str) for name in payload["config"]):
+        raise ValueError(f"{path}: checkpoint field 'config': keys must be strings")
+    return payload
+
+
+def _describe(value: Any) -> str:
+    """A short, one-line description of a value read from an untrusted file."""
+    if value is None or isinstance(value, bool | int | float):
+        text = repr(value)
+        return text if len(text) <= 40 else f"an int of {len(text)} digits"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 and value.isprintable() else f"a string of {len(value)} characters"
+    return f"a {type(value).__name__}"

@@ -1,4 +1,8 @@
-"""`cpss train --backend rllib`: one PPO iteration on the museum, checkpoint restored, `cpss eval` on it."""
+"""`cpss train --backend rllib`: one PPO iteration on the museum, checkpoint restored, `cpss eval` on it.
+
+The weights-only export (``cpss_policy.json`` + ``cpss_policy.pt``) must act exactly as the RLlib
+module does: same action distribution inputs, same deterministic actions, with and without masks.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,44 @@ def ray_session():
     ray.shutdown()
 
 
+def _assert_export_matches_rllib(out, cfg):
+    """The export's network gives RLlib's logits and actions on real and random observations."""
+    import scenarios
+    from cpss.runs.rllib_modules import load_rllib_checkpoint
+    from cpss.runs.rllib_policy import load_export
+    from cpss.runs.training import make_env
+
+    ckpt = out / "checkpoints" / "last"
+    cls = scenarios.scenario_class(cfg["scenario"])
+    env = make_env(cls(cls.config_cls.model_validate(cfg["config"])), True)
+    torch.manual_seed(11)
+    rng_before = torch.get_rng_state()
+    exported = load_export(ckpt, cfg, env)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    raw = load_rllib_checkpoint(ckpt, cfg)
+    assert set(exported.networks) == set(raw.modules)
+    rng = np.random.default_rng(0)
+    obs, infos = env.reset(seed=5)
+    batches = [(obs, infos)]
+    for _ in range(5):
+        obs, _, _, _, infos = env.step(env.heuristic_actions("crowd_aware"))
+        batches.append((obs, infos))
+    agents_ = list(env.possible_agents)
+    dim = env.observation_space(agents_[0]).shape
+    for _ in range(20):
+        batches.append(({a: rng.normal(size=dim).astype(np.float32) for a in agents_}, None))
+    for obs, infos in batches:
+        for mid, module in raw.modules.items():
+            names = [a for a in obs if mid in ("shared", a)]
+            x = torch.as_tensor(np.stack([obs[a] for a in names]), dtype=torch.float32)
+            with torch.no_grad():
+                want = module.forward_inference({"obs": x})["action_dist_inputs"]
+                got = exported.networks[mid](x)
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        assert exported.act(obs, infos) == raw.act(obs, infos)
+        assert exported.act(obs) == raw.act(obs)
+
+
 def _train(out, *extra):
     res = runner.invoke(
         app,
@@ -68,7 +110,7 @@ def _train(out, *extra):
 def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from cpss.runs.rllib import load_policy
+    from cpss.runs.rllib_modules import load_rllib_checkpoint
 
     out = _train(tmp_path / "run")
     cfg = json.loads((out / "config.json").read_text())
@@ -80,22 +122,32 @@ def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
     assert (out / "learning_curve.png").is_file() and json.loads((out / "status.json").read_text())["state"] == "done"
     ckpt = out / "checkpoints" / "last"
     assert (ckpt / "rllib_checkpoint.json").is_file()
+    assert ckpt.is_symlink() and os.readlink(ckpt) == "iteration-000001"
+    assert (ckpt / "cpss_policy.json").is_file() and (ckpt / "cpss_policy.pt").is_file()
+    spec = json.loads((ckpt / "cpss_policy.json").read_text())
+    first = spec["modules"]["shared"]["layers"][0]
+    assert spec["policies"] == "shared" and first["out"] == 32 and first["activation"] == "tanh"
 
     algo = Algorithm.from_checkpoint(str(ckpt))
     try:
         restored = algo.learner_group.get_weights()["shared"]
     finally:
         algo.stop()
-    policy = load_policy(ckpt, cfg)
+    policy = load_rllib_checkpoint(ckpt, cfg)
     for name, tensor in policy.modules["shared"].state_dict().items():
         assert torch.equal(torch.as_tensor(restored[name]), tensor), name
 
-    res = runner.invoke(app, ["eval", str(out), "--episodes", "1"])
+    _assert_export_matches_rllib(out, cfg)
+
+    res = runner.invoke(app, ["eval", str(out), "--episodes", "1"])  # the export, no unpickling
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "evaluation.csv")
     assert {"rllib-ppo", "heuristic:crowd_aware"} <= set(table["policy"])
     row = table[(table.policy == "rllib-ppo") & (table.metric == "mean_satisfaction")]
     assert np.isfinite(row["mean"].iloc[0])
+    trusted = runner.invoke(app, ["eval", str(out), "--episodes", "1", "--trust-checkpoint"])
+    assert trusted.exit_code == 0, trusted.output
+    assert pd.read_csv(out / "evaluation.csv").equals(table)  # the raw modules act the same
 
 
 @pytest.mark.slow
@@ -103,10 +155,16 @@ def test_per_agent_policies_and_resume(ray_session, tmp_path):
     out = _train(tmp_path / "run", "--policies", "per-agent")
     modules = out / "checkpoints" / "last" / "learner_group" / "learner" / "rl_module"
     assert sorted(p.name for p in modules.iterdir() if p.is_dir()) == ["guide_0", "guide_1"]
-    res = runner.invoke(app, ["train", "museum", "--algo", "ppo", "--resume", str(out), "--steps", "160"])
+    resume = ["train", "museum", "--algo", "ppo", "--resume", str(out), "--steps", "160"]
+    refused = runner.invoke(app, resume)
+    assert refused.exit_code == 2 and "--trust-checkpoint" in refused.output, refused.output
+    res = runner.invoke(app, [*resume, "--trust-checkpoint"])
     assert res.exit_code == 0, res.output
     metrics = pd.read_csv(out / "metrics.csv")
     assert metrics["iteration"].tolist() == [1, 2] and metrics["env_steps"].iloc[-1] >= 160
+    checkpoints = out / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["iteration-000002", "last"]
+    _assert_export_matches_rllib(out, json.loads((out / "config.json").read_text()))
 
 
 @pytest.mark.parametrize(

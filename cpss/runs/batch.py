@@ -134,8 +134,11 @@ def write(folder: Path, days: pd.DataFrame, table: pd.DataFrame, config: StrictM
     )
 
 
-def load_run(scenario: Scenario, checkpoint: Path) -> tuple[Scenario, Any]:
-    """The scenario (with the run's config) and the trained learner of a multi-agent run of it."""
+def load_run(scenario: Scenario, checkpoint: Path, trust: bool = False) -> tuple[Scenario, Any]:
+    """The scenario (with the run's config) and the trained learner of a multi-agent run of it.
+
+    ``trust`` loads an RLlib run's raw checkpoint (``--trust-checkpoint``) instead of its export.
+    """
     from cpss.runs.learners import load_learner
     from cpss.runs.training import locate_checkpoint, make_env
 
@@ -145,7 +148,7 @@ def load_run(scenario: Scenario, checkpoint: Path) -> tuple[Scenario, Any]:
             f"--checkpoint: {checkpoint} is not a multi-agent {scenario.name} run (batch evaluates those only)"
         )
     scen = type(scenario)(scenario.config_cls.model_validate(saved["config"]))
-    return scen, load_learner(ckpt, make_env(scen, True, None), saved)
+    return scen, load_learner(ckpt, make_env(scen, True, None), saved, trust=trust)
 
 
 def batch_command(
@@ -159,6 +162,7 @@ def batch_command(
     out: Path | None,
     progress: Callable[[], Any],
     console: Any,
+    trust_checkpoint: bool = False,
 ) -> None:
     """The body of ``cpss batch``: run, write the run folder atomically, print the table."""
     from rich.table import Table
@@ -171,7 +175,7 @@ def batch_command(
     env_cls = scenarios.batched_env_class(name, "batch")
     actors = {p: heuristic_actor(p, scenario.heuristic_policies) for p in policies}
     if checkpoint is not None:
-        scenario, learner = load_run(scenario, checkpoint)
+        scenario, learner = load_run(scenario, checkpoint, trust_checkpoint)
         actors = {learner.name: learner_actor(learner), **actors}
     policies = list(actors)
     if not policies:

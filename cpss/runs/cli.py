@@ -35,6 +35,14 @@ app = typer.Typer(
     add_completion=False,
 )
 
+TrustOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-checkpoint",
+        help="load a raw RLlib checkpoint: unpickling EXECUTES CODE from the run folder; only for folders you trust",
+    ),
+]
+
 
 @app.command("scenarios")
 def list_scenarios() -> None:
@@ -112,6 +120,7 @@ def batch(
     ] = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
+    trust_checkpoint: TrustOpt = False,
 ) -> None:
     """Run thousands of days per heuristic in the batched torch engine; paired days, 95% CIs."""
     import scenarios
@@ -122,7 +131,7 @@ def batch(
         raise ConfigError("--checkpoint: the run's own config is used; drop --config and --set")
     scen, root = scenario_from_cli(scenario, config, set_, seed)
     policies = policy if policy is not None else ([] if checkpoint else [scen.default_policy()])
-    batch_command(scen, root, policies, checkpoint, days, device, chunk, out, progress, console)
+    batch_command(scen, root, policies, checkpoint, days, device, chunk, out, progress, console, trust_checkpoint)
 
 
 @app.command()
@@ -229,6 +238,7 @@ def train(
     policies: Annotated[str, typer.Option("--policies", help="rllib: shared or per-agent")] = "shared",
     workers: Annotated[int, typer.Option("--workers", help="rllib: EnvRunner actors (0: sample in the driver)")] = 0,
     address: Annotated[str | None, typer.Option("--address", help="rllib: Ray cluster address")] = None,
+    trust_checkpoint: TrustOpt = False,
 ) -> None:
     """Train a learner on a scenario; checkpoints, metrics and a learning curve go to a run folder."""
     from cpss.runs.rllib import is_rllib_run, train_command
@@ -257,6 +267,7 @@ def train(
             make_scenario=scenario_from_cli,
             progress=progress,
             console=console,
+            trust_checkpoint=trust_checkpoint,
         )
     if workers or address:
         raise ConfigError("--workers/--address: only with --backend rllib (see cpss sweep for parallel runs)")
@@ -288,6 +299,7 @@ def evaluate_cmd(
     target: Annotated[Path, typer.Argument(help="training run folder or checkpoint file")],
     episodes: Annotated[int, typer.Option("--episodes", min=1)] = 5,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 100_000,
+    trust_checkpoint: TrustOpt = False,
 ) -> None:
     """Evaluate a trained learner against every heuristic: mean and 95% CI of each metric."""
     from cpss.runs.learners import load_learner
@@ -298,7 +310,7 @@ def evaluate_cmd(
     scen, _ = scenario_from_cli(saved["scenario"], None, None, None)
     scen = type(scen)(type(scen.config).model_validate(saved["config"]))
     env = make_env(scen, saved["multi_agent"], saved.get("others"))
-    learner = load_learner(ckpt, env, saved)
+    learner = load_learner(ckpt, env, saved, trust=trust_checkpoint)
     with err_console.status(f"evaluating {learner.name} and {len(scen.heuristic_policies)} heuristics"):
         results = evaluate_policies(scen, env, learner, episodes, seed, scen.heuristic_policies)
     table = ci_table(results)
@@ -354,6 +366,7 @@ def sweep(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out: OutOpt = None,
+    trust_checkpoint: TrustOpt = False,
 ) -> None:
     """Run a grid of config values x seeds in parallel; one row per run in results.csv (resumable)."""
     from cpss.runs.sweep import sweep_command
@@ -366,6 +379,7 @@ def sweep(
         seeds=seeds,
         policy=policy,
         checkpoint=checkpoint,
+        trust_checkpoint=trust_checkpoint,
         backend=backend,
         workers=workers,
         address=address,

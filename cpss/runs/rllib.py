@@ -10,12 +10,16 @@ The run folder has the layout of the native learners (``cpss.runs.training``): `
 (with ``backend: "rllib"`` and ``policies``), ``metrics.csv`` (one row per training iteration:
 ``env_steps``, ``episode``, ``iteration``, ``return`` = mean over agents of an agent's episode
 return, as the native learners log it, and the learner losses), ``eval.csv`` and
-``baselines.json`` with ``--eval-every``, ``checkpoints/last/`` (``algo.save_to_path``,
-replaced atomically after every iteration), ``learning_curve.png``, ``summary.json`` and
-``status.json``. :func:`load_policy` restores the trained RLModules from a checkpoint without
-starting Ray and acts with them through the learner interface (``name``, ``act``), so
-``cpss eval`` and ``cpss sweep --checkpoint`` work on an RLlib run. Action masks are not used
-in training (the default RLModule ignores them); at evaluation invalid actions are masked out.
+``baselines.json`` with ``--eval-every``, ``checkpoints/last`` (a link to
+``checkpoints/iteration-N/``, moved atomically after every iteration: ``algo.save_to_path``,
+``cpss_progress.json`` and the weights-only policy export ``cpss_policy.json`` and
+``cpss_policy.pt``), ``learning_curve.png``, ``summary.json`` and ``status.json``.
+:func:`cpss.runs.rllib_modules.load_policy` rebuilds the trained policies from the export,
+without Ray and without unpickling anything, and acts with them through the learner interface
+(``name``, ``act``), so ``cpss eval``, ``sweep --checkpoint``, ``batch --checkpoint`` and
+``viz --checkpoint`` work on an RLlib run. The raw RLlib checkpoint, which ``--resume`` needs,
+is a tree of pickles and loads only with ``--trust-checkpoint``. Action masks are not used in
+training (the default RLModule ignores them); at evaluation invalid actions are masked out.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,8 @@ import pandas as pd
 
 from cpss.kit.config import ConfigError
 from cpss.kit.scenario import Scenario
+from cpss.runs.rllib_modules import RLlibPolicy, actor_layers, save_checkpoint
+from cpss.runs.rllib_policy import TRUST_FLAG
 from cpss.runs.runio import atomic_write_text, versions, write_json
 from cpss.runs.training import (
     RLLIB_CHECKPOINT,
@@ -50,7 +54,6 @@ from cpss.runs.training import (
 ENV_NAME = "cpss_scenario"
 ALGOS = ("ppo",)
 POLICIES = ("shared", "per-agent")
-MODULE_DIR = Path("learner_group") / "learner" / "rl_module"
 LOSSES = ("policy_loss", "vf_loss", "entropy", "mean_kl_loss")
 
 
@@ -125,82 +128,6 @@ def algo_config(scenario: Scenario, settings: TrainSettings, policies: str, work
     )
 
 
-class RLlibPolicy:
-    """Trained RLlib modules behind the learner interface of ``agents.evaluate.evaluate``.
-
-    Args:
-        modules: Module id -> RLModule.
-        policies: ``shared`` or ``per-agent``.
-        name: Label in evaluation tables.
-    """
-
-    def __init__(self, modules: dict[str, Any], policies: str, name: str = "rllib-ppo") -> None:
-        self.modules, self.policies, self.name = modules, policies, name
-
-    def act(
-        self, observations: dict[str, np.ndarray], infos: dict[str, dict] | None = None, deterministic: bool = True
-    ) -> dict[str, Any]:
-        """One action per agent in ``observations`` (invalid discrete actions masked out)."""
-        import torch
-        from gymnasium import spaces
-
-        groups: dict[str, list[str]] = {}
-        for agent in observations:
-            groups.setdefault("shared" if self.policies == "shared" else agent, []).append(agent)
-        actions: dict[str, Any] = {}
-        for mid, names in groups.items():
-            module = self.modules[mid]
-            obs = torch.as_tensor(np.stack([observations[a] for a in names]), dtype=torch.float32)
-            with torch.no_grad():
-                logits = module.forward_inference({"obs": obs})["action_dist_inputs"]
-            discrete = isinstance(module.action_space, spaces.Discrete)
-            masks = [(infos or {}).get(a, {}).get("action_mask") for a in names]
-            if discrete and all(m is not None and np.any(m) for m in masks):
-                logits = logits.masked_fill(torch.as_tensor(np.stack(masks)) == 0, float("-inf"))
-            dist = module.get_inference_action_dist_cls().from_logits(logits)
-            sample = (dist.to_deterministic() if deterministic else dist).sample().numpy()
-            for agent, action in zip(names, sample, strict=True):
-                if discrete:
-                    actions[agent] = int(action)
-                else:
-                    space = module.action_space
-                    actions[agent] = np.clip(action, space.low, space.high).astype(space.dtype)
-        return actions
-
-
-def load_policy(ckpt: Path, saved: dict[str, Any]) -> RLlibPolicy:
-    """Restore the RLModules of an RLlib checkpoint folder (no Ray instance needed)."""
-    try:
-        from ray.rllib.core.rl_module.rl_module import RLModule
-    except ImportError:
-        raise ConfigError(f"{ckpt}: an RLlib run; install the 'distributed' extra to load it") from None
-    root = ckpt.resolve() / MODULE_DIR
-    ids = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    if not ids:
-        raise ConfigError(f"{ckpt}: no RLlib modules under {root}")
-    rllib_logger = logging.getLogger("ray")
-    level = rllib_logger.level
-    rllib_logger.setLevel(logging.ERROR)  # RLlib 2.60 warns about its own deprecated RLModule(config=...) here
-    try:
-        modules = {mid: RLModule.from_checkpoint(str(root / mid)) for mid in ids}
-    finally:
-        rllib_logger.setLevel(level)
-    return RLlibPolicy(modules, saved.get("policies", "shared"), f"rllib-{saved.get('algo', 'ppo')}")
-
-
-def _save(algo: Any, folder: Path, progress: dict[str, Any]) -> None:
-    final = folder / RLLIB_CHECKPOINT
-    tmp, old = final.with_name(".last.tmp"), final.with_name(".last.old")
-    for path in (tmp, old):
-        shutil.rmtree(path, ignore_errors=True)
-    algo.save_to_path(str(tmp.resolve()))
-    write_json(tmp / "cpss_progress.json", progress)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _row(result: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     runners = result.get("env_runners", {})
     state["env_steps"] += int(runners.get("num_env_steps_sampled", 0))
@@ -235,6 +162,14 @@ def check_options(algo: str, policies: str, workers: int) -> None:
     ray_init_check("--backend rllib")
 
 
+def resume_error(folder: Path) -> ConfigError:
+    """The error for ``--resume`` of an RLlib run without ``--trust-checkpoint`` (names the flag)."""
+    return ConfigError(
+        f"--resume {folder}: continuing an RLlib run loads its raw checkpoint (Algorithm.from_checkpoint), "
+        f"which unpickles it and so executes code from the folder: pass {TRUST_FLAG} only if you trust it"
+    )
+
+
 def train_rllib(
     scenario: Scenario,
     settings: TrainSettings,
@@ -244,6 +179,7 @@ def train_rllib(
     workers: int = 0,
     address: str | None = None,
     resume: bool = False,
+    trust: bool = False,
     on_progress: Callable[[int, dict], None] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) RLlib PPO on a scenario and keep the run folder up to date.
@@ -256,11 +192,18 @@ def train_rllib(
         workers: EnvRunner actors (0 samples in the driver).
         address: Ray cluster address; None starts (or reuses) a local Ray instance.
         resume: Continue from ``folder/checkpoints/last``.
+        trust: Allow ``resume``, which unpickles the raw RLlib checkpoint (runs code from the folder).
         on_progress: Called with (env_steps, metrics row) after each iteration.
 
     Returns:
         The final summary.
+
+    Raises:
+        ConfigError: Bad options, ``resume`` without ``trust`` or without a checkpoint, or a model
+            the weights-only export does not cover.
     """
+    if resume and not trust:
+        raise resume_error(folder)
     check_options(settings.algo, policies, workers)
     from cpss.runs.backends import ray_init
 
@@ -279,9 +222,11 @@ def train_rllib(
         if resume:
             state = json.loads((ckpt / "cpss_progress.json").read_text())
             algo = Algorithm.from_checkpoint(str(ckpt.resolve()))
+            plans = {m: actor_layers(algo.get_module(m), m) for m in module_ids(scenario, policies)}
         else:
             state = {"env_steps": 0, "episodes": 0, "iteration": 0}
             algo = config.build_algo()
+            plans = {m: actor_layers(algo.get_module(m), m) for m in module_ids(scenario, policies)}
             write_json(
                 folder / "config.json",
                 {
@@ -299,7 +244,7 @@ def train_rllib(
                     "versions": {**versions(), "ray": ray.__version__},
                 },
             )
-        return _train_loop(algo, scenario, settings, folder, policies, state, on_progress)
+        return _train_loop(algo, scenario, settings, folder, (policies, plans), state, on_progress)
     finally:
         if algo is not None:
             algo.stop()
@@ -312,10 +257,11 @@ def _train_loop(
     scenario: Scenario,
     settings: TrainSettings,
     folder: Path,
-    policies: str,
+    modules: tuple[str, dict[str, Any]],
     state: dict[str, Any],
     on_progress: Callable[[int, dict], None] | None,
 ) -> dict[str, Any]:
+    policies, plans = modules
     write_json(folder / "status.json", {"state": "running", "env_steps": state["env_steps"]})
     history = read_rows(folder / "metrics.csv", state["env_steps"])
     evals = read_rows(folder / "eval.csv", state["env_steps"])
@@ -340,7 +286,7 @@ def _train_loop(
                 {"env_steps": state["env_steps"], "return": float(np.mean([r["return"] for r in rows[live.name]]))}
             )
             next_eval = next_multiple(state["env_steps"], settings.eval_every)
-        _save(algo, folder, state)
+        save_checkpoint(algo, folder / RLLIB_CHECKPOINT, state, plans, policies)
         atomic_write_text(folder / "metrics.csv", pd.DataFrame(history).to_csv(index=False))
         if evals:
             atomic_write_text(folder / "eval.csv", pd.DataFrame(evals).to_csv(index=False))
@@ -392,8 +338,15 @@ def train_command(
     make_scenario: Callable[..., Any],
     progress: Callable[[], Any],
     console: Any,
+    trust_checkpoint: bool = False,
 ) -> None:
-    """The body of ``cpss train --backend rllib`` (``make_scenario`` and ``progress`` come from the CLI)."""
+    """The body of ``cpss train --backend rllib`` (``make_scenario`` and ``progress`` come from the CLI).
+
+    ``--resume`` of an RLlib run needs ``trust_checkpoint`` (``--trust-checkpoint``): RLlib restores
+    the algorithm by unpickling the checkpoint. Without it nothing of the folder but its JSON is read.
+    """
+    if resume is not None and not trust_checkpoint:
+        raise resume_error(resume)
     check_options(algo if resume is None else "ppo", policies, workers)
     for name in ("ray", "ray.rllib"):  # RLlib's start-up warnings (new API stack, deprecations) are noise here
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -437,6 +390,7 @@ def train_command(
             workers=workers,
             address=address,
             resume=resume is not None,
+            trust=trust_checkpoint,
             on_progress=on_progress,
         )
     console.print(

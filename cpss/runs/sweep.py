@@ -137,6 +137,7 @@ def plan(
     seeds: int,
     policy: str | None = None,
     checkpoint: Path | None = None,
+    trust_checkpoint: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Expand a sweep into run specs (plain dicts) and describe it for ``sweep.json``.
 
@@ -148,6 +149,8 @@ def plan(
         seeds: Runs per grid point, with seeds ``0..seeds-1``.
         policy: Heuristic of every run (default: the scenario's default heuristic for the config).
         checkpoint: A training run folder or checkpoint; its learner acts instead of a heuristic.
+            It is read and checked here (:func:`cpss.runs.learners.check_checkpoint`).
+        trust_checkpoint: Load an RLlib run's raw checkpoint (unpickles: runs code from the folder).
 
     Returns:
         The run specs and the invocation record.
@@ -173,6 +176,9 @@ def plan(
         ckpt, saved = locate_checkpoint(checkpoint)
         if saved["scenario"] != scenario:
             raise ConfigError(f"--checkpoint {checkpoint}: trained on {saved['scenario']}, not {scenario}")
+        from cpss.runs.learners import check_checkpoint
+
+        check_checkpoint(ckpt, saved, trust=trust_checkpoint)
         base = build_config(cls.config_cls, saved["config"], overrides=overrides, source=str(checkpoint))
         label = ("rllib-" if saved.get("backend") == "rllib" else "") + str(saved["algo"])
         ckpt_path = str(ckpt.resolve())
@@ -196,6 +202,7 @@ def plan(
         for seed in range(seeds):
             ident = {"config_id": config_id, "policy": pol, "checkpoint": ckpt_path, "params": params, "seed": seed}
             specs.append({**ident, "run_id": _digest(ident, 16), "scenario": scenario, "base": base_dict})
+            specs[-1]["trust_checkpoint"] = bool(trust_checkpoint)
     invocation = {
         "scenario": scenario,
         "config": config,
@@ -243,7 +250,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get("checkpoint"):
             ckpt, saved = locate_checkpoint(Path(spec["checkpoint"]))
             env = make_env(scen, saved["multi_agent"], saved.get("others"))
-            learner = load_learner(ckpt, env, saved)
+            learner = load_learner(ckpt, env, saved, trust=bool(spec.get("trust_checkpoint")))
         else:
             env = make_env(scen, True)
             learner = agents.make("heuristic", env, policy=spec["policy"])
@@ -374,6 +381,7 @@ def sweep_command(
     out: Path | None,
     console: Any,
     err_console: Any,
+    trust_checkpoint: bool = False,
 ) -> int:
     """The body of ``cpss sweep``: plan, run with a progress bar, report; returns the exit code.
 
@@ -386,7 +394,7 @@ def sweep_command(
     from cpss.runs.runio import check_out, default_out
 
     check_backend(backend, workers, address)
-    specs, record = plan(scenario, config, sets, parse_grid(grid), seeds, policy, checkpoint)
+    specs, record = plan(scenario, config, sets, parse_grid(grid), seeds, policy, checkpoint, trust_checkpoint)
     folder = out or default_out("sweep", scenario)
     if not (folder / SPEC).is_file():
         check_out(folder)
