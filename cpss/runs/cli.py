@@ -346,7 +346,7 @@ def viz(
         config,
         checkpoint,
         port,
-        on_ready=lambda url: console.print(f"dashboard: {url}  (Ctrl-C stops it)", highlight=False),
+        on_ready=lambda url: console.print(f"dashboard: {url}  (Ctrl-C stops it)", highlight=False, soft_wrap=True),
     )
     if code:
         raise typer.Exit(code=code)

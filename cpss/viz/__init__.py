@@ -1,23 +1,29 @@
-"""A browser dashboard of the scenarios: Mesa's SolaraViz pages, served on localhost.
+"""A browser dashboard of the scenarios: Mesa's SolaraViz pages, served on localhost to its user only.
 
 ``cpss viz SCENARIO [--config FILE] [--checkpoint RUN] [--port N]`` checks its arguments here
-(:func:`serve`), then runs ``python -m solara run cpss.viz.app`` in production mode with the
-scenario, config and checkpoint passed through the environment variables ``CPSS_VIZ_*``.
-:mod:`cpss.viz.app` turns them into a page (:func:`page_spec`): the dashboard model class, its
-sliders and its components, from the page a scenario declares (``Scenario.dashboard_page``, e.g.
-:mod:`scenarios.museum.dashboard`, found through :func:`scenarios.dashboard_page`). Importing this
-package installs the app's :class:`cpss.viz.backend.RunFolders` for the pages (run folders and
-trained learners are the application's business).
+(:func:`serve`), draws a fresh token for the run and starts ``python -m cpss.viz.server`` (Solara's
+app in production mode under uvicorn, behind :class:`cpss.viz.guard.TokenGuard`) in a session of
+its own that ends with this process. The scenario, config, checkpoint and token reach it through
+the environment variables ``CPSS_VIZ_*``; the page's URL, with the token, is the only place the
+token is shown. :mod:`cpss.viz.app` turns the variables into a page (:func:`page_spec`): the
+dashboard model class, its sliders and its components, from the page a scenario declares
+(``Scenario.dashboard_page``, e.g. :mod:`scenarios.museum.dashboard`, found through
+:func:`scenarios.dashboard_page`). Importing this package installs the app's
+:class:`cpss.viz.backend.RunFolders` for the pages (run folders and trained learners are the
+application's business).
 
 This package needs the ``viz`` extra (solara with its offline assets, pinned for Mesa 3.3.1);
-docs/dashboard.md explains the pins.
+docs/dashboard.md explains the pins and what the token and the Host/Origin checks protect.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
 import importlib.util
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,7 +42,11 @@ from cpss.viz.backend import RunFolders
 ENV_SCENARIO = "CPSS_VIZ_SCENARIO"
 ENV_CONFIG = "CPSS_VIZ_CONFIG"
 ENV_CHECKPOINT = "CPSS_VIZ_CHECKPOINT"
+ENV_TOKEN = "CPSS_VIZ_TOKEN"
+ENV_PARENT = "CPSS_VIZ_PARENT"
 APP_MODULE = "cpss.viz.app"
+SERVER_MODULE = "cpss.viz.server"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 set_runs(RunFolders())
 
@@ -45,7 +55,18 @@ set_runs(RunFolders())
 warnings.filterwarnings("ignore", message=".*`use_state` found despite early return", category=UserWarning)
 warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
 
-__all__ = ["ENV_CHECKPOINT", "ENV_CONFIG", "ENV_SCENARIO", "PageSpec", "page_spec", "serve", "solara_command"]
+__all__ = [
+    "APP_MODULE",
+    "ENV_CHECKPOINT",
+    "ENV_CONFIG",
+    "ENV_PARENT",
+    "ENV_SCENARIO",
+    "ENV_TOKEN",
+    "PageSpec",
+    "page_spec",
+    "serve",
+    "server_command",
+]
 
 
 @dataclasses.dataclass
@@ -97,22 +118,46 @@ def _check_port(host: str, port: int) -> None:
             raise ConfigError(f"--port {port}: already in use on {host}") from None
 
 
-def solara_command(host: str, port: int) -> list[str]:
-    """The command that serves the app: Solara in production mode, no browser opened."""
-    return [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        APP_MODULE,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-        "--no-check-version",
-    ]
+def server_command(host: str, port: int) -> list[str]:
+    """The command that serves the app (:mod:`cpss.viz.server`); it carries no secret."""
+    return [sys.executable, "-m", SERVER_MODULE, "--host", host, "--port", str(port)]
+
+
+def _server_environment(
+    scenario: str, config: str | None, checkpoint: str | None, token: str, port: int, host: str
+) -> dict[str, str]:
+    """The server's environment: the page, the token, this process's pid, Solara's settings."""
+    return {
+        **os.environ,
+        ENV_SCENARIO: scenario,
+        ENV_CONFIG: config or "",
+        ENV_CHECKPOINT: checkpoint or "",
+        ENV_TOKEN: token,
+        ENV_PARENT: str(os.getpid()),
+        "SOLARA_APP": APP_MODULE,  # what `solara run cpss.viz.app --production` sets
+        "SOLARA_MODE": "production",
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+    }
+
+
+def _prctl() -> Callable[..., int] | None:
+    """Linux's ``prctl`` from the C library, looked up before forking (None elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _exit_with_parent(parent: int, prctl: Callable[..., int] | None) -> None:
+    """Run in the forked child before exec: SIGTERM it when ``parent`` dies; exit if it already has."""
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def serve(
@@ -126,7 +171,10 @@ def serve(
     """Check the arguments, then serve the dashboard until the server stops (Ctrl-C).
 
     The page's model is built once first, so a bad config or a checkpoint that does not fit
-    fails here with one line instead of in the browser.
+    fails here with one line instead of in the browser. The server runs in a session of its own
+    and stops when this process stops, however it stops (``kill -9`` included). It answers only
+    requests that carry this run's token (in the URL given to ``on_ready``, then in a cookie) to
+    its own host and port from its own origin (:class:`cpss.viz.guard.TokenGuard`).
 
     Args:
         scenario: Scenario name.
@@ -134,7 +182,7 @@ def serve(
         checkpoint: Training run folder or checkpoint file.
         port: TCP port on ``host``.
         host: Interface to listen on (localhost by default).
-        on_ready: Called with the page's URL once the arguments are checked.
+        on_ready: Called with the page's URL, token included, once the arguments are checked.
 
     Returns:
         The server's exit code (0 after Ctrl-C).
@@ -149,16 +197,16 @@ def serve(
     config, ckpt = _absolute(config), _absolute(checkpoint)
     page_spec(scenario, config, ckpt).make_model()
     _check_port(host, port)
-    env = {
-        **os.environ,
-        ENV_SCENARIO: scenario,
-        ENV_CONFIG: config or "",
-        ENV_CHECKPOINT: ckpt or "",
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
-    }
+    token = secrets.token_urlsafe(32)
+    env = _server_environment(scenario, config, ckpt, token, port, host)
     if on_ready is not None:
-        on_ready(f"http://{host}:{port}/")
-    proc = subprocess.Popen(solara_command(host, port), env=env)
+        on_ready(f"http://{host}:{port}/?token={token}")
+    proc = subprocess.Popen(
+        server_command(host, port),
+        env=env,
+        start_new_session=True,  # no terminal signals; this process stops it (and its death does)
+        preexec_fn=functools.partial(_exit_with_parent, os.getpid(), _prctl()),
+    )
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
@@ -172,6 +220,7 @@ def serve(
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
         if main:
             signal.signal(signal.SIGTERM, previous)
 

@@ -1,4 +1,4 @@
-"""The Solara app ``cpss viz`` serves: ``python -m solara run cpss.viz.app``.
+"""The Solara app ``cpss viz`` serves (``SOLARA_APP=cpss.viz.app``, run by :mod:`cpss.viz.server`).
 
 The scenario, config and checkpoint come from the environment variables set by
 :func:`cpss.viz.serve` (``CPSS_VIZ_SCENARIO``, default the first scenario with a page; ``CPSS_VIZ_CONFIG``;
