@@ -91,8 +91,8 @@ def test_with_the_context_term_off_decisions_ignore_ambient_noise_and_events(con
     a, b = _pair(m, _change_the_context)
     if context == 0.0:
         np.testing.assert_array_equal(a, b)
-    else:
-        assert (a != b).any(axis=0).sum() >= 3
+    else:  # with the context term on, the same change moves decisions
+        assert (a != b).any(axis=0).any()
     closed = np.flatnonzero(m.floor.item_zone == 3)  # closures stay hard constraints with the context term off
     assert closed.size and not m.pop.visited[:, closed].any() and not np.isin(a[0], closed).any()
 

@@ -72,10 +72,10 @@ DEFAULT_STYLES = {
         share=0.30, stop_bias=1.5, selectivity=3.0, walk_sensitivity=0.5, dwell_mult=1.0, order_bonus=0.0
     ),
     "fish": StyleSection(
-        share=0.25, stop_bias=0.3, selectivity=2.0, walk_sensitivity=1.0, dwell_mult=0.5, order_bonus=0.3
+        share=0.25, stop_bias=-0.8, selectivity=2.0, walk_sensitivity=1.0, dwell_mult=0.5, order_bonus=0.3
     ),
     "grasshopper": StyleSection(
-        share=0.20, stop_bias=1.0, selectivity=8.0, walk_sensitivity=0.3, dwell_mult=2.0, order_bonus=0.0
+        share=0.20, stop_bias=0.2, selectivity=8.0, walk_sensitivity=0.3, dwell_mult=2.0, order_bonus=0.0
     ),
 }
 
