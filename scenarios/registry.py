@@ -27,6 +27,7 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
     "museum": ("scenarios.museum", "MuseumScenario", "museum-small"),
     "workshop": ("scenarios.workshop", "WorkshopScenario", "workshop-small"),
     "ads": ("scenarios.ads", "AdsScenario", "ads-small"),
+    "routes": ("scenarios.routes", "RoutesScenario", "routes-pigou"),
 }
 """Scenario name -> (module, scenario class, default config name)."""
 
