@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 import random
@@ -98,16 +97,10 @@ def make(name: str, env: Any, *, seed: int = 0, **hyperparams: Any) -> Learner:
             cannot handle (wrong kind or action space).
     """
     from agents.base import check_env_kind
+    from agents.hyperparams import check
 
     cls = get(name)
-    fields = [f.name for f in dataclasses.fields(cls.config_cls)]
-    unknown = sorted(set(hyperparams) - set(fields))
-    if unknown:
-        raise ValueError(
-            f"{name}: unknown hyperparameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(fields) if fields else '(none)'}"
-        )
-    config = cls.config_cls(**hyperparams)
+    config = cls.config_cls(**check(name, cls.config_cls, hyperparams))
     check_env_kind(name, cls.capabilities, env)
     return cls(env, config, seed=seed)
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from cpss.kit.config import ConfigError
 from cpss.runs.common import (
     ConfigOpt,
+    OneLineErrors,
     OutOpt,
     SeedOpt,
     SetOpt,
@@ -29,6 +30,7 @@ from cpss.runs.common import (
 )
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="cpss-sim: personalisation in cyber-physical-social systems.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -83,14 +85,14 @@ def simulate(
 ) -> None:
     """Simulate one day with heuristic (or online-learning) personalisers and write a run folder."""
     from cpss.runs.runio import default_out, run_folder
-    from cpss.runs.simulation import run_heuristic, run_learner, write_learner_run, write_run
+    from cpss.runs.simulation import day_ticks, run_heuristic, run_learner, write_learner_run, write_run
 
     scen, root = scenario_from_cli(scenario, config, set_, seed)
     policy = policy or scen.default_policy()
     learning = policy in scen.learner_policies
     out = out or default_out("simulate", f"{scenario}-{policy}")
     with run_folder(out) as tmp, progress() as bar:
-        task = bar.add_task(f"{scenario} / {policy}", total=steps or scen.build_world(root).horizon)
+        task = bar.add_task(f"{scenario} / {policy}", total=steps or day_ticks(scen, root))
         if learning:
             env, learner = run_learner(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
             summary = write_learner_run(tmp, scen, env, learner, policy=policy, seed=root)
@@ -143,7 +145,7 @@ def demo(
 ) -> None:
     """Crowd-blind (interest) vs crowd-aware guides on museum-small, same seed, side by side."""
     from cpss.runs.runio import default_out, run_folder, write_json
-    from cpss.runs.simulation import compare_plots, comparison_table, run_heuristic, write_run
+    from cpss.runs.simulation import compare_plots, comparison_table, day_ticks, run_heuristic, write_run
 
     scen, root = scenario_from_cli("museum", config or "museum-small", None, seed)
     out = out or default_out("demo", "museum")
@@ -151,7 +153,7 @@ def demo(
     with run_folder(out) as tmp:
         for policy in ("interest", "crowd_aware"):
             with progress() as bar:
-                task = bar.add_task(f"museum / {policy}", total=scen.build_world(root).horizon)
+                task = bar.add_task(f"museum / {policy}", total=day_ticks(scen, root))
                 env = run_heuristic(scen, policy, root, on_step=lambda t, b=bar, k=task: b.update(k, completed=t))
             summaries[policy] = write_run(tmp / policy, scen, env, policy=policy, seed=root)
             frames[policy] = scen.metrics_frame(env.model)
@@ -211,7 +213,7 @@ def _hyperparams(items: list[str] | None) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for text in items or []:
-        keys, value = parse_override(text)
+        keys, value = parse_override(text, "--hp")
         out[".".join(keys)] = value
     return out
 
@@ -220,7 +222,9 @@ def _hyperparams(items: list[str] | None) -> dict[str, Any]:
 @user_errors
 def train(
     scenario: Annotated[str, typer.Argument(help="scenario name, e.g. museum")],
-    algo: Annotated[str, typer.Option("--algo", help="learner name (see agents.available())")],
+    algo: Annotated[
+        str | None, typer.Option("--algo", help="learner name (see agents.available()); a resumed run keeps its own")
+    ] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="total env steps")] = None,
     seed: SeedOpt = None,
     config: ConfigOpt = None,
@@ -245,6 +249,8 @@ def train(
     from cpss.runs.training import native_train_command
 
     hyper = _hyperparams(hp)
+    if algo is None and resume is None:
+        raise ConfigError("--algo: required for a new run (see agents.available())")
     if backend not in ("native", "rllib"):
         raise ConfigError(f"--backend: must be native or rllib (got {backend!r})")
     if backend == "rllib" or is_rllib_run(resume):
@@ -399,11 +405,12 @@ def report(
     html: Annotated[bool, typer.Option("--html", help="also write report.html")] = False,
     metric: Annotated[list[str] | None, typer.Option("--metric", help="sweep metric to plot (repeatable)")] = None,
     x: Annotated[list[str] | None, typer.Option("--x", help="sweep key on the x axis (repeatable)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace the report that --out already holds")] = False,
 ) -> None:
     """Figures with 95% confidence bands across seeds and a Markdown report of a sweep or of training runs."""
     from cpss.runs.report import make_report
 
-    path = make_report(target, out, html=html, metrics=metric or None, xs=x or None)
+    path = make_report(target, out, html=html, metrics=metric or None, xs=x or None, force=force)
     console.print(f"report: {path}")
 
 

@@ -314,8 +314,10 @@ def _train_loop(
 
 def is_rllib_run(folder: Path | None) -> bool:
     """Whether ``folder`` is a training run folder written by this backend."""
+    from cpss.runs.runio import read_json
+
     path = folder / "config.json" if folder is not None else None
-    return bool(path and path.is_file() and json.loads(path.read_text()).get("backend") == "rllib")
+    return bool(path and path.is_file() and read_json(path).get("backend") == "rllib")
 
 
 def train_command(
