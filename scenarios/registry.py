@@ -17,7 +17,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from cpss.kit.config import ConfigError, StrictModel, build_config, read_toml
+from cpss.kit.config import ConfigError, StrictModel, build_config, flatten, read_toml
 from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
 from cpss.kit.scenario import Scenario
 
@@ -98,14 +98,6 @@ def config_names(name: str) -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob(f"{name}-*.toml"))
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
-    else:
-        out[prefix] = value
-
-
 def load_config(name: str, config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> StrictModel:
     """Load and validate a scenario config.
 
@@ -128,9 +120,7 @@ def load_config(name: str, config: str | Path | None = None, overrides: dict[str
         raise ConfigError(
             f"unknown config {config!r} for {name}; shipped: {', '.join(config_names(name))} (or give a .toml path)"
         )
-    flat: dict[str, Any] = {}
-    _flatten("", overrides or {}, flat)
-    return build_config(cls, read_toml(path), overrides=flat, source=str(path))
+    return build_config(cls, read_toml(path), overrides=flatten(overrides or {}), source=str(path))
 
 
 def make_scenario(name: str, config: str | Path | None = None, **overrides: Any) -> Scenario:

@@ -22,6 +22,10 @@ The invariants, read off the models:
 * ads (:mod:`scenarios.ads.world`): one user per tick, one impression per tick in which a
   server proposes, exposures = impressions, clicks <= impressions, each server's revenue = its
   summed rewards, regret never falls.
+* routes (:mod:`scenarios.routes.world`): after ``t`` ticks exactly ``t·K`` users are routed, each
+  on route A or B (the routes' counts are the bincount of the users' routes), a user who complies
+  with advice takes the advised route, the total cost is the routed users times their mean cost,
+  and route B's share stays in [0, 1].
 * lizard: the reward is the tile's (or the wall's), the episode ends exactly at a terminal
   tile or after ``max_steps`` moves, and each move reaches a neighbouring tile or stays put.
 """
@@ -136,7 +140,22 @@ def _ads(model: Any, memo: dict) -> None:
     memo["regret"] = model.regret.copy()
 
 
-WORLDS: dict[str, Callable[[Any, dict], None]] = {"museum": _museum, "workshop": _workshop, "ads": _ads}
+def _routes(model: Any, memo: dict) -> None:
+    n = model.t * model.n_guides
+    routed, route, advised = model.route[:n], model.route, model.advised
+    assert model.n_routed == n and (route[n:] == -1).all() and np.isin(routed, (0, 1)).all()
+    assert (np.bincount(routed, minlength=2) == model.n_route).all()
+    follows = (advised[:n] >= 0) & model.complies[:n]
+    assert (routed[follows] == advised[:n][follows]).all()
+    assert np.isclose(model.total_cost, n * model.mean_cost) and 0.0 <= model.share_b <= 1.0
+
+
+WORLDS: dict[str, Callable[[Any, dict], None]] = {
+    "museum": _museum,
+    "workshop": _workshop,
+    "ads": _ads,
+    "routes": _routes,
+}
 
 
 # ---- the soak -----------------------------------------------------------------------------

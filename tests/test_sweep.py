@@ -14,7 +14,8 @@ from conftest import TINY_MUSEUM, set_args
 from typer.testing import CliRunner
 
 from cpss.runs.cli import app
-from cpss.runs.sweep import parse_grid, plan, read_results, run_sweep, update_spec
+from cpss.runs.grid import parse_grid
+from cpss.runs.sweep import plan, read_results, run_sweep, update_spec
 
 runner = CliRunner()
 TINY = set_args(TINY_MUSEUM)
@@ -117,43 +118,67 @@ def test_interrupted_sweep_resumes_without_duplicates(tmp_path):
     assert kept.tolist() == first["wall_seconds"].tolist()  # finished runs were not rerun
 
 
-def test_failed_run_is_recorded_and_retried_on_resume(tmp_path):
+@pytest.fixture
+def fail_at_25(monkeypatch):
+    """Runs whose museum holds 25 visitors fail while they run (a stand-in for a run-time failure)."""
+    import agents.evaluate
+
+    real = agents.evaluate.evaluate
+
+    def evaluate(env, learner, *args, **kwargs):
+        if env.scenario.config.visitors.count == 25:
+            raise RuntimeError("the day of 25 visitors broke")
+        return real(env, learner, *args, **kwargs)
+
+    monkeypatch.setattr(agents.evaluate, "evaluate", evaluate)
+    return monkeypatch
+
+
+def test_failed_run_is_recorded_and_retried_on_resume(tmp_path, fail_at_25):
     out = tmp_path / "sweep"
-    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,-5", "--workers", "1")
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,25", "--workers", "1")
     assert res.exit_code == 0, res.output
     assert "2 runs done, 2 failed" in res.stdout and "2 of 4 runs failed" in res.stdout
-    assert (
-        "  failed: ConfigError: grid: visitors.count" in res.stdout and "[config.py:" in res.stdout
-    )  # not eaten by rich
+    assert "  failed: RuntimeError: the day of 25 visitors broke [test_sweep.py:" in res.stdout  # not eaten by rich
     table = pd.read_csv(out / "results.csv")
     failed = table[table["status"] == "failed"]
-    assert len(table) == 4 and len(failed) == 2 and (failed["visitors.count"] == -5).all()
-    assert failed["error"].str.contains("visitors.count: Input should be greater than or equal to 0").all()
+    assert len(table) == 4 and len(failed) == 2 and (failed["visitors.count"] == 25).all()
     assert (table.loc[table["status"] == "done", "mean_satisfaction"] > 0).all()
-    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,-5", "--workers", "1")
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,25", "--workers", "1")
     assert res.exit_code == 0 and "0 runs done, 2 failed, 2 skipped" in res.output
     again = pd.read_csv(out / "results.csv")
     assert len(again) == 4 and again["run_id"].is_unique
     done = table[table["status"] == "done"].set_index("run_id")["wall_seconds"]
     assert again.set_index("run_id").loc[done.index, "wall_seconds"].tolist() == done.tolist()
+    fail_at_25.undo()  # the cause is gone: the rerun retries the failed runs and they finish
     res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,25", "--workers", "1")
-    grown = pd.read_csv(out / "results.csv")
-    assert res.exit_code == 0 and len(grown) == 6 and (grown["status"] == "done").sum() == 4
+    fixed = pd.read_csv(out / "results.csv")
+    assert res.exit_code == 0 and "2 runs done, 0 failed, 2 skipped" in res.output, res.output
+    assert len(fixed) == 4 and set(fixed["status"]) == {"done"}
 
 
-def test_sweep_whose_every_run_failed_exits_1(tmp_path):
+def test_sweep_whose_every_run_failed_exits_1(tmp_path, fail_at_25):
     out = tmp_path / "sweep"
-    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=-5,-6", "--workers", "1")
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=25", "--workers", "1")
     assert res.exit_code == 1, res.output
     last = res.stderr.strip().splitlines()[-1]
-    assert (
-        last.startswith("all 4 runs failed; first error: ConfigError: grid: visitors.count: ") and "[config.py:" in last
-    )
-    assert "Traceback" not in res.output and "0 runs done, 4 failed" in res.stdout
+    assert last.startswith("all 2 runs failed; first error: RuntimeError: the day of 25 visitors broke [test_sweep.py:")
+    assert "Traceback" not in res.output and "0 runs done, 2 failed" in res.stdout
     table = pd.read_csv(out / "results.csv")
-    assert len(table) == 4 and set(table["status"]) == {"failed"}
-    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=-5,20", "--workers", "1")
+    assert len(table) == 2 and set(table["status"]) == {"failed"}
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=25,20", "--workers", "1")
     assert res.exit_code == 0 and "2 of 4 runs failed" in res.stdout  # two runs done: a result, not an error
+
+
+def test_invalid_grid_point_stops_the_sweep_before_any_run(tmp_path):
+    out = tmp_path / "sweep"
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20,-5", "--grid", "f={},{crowd=1}")
+    lines = res.stderr.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1, res.output
+    assert lines[0].startswith("error: --grid visitors.count=-5, f={}: ") and "visitors.count" in lines[0][40:]
+    assert not out.exists()
+    res = _sweep(out, "--policy", "interest", "--grid", "visitors.count=20", "--grid", "f={},{crowd=-1}")
+    assert res.exit_code == 2 and 'f={"crowd": -1}' in res.stderr and not out.exists(), res.output
 
 
 def test_parse_grid_reads_toml_literals_and_tables():

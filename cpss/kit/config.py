@@ -156,6 +156,24 @@ def apply_overrides(
     return out
 
 
+def flatten(data: Any, prefix: str = "", *, keep_empty: bool = False) -> dict[str, Any]:
+    """Dotted keys of a nested dict (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``).
+
+    Args:
+        data: A nested dict (or a leaf value when ``prefix`` names it).
+        prefix: The dotted key of ``data`` itself.
+        keep_empty: Keep an empty table as a value (``{"a": {}}`` -> ``{"a": {}}``) instead of
+            dropping it.
+    """
+    out: dict[str, Any] = {}
+    if isinstance(data, dict) and (data or not keep_empty or not prefix):
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k), keep_empty=keep_empty))
+    elif prefix:
+        out[prefix] = data
+    return out
+
+
 def _deep_copy(data: dict[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in data.items()}
 

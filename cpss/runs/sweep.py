@@ -22,7 +22,6 @@ import json
 import os
 import socket
 import time
-import tomllib
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ import pandas as pd
 
 from cpss.kit.config import ConfigError, parse_override
 from cpss.runs.backends import check_backend, map_unordered
+from cpss.runs.grid import check_points, grid_overrides, parse_grid
 from cpss.runs.runio import atomic_write_text, versions, write_json
 
 RESULTS = "results.csv"
@@ -40,89 +40,6 @@ FRONT = ("run_id", "status", "policy")
 BACK = ("seed", "return", "length")
 TAIL = ("wall_seconds", "host", "config_id", "checkpoint", "error")
 FLUSH_SECONDS = 1.0
-
-
-# ---- grid -------------------------------------------------------------------------------
-def _split_top(raw: str) -> list[str]:
-    parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(raw):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(raw[start:i])
-            start = i + 1
-    parts.append(raw[start:])
-    return [p.strip() for p in parts]
-
-
-def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
-    """Parse ``--grid KEY=V1,V2,...`` options into ``{key: [values]}``.
-
-    Values are TOML literals (``0.25``, ``true``, ``[1, 2]``, ``{crowd=0}``) or plain strings
-    (``interest``). An inline table sets several keys of the section at once, so
-    ``f={},{crowd=0},{user=0}`` is a one-at-a-time ablation. If any value of an axis is a float,
-    the integers of that axis become floats (``0,0.5,1`` -> 0.0, 0.5, 1.0).
-
-    Raises:
-        ConfigError: A malformed option, an empty value or a repeated key.
-    """
-    grid: dict[str, list[Any]] = {}
-    for text in items or []:
-        if "=" not in text or not text.split("=", 1)[1].strip():
-            raise ConfigError(f"--grid {text!r}: expected KEY=V1,V2,... (e.g. guides.device_share=0,0.5,1)")
-        key, raw = (s.strip() for s in text.split("=", 1))
-        if not key or any(not part for part in key.split(".")):
-            raise ConfigError(f"--grid {text!r}: empty key")
-        if key in grid:
-            raise ConfigError(f"--grid {key}: given twice; list all its values in one option")
-        if key == "seed":
-            raise ConfigError(f"--grid {key}: use --seeds N for seeds")
-        try:
-            values = tomllib.loads(f"v = [{raw}]")["v"]
-        except tomllib.TOMLDecodeError:
-            parts = _split_top(raw)
-            if any(not p for p in parts):
-                raise ConfigError(f"--grid {text!r}: empty value in the list") from None
-            values = [parse_override(f"v={p}")[1] for p in parts]
-        if any(isinstance(v, float) for v in values):
-            values = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in values]
-        seen = [json.dumps(v, sort_keys=True) for v in values]
-        if len(set(seen)) < len(seen):
-            raise ConfigError(f"--grid {key}: a value is listed twice")
-        grid[key] = values
-    return grid
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
-    elif prefix:
-        out[prefix] = value
-
-
-def _overrides(params: dict[str, Any]) -> dict[str, Any]:
-    """Dotted overrides of one grid point (inline tables merged into their section)."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        _flatten(key, value, out)
-    return out
-
-
-def _check_keys(grid: dict[str, list[Any]], base: dict[str, Any]) -> None:
-    known: dict[str, Any] = {}
-    _flatten("", base, known)
-    for key, values in grid.items():
-        for value in values:
-            for dotted in _overrides({key: value}) or {key: None}:
-                if dotted not in known and not any(k.startswith(dotted + ".") for k in known):
-                    raise ConfigError(f"--grid {key}: unknown config key {dotted!r}")
 
 
 def _digest(data: Any, n: int) -> str:
@@ -194,7 +111,7 @@ def plan(
                 raise ConfigError(
                     f"--policy: unknown policy {name!r} for {scenario}; choose from {', '.join(cls.heuristic_policies)}"
                 )
-    _check_keys(grid, base_dict)
+    check_points(cls.config_cls, grid, base_dict)
     config_id = _digest(base_dict, 8)
     specs = []
     for pol, values in itertools.product(policies, itertools.product(*grid.values())):
@@ -245,7 +162,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
 
         t0 = time.perf_counter()  # imports (once per worker) are not part of a run's wall time
         cls = scenarios.scenario_class(spec["scenario"])
-        cfg = build_config(cls.config_cls, spec["base"], overrides=_overrides(spec["params"]), source="grid")
+        cfg = build_config(cls.config_cls, spec["base"], overrides=grid_overrides(spec["params"]), source="grid")
         scen = cls(cfg)
         if spec.get("checkpoint"):
             ckpt, saved = locate_checkpoint(Path(spec["checkpoint"]))
