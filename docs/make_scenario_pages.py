@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ("museum", "workshop", "ads", "lizard")
+MODULES = ("museum", "workshop", "ads", "routes", "lizard")
 
 
 def page(name: str) -> str:

@@ -20,7 +20,7 @@ def test_doc_snippet_runs(doc, index, code, tmp_path, monkeypatch):
     exec(compile(code, f"{doc}[{index}]", "exec"), {"__name__": "__doc_snippet__"})
 
 
-@pytest.mark.parametrize("name", ["museum", "workshop", "ads", "lizard"])
+@pytest.mark.parametrize("name", ["museum", "workshop", "ads", "routes", "lizard"])
 def test_scenario_pages_are_generated_from_docstrings(name):
     import importlib.util
 
