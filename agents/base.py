@@ -226,12 +226,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read as one: missing, empty, corrupt, truncated or foreign."""
+
+
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint written by :meth:`Learner.save` and check its layout (builds no learner).
 
     The file is untrusted input: it is read with ``torch.load(weights_only=True)``, which
     rebuilds only tensors and plain Python objects and never runs code from the file, and
-    anything wrong with it becomes a one-line ``ValueError`` naming the file.
+    anything wrong with it becomes a one-line :class:`CheckpointError` naming the file.
 
     Args:
         path: The checkpoint file.
@@ -240,43 +244,43 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         ``{"format_version", "algo", "seed", "config", "state"}`` with the types checked.
 
     Raises:
-        ValueError: The file is missing, a directory, empty, unreadable, corrupt or truncated,
+        CheckpointError: The file is missing, a directory, empty, unreadable, corrupt or truncated,
             a torch file that is not a learner checkpoint, of another format version, or a field
             has the wrong type.
     """
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{path}: is a directory, not a checkpoint file")
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
     if not path.exists():
-        raise ValueError(f"{path}: no such checkpoint file")
+        raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read the checkpoint ({exc.strerror or type(exc).__name__})") from None
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({exc.strerror or type(exc).__name__})") from None
     if size == 0:
-        raise ValueError(f"{path}: empty file, not a checkpoint")
+        raise CheckpointError(f"{path}: empty file, not a checkpoint")
     try:
         with warnings.catch_warnings():  # e.g. torch's note on a foreign pickle protocol: the error below says it
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # untrusted bytes: RuntimeError, UnpicklingError, EOFError, BadZipFile, OSError, ...
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: not a readable checkpoint: corrupt, truncated, or not a weights-only torch file "
             f"({type(exc).__name__})"
         ) from None
     if not isinstance(payload, dict) or "format_version" not in payload:
-        raise ValueError(f"{path}: not a cpss checkpoint (a torch file holding {_describe(payload)})")
+        raise CheckpointError(f"{path}: not a cpss checkpoint (a torch file holding {_describe(payload)})")
     version = payload["format_version"]
     if type(version) is not int or version != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: checkpoint format {_describe(version)}, expected {CHECKPOINT_FORMAT}")
+        raise CheckpointError(f"{path}: checkpoint format {_describe(version)}, expected {CHECKPOINT_FORMAT}")
     for key, kind in (("algo", str), ("seed", int), ("config", dict), ("state", dict)):
         value = payload.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise ValueError(f"{path}: checkpoint field {key!r}: expected {kind.__name__}, got {_describe(value)}")
+            raise CheckpointError(f"{path}: checkpoint field {key!r}: expected {kind.__name__}, got {_describe(value)}")
     if payload["seed"] < 0:
-        raise ValueError(f"{path}: checkpoint field 'seed': must be >= 0, got {payload['seed']}")
+        raise CheckpointError(f"{path}: checkpoint field 'seed': must be >= 0, got {payload['seed']}")
     if not all(isinstance(name, str) for name in payload["config"]):
-        raise ValueError(f"{path}: checkpoint field 'config': keys must be strings")
+        raise CheckpointError(f"{path}: checkpoint field 'config': keys must be strings")
     return payload
 
 

@@ -159,6 +159,10 @@ def test_checkpoint_must_fit(tmp_path):
         WorkshopDashboard(checkpoint=str(run), policy="trained")
     with pytest.raises(ConfigError, match="does not fit this museum config"):
         MuseumDashboard(checkpoint=str(run), policy="trained", config="museum-large")
+    (run / "checkpoints" / "last.pt").write_bytes(b"\x00" * 64)  # corrupt, not a misfit: said as such
+    with pytest.raises(ConfigError, match=r"last\.pt: not a readable checkpoint") as err:
+        MuseumDashboard(checkpoint=str(run), policy="trained")
+    assert "does not fit" not in str(err.value)
 
 
 def test_workshop_drawings_show_every_station():

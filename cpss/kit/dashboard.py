@@ -214,7 +214,9 @@ class Dashboard(mesa.Model):
     def _load_learner(self, scen: Scenario, ckpt: Path, saved: dict[str, Any]) -> CPSSParallelEnv:
         try:
             learner_env, self.learner = get_runs().learner(scen, ckpt, saved)
-        except (RuntimeError, KeyError, ValueError) as exc:
+        except ConfigError:
+            raise  # one line naming the file: unreadable, untrusted or of another scenario
+        except (RuntimeError, KeyError, ValueError) as exc:  # weights of another shape, another space
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"--checkpoint {ckpt}: does not fit this {scen.name} config ({first})") from None
         if isinstance(learner_env, CPSSParallelEnv):

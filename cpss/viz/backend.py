@@ -29,6 +29,10 @@ class RunFolders:
         A native checkpoint loads with ``weights_only=True``; an RLlib run's policy from its
         weights-only export (:func:`cpss.runs.learners.load_learner`). The dashboard never loads a
         raw RLlib checkpoint, which would unpickle (run code from) the folder.
+
+        Raises:
+            ConfigError: The checkpoint cannot be read (one line naming the file); a checkpoint
+                that reads but does not fit ``scenario`` raises the learner's own error.
         """
         from cpss.runs.learners import load_learner
         from cpss.runs.rllib_policy import EXPORT_SPEC
@@ -39,5 +43,10 @@ class RunFolders:
                 f"{checkpoint}: no weights-only policy export ({EXPORT_SPEC}); the dashboard does not load raw "
                 "RLlib checkpoints (unpickling one executes code from the folder)"
             )
+        from agents.base import CheckpointError
+
         env = make_env(scenario, bool(saved.get("multi_agent", True)), saved.get("others"))
-        return env, load_learner(checkpoint, env, saved)
+        try:
+            return env, load_learner(checkpoint, env, saved)
+        except CheckpointError as exc:  # unreadable (corrupt, truncated, foreign): not a misfit
+            raise ConfigError(str(exc)) from None
