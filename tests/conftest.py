@@ -6,6 +6,8 @@ Test modules import the constants (``from conftest import TINY_MUSEUM, set_args`
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,3 +39,29 @@ def set_args(overrides: dict[str, dict[str, Any]]) -> list[str]:
 def tiny_museum_args() -> list[str]:
     """The tiny museum as ``--set`` arguments."""
     return set_args(TINY_MUSEUM)
+
+
+def untrained_run_folder(path: Path, scenario: str, algo: str, **overrides) -> Path:
+    """A training run folder with an untrained learner (what `cpss train` writes, minus training)."""
+    import agents
+    import scenarios
+    from cpss.runs.training import make_env
+
+    scen = scenarios.make_scenario(scenario, None, **overrides)
+    multi = agents.get(algo).capabilities.multi_agent
+    others = None if multi else scen.heuristic_policies[0]
+    learner = agents.make(algo, make_env(scen, multi, others), seed=0)
+    learner.save(path / "checkpoints" / "last.pt")
+    (path / "config.json").write_text(
+        json.dumps(
+            {
+                "scenario": scenario,
+                "algo": algo,
+                "seed": 0,
+                "multi_agent": multi,
+                "others": others,
+                "config": scen.config.model_dump(mode="json"),
+            }
+        )
+    )
+    return path
