@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from cpss.kit.fparams import FELT
 from cpss.venue.model import VenueModel
 from cpss.venue.users import Activity
 
@@ -124,7 +125,7 @@ class ReferenceVenueModel(VenueModel):
         self._start_leaving(np.array([v for v, s, _ in decisions if s == 2], dtype=np.int64))
 
     def _view(self) -> None:
-        p, fl, g, prm, w = self.pop, self.floor, self.guides, self.f.params, self.f.weights
+        p, fl, g, prm, w = self.pop, self.floor, self.guides, self.f.params, FELT  # a visit is scored as felt
         viewing = np.flatnonzero(p.state == A.VIEWING)
         p.dwell_left[viewing] -= self.dt
         done = [int(v) for v in viewing if p.dwell_left[v] <= 0]

@@ -7,6 +7,12 @@ visitors' decisions do not depend on where the other visitors are, and with ``f.
 do not depend on ambient noise or events. Closures are hard constraints, not a term of ``f``: with
 the context term off, closed exhibits stay closed. The guides' heuristics are the personaliser's own
 scores, not terms of ``f``, so the tests use the crowd-blind ``interest`` guide.
+
+The weights change what visitors decide with, not what a visit is worth: satisfaction, remembered
+crowding and trust are scored with every term at 1 (``cpss.kit.fparams.FELT``) in both engines.
+And the crowd term points where its definition says: crowd-blind visitors head for denser rooms,
+and on a busy day they jam the building, which raises crowding counted where it is (rooms and the
+entrance queue), the crowding felt and the waits, and lowers satisfaction.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 import scenarios
+from cpss.batched.io import from_models, summary
+from cpss.batched.venue import BatchedVenue
 from cpss.kit.context import Window
 from cpss.kit.personalisation import FParams, FWeights
 from cpss.venue.equations import balks, follows, skips, viewing_quality
@@ -108,3 +117,83 @@ def test_crowd_behaviour_outside_the_sum_follows_the_crowd_weight():
     assert viewing_quality(dense, on, f, c)[-1] < 1.0
     u = np.linspace(0.0, 0.99, 50)
     assert not follows(u, 0.8, off).any() and follows(u, 0.8, on).mean() == pytest.approx(0.8, abs=0.03)
+
+
+# ---------------------------------------------------------------- decisions change, the measuring stick does not
+def _with_weights(m: VenueModel, **weights: float) -> VenueModel:
+    """A copy of ``m`` whose visitors decide with other weights of ``f`` (same state, same draws ahead)."""
+    w = pickle.loads(pickle.dumps(m))
+    w.params = w.params._replace(w=w.params.w._replace(**weights))
+    w.f.weights = w.params.w
+    w._choice_tables()
+    w._refresh_crowd()
+    return w
+
+
+@pytest.mark.parametrize("term", ["user", "personaliser", "crowd", "context", "environment"])
+def test_a_visit_is_scored_the_same_whatever_the_decision_weights(term):
+    """Satisfaction, remembered crowding and trust are felt with every term at 1 (``FELT``), in both engines."""
+    m = _midday({}, seed=3)
+    full, off = _with_weights(m, **{term: 1.0}), _with_weights(m, **{term: 0.0})
+    before = full.pop.satisfaction.copy()
+    worlds = [full, off]
+    batched = [from_models([w]) for w in worlds]
+    for w in worlds:
+        w._view()
+    np.testing.assert_array_equal(full.pop.satisfaction, off.pop.satisfaction)
+    np.testing.assert_array_equal(full.pop.trust, off.pop.trust)
+    assert (full.pop.satisfaction != before).sum() >= 5  # views did end
+    for b, w in zip(batched, worlds, strict=True):
+        b.params = w.params
+        b._view()
+    np.testing.assert_allclose(batched[0].pop.satisfaction.numpy(), batched[1].pop.satisfaction.numpy())
+    np.testing.assert_allclose(batched[0].pop.satisfaction.numpy(), full.pop.satisfaction, atol=1e-9)
+
+
+def test_crowd_blind_visitors_head_for_denser_rooms():
+    """On the same crowded state and the same draws, ``f.crowd = 0`` sends deciders to denser rooms."""
+    cfg = scenarios.load_config("museum", "museum-busy")
+    m = VenueModel(cfg, seed=1, policy="interest")
+    for _ in range(100):
+        m.step()
+    diffs = []
+    for r in range(8):
+        chosen = []
+        for crowd in (1.0, 0.0):
+            w = _with_weights(m, crowd=crowd)
+            w.rng = np.random.default_rng(r)
+            deciders = np.flatnonzero(w.pop.state == A.DECIDING)
+            w._decide()
+            went = deciders[w.pop.target_item[deciders] >= 0]
+            chosen.append(w.density[w.pop.target_zone[went]].mean())
+        diffs.append(chosen[1] - chosen[0])
+    assert np.mean(diffs) > 0.01 and np.mean(np.array(diffs) > 0) >= 0.75, diffs
+
+
+def test_switching_off_the_crowd_term_raises_crowding_where_it_is_counted():
+    """museum-busy, paired batched days: crowd-blind visitors jam the building.
+
+    Counted in the rooms alone, congestion falls (fewer get in); counted where it is, in the rooms
+    and in the queue at the full entrance, crowding rises, the crowding felt rises and satisfaction
+    falls (docs/experiments/ablation-table.md).
+    """
+    torch.set_num_threads(1)
+    out = {}
+    for crowd in (1.0, 0.0):
+        cfg = scenarios.load_config("museum", "museum-busy", {"f": {"crowd": crowd}})
+        w = BatchedVenue(cfg, 3, seed=0)
+        while w.running:
+            w.step()
+        s = summary(w)
+        arrived = (w.pop.state != A.OUTSIDE).view(3, -1)
+        out[crowd] = {
+            "crowded": (s["congestion_minutes"] + w.entry_queue_minutes).numpy(),
+            "felt": ((w.pop.crowd_peak.view(3, -1) * arrived).sum(1) / arrived.sum(1)).numpy(),
+            "satisfaction": s["mean_satisfaction"].numpy(),
+            "wait": s["mean_wait"].numpy(),
+        }
+    blind, aware = out[0.0], out[1.0]
+    assert (blind["crowded"] > aware["crowded"]).all(), (blind["crowded"], aware["crowded"])
+    assert (blind["felt"] > aware["felt"]).all()
+    assert (blind["wait"] > aware["wait"]).all()
+    assert (blind["satisfaction"] < aware["satisfaction"]).all()

@@ -30,6 +30,7 @@ from cpss.batched import ops
 from cpss.batched.decisions import decide, start_leaving
 from cpss.kit.config import ConfigError
 from cpss.kit.context import active, noisy_count_torch
+from cpss.kit.fparams import FELT
 from cpss.kit.model import DayClock
 from cpss.kit.personalisation import crowd_cost_torch, crowd_memory, item_part_torch, utility_torch, walk_part
 from cpss.venue import equations as eq
@@ -39,7 +40,7 @@ from cpss.venue.users import FLOAT_STATE, Activity
 
 A = Activity
 VISITOR_FLOATS = FLOAT_STATE  # the per-visitor float state of cpss.venue.users.Population
-DAY_COUNTERS = ("offers", "accepts", "views", "wait_sum", "congestion_minutes", "peak_ratio")
+DAY_COUNTERS = ("offers", "accepts", "views", "wait_sum", "congestion_minutes", "peak_ratio", "entry_queue_minutes")
 
 
 class BatchedVenue(DayClock):
@@ -213,6 +214,8 @@ class BatchedVenue(DayClock):
         crowded = present & (self.density.reshape(-1)[self.day * N + p.zone.clamp(min=0)] > self.params.f.rho_star)
         p.congested_min += self.dt * crowded
         self.congestion_minutes += self.dt * crowded.view(B, -1).sum(dim=1)
+        held = (p.state == A.OUTSIDE) & (p.arrival <= self.minute)  # at a full entrance after their arrival time
+        self.entry_queue_minutes += self.dt * held.view(B, -1).sum(dim=1)
         self.derive_item_fields()
 
     def derive_item_fields(self) -> None:
@@ -321,8 +324,8 @@ class BatchedVenue(DayClock):
         feats = self.features[item]
         match = (p.interest[done] * feats).sum(dim=1)
         prm = self.params
-        gain = utility_torch(
-            w=prm.w,
+        gain = utility_torch(  # scored with the experienced weights, not the decision weights (docs/model.md §2.4)
+            w=FELT,
             p=prm.f,
             match=match,
             attention=self.attention_of(done),
@@ -342,10 +345,10 @@ class BatchedVenue(DayClock):
         cost = crowd_cost_torch(
             self.density[d, zone], self.view_density[d, item], p.trip_wait[done], self.crowd_noise[d, zone], prm.f
         )
-        before = crowd_memory(p.crowd_peak[done], p.crowd_last[done], prm.w, prm.f)
+        before = crowd_memory(p.crowd_peak[done], p.crowd_last[done], FELT, prm.f)
         p.crowd_peak[done] = torch.maximum(p.crowd_peak[done], cost)
         p.crowd_last[done] = cost
-        remembered = crowd_memory(p.crowd_peak[done], p.crowd_last[done], prm.w, prm.f) - before
+        remembered = crowd_memory(p.crowd_peak[done], p.crowd_last[done], FELT, prm.f) - before
         p.satisfaction[done] += gain + remembered
         p.gain[done] += gain + remembered
         p.satiation[done] += feats

@@ -2,6 +2,12 @@
 
 :mod:`cpss.kit.personalisation` holds the terms themselves and re-exports both records; worlds
 fill them by name from their config (:func:`cpss.venue.params.read` for the venue).
+
+The weights of the config (``f.user`` … ``f.environment``) are what the visitors *decide* with:
+a weight of 0 makes them blind to that term when they accept a recommendation, choose an
+exhibit, balk, skip or follow. What a visit is *worth* to them is scored with :data:`FELT`,
+every term at its own scale, whatever the decision weights: ablating a term changes behaviour,
+not the measuring stick.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ class FWeights(NamedTuple):
         if isinstance(terms, FWeights):
             return terms
         return cls(**{name: float(getattr(terms, name)) for name in cls._fields})
+
+
+FELT = FWeights()
+"""The weights a visit is experienced with (every term at 1): realised satisfaction, the crowding
+remembered of the visit and the trust it earns do not depend on the decision weights of the config."""
 
 
 class FParams(NamedTuple):

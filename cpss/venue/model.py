@@ -107,6 +107,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.popularity = np.zeros(fl.n_items)
         self.offers = self.accepts = self.views = 0
         self.wait_sum = self.congestion_minutes = self.peak_ratio = 0.0
+        self.entry_queue_minutes = 0.0
+        """Visitor-minutes spent held outside a full entrance after the arrival time (not in ``congestion_minutes``)."""
         self.occupancy_history: list[np.ndarray] = []
         self._refresh_crowd()
         self.datacollector = metrics.VenueCollector()
@@ -261,15 +263,16 @@ class VenueModel(DecisionsMixin, CPSSModel):
     def _refresh_crowd(self) -> None:
         p, fl = self.pop, self.floor
         (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, self.crowd_noise,
-         ratio_max, crowded) = kf.crowd_fields(
-            (p.state, p.zone, p.target_item, p.congested_min), self.area, self.comfort, self.base_noise,
-            fl.n_items, self.kernel_params, self.dt,
+         ratio_max, crowded, held) = kf.crowd_fields(
+            (p.state, p.zone, p.target_item, p.congested_min, p.arrival), self.area, self.comfort, self.base_noise,
+            fl.n_items, self.kernel_params, (self.minute, self.dt),
         )  # fmt: skip
         self.zone_closed = active(self.closures, self._n_zones, self.minute)
         self.zone_event = active(self.events, self._n_zones, self.minute)
         self.sensed = self.sensors.read(self.occupancy)
         self.peak_ratio = max(self.peak_ratio, ratio_max)
         self.congestion_minutes += self.dt * float(crowded)
+        self.entry_queue_minutes += self.dt * float(held)
         self.occupancy_history.append(self.occupancy.copy())
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
         self._open, self._wait, self.view_density, self._item_part = kf.item_fields(

@@ -53,18 +53,20 @@ def crowd_fields(
     base_noise: np.ndarray,
     n_items: int,
     params: np.ndarray,
-    dt: float,
+    clock: tuple,
 ) -> tuple:
-    """The per-tick crowd fields, and congested minutes for users in rooms denser than ``rho_star``.
+    """The per-tick crowd fields, congested minutes for users in rooms denser than ``rho_star``, and the entry queue.
 
-    ``pop`` = (state, zone, target_item, congested_min); :func:`~cpss.venue.equations.density`,
-    :func:`~cpss.venue.equations.zone_noise` and :func:`~cpss.venue.equations.occupancy_noise`.
-    Returns (occupancy per zone, viewers per item, queue length per item, users who have
-    arrived, density per zone, noise heard per zone, the part of it occupancy makes, highest
-    occupancy / comfortable capacity, users in congestion).
+    ``pop`` = (state, zone, target_item, congested_min, arrival); ``clock`` = (minute, dt);
+    :func:`~cpss.venue.equations.density`, :func:`~cpss.venue.equations.zone_noise` and
+    :func:`~cpss.venue.equations.occupancy_noise`. Returns (occupancy per zone, viewers per item,
+    queue length per item, users who have arrived, density per zone, noise heard per zone, the
+    part of it occupancy makes, highest occupancy / comfortable capacity, users in congestion,
+    users held outside a full entrance after their arrival time).
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
-    state, zone, target_item, congested_min = pop
+    state, zone, target_item, congested_min, arrival = pop
+    minute, dt = clock
     n_zones = area.size
     occ = np.zeros(n_zones, np.int64)
     viewers = np.zeros(n_items, np.int64)
@@ -86,9 +88,11 @@ def crowd_fields(
         noise[z] = zone_noise(base_noise[z], occ[z], comfort[z], prm.crowd)
         crowd_noise[z] = occupancy_noise(occ[z], comfort[z], prm.crowd)
         top = max(top, occ[z] / comfort[z])
-    crowded = 0
+    crowded = held = 0
     for v in range(state.size):
         if state[v] != OUTSIDE and state[v] != LEFT and dens[zone[v]] > prm.f.rho_star:
             congested_min[v] += dt
             crowded += 1
-    return occ, viewers, queue, arrived, dens, noise, crowd_noise, top, crowded
+        elif state[v] == OUTSIDE and arrival[v] <= minute:
+            held += 1
+    return occ, viewers, queue, arrived, dens, noise, crowd_noise, top, crowded, held

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cpss.kit.fparams import FELT
 from cpss.kit.jit import jit
 from cpss.kit.personalisation import crowd_cost, crowd_memory, utility
 from cpss.venue.equations import (
@@ -98,7 +99,8 @@ def finish_views(
     :func:`~cpss.kit.personalisation.utility` of the visit as it happened (co-viewers,
     queueing and walking it took), plus the change of the remembered crowding
     (:func:`~cpss.kit.personalisation.crowd_memory` of the peak and the latest
-    :func:`~cpss.kit.personalisation.crowd_cost`); trust moves by
+    :func:`~cpss.kit.personalisation.crowd_cost`), both scored with the experienced weights
+    :data:`~cpss.kit.fparams.FELT`, not the decision weights of the config; trust moves by
     :func:`~cpss.venue.equations.trust_update` on the visit's own utility. Returns each user's
     interest match and how many of them have a guide (who then refine their estimates).
     """
@@ -121,13 +123,13 @@ def finish_views(
         att = attention(minute - entered[v], walked[v], prm.fatigue)
         g = utility(
             m, att, exposure, trust[v], 1.0 if guided[v] else 0.0, max(0, viewers[j] - 1), density[z], view_density[j],
-            trip_wait[v], crowd_noise[z], ambient[z], event[z], attraction[j], trip_walk[v], prm.w, prm.f,
+            trip_wait[v], crowd_noise[z], ambient[z], event[z], attraction[j], trip_walk[v], FELT, prm.f,
         )  # fmt: skip
         cost = crowd_cost(density[z], view_density[j], trip_wait[v], crowd_noise[z], prm.f)
-        before = crowd_memory(crowd_peak[v], crowd_last[v], prm.w, prm.f)
+        before = crowd_memory(crowd_peak[v], crowd_last[v], FELT, prm.f)
         crowd_peak[v] = max(crowd_peak[v], cost)
         crowd_last[v] = cost
-        remembered = crowd_memory(crowd_peak[v], crowd_last[v], prm.w, prm.f) - before
+        remembered = crowd_memory(crowd_peak[v], crowd_last[v], FELT, prm.f) - before
         satisfaction[v] += g + remembered
         gain[v] += g + remembered
         for t in range(features.shape[1]):
