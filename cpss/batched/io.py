@@ -1,7 +1,8 @@
 """Metrics of a batch of days, and import of numpy days into a batch.
 
 * :func:`summary` — every metric of :mod:`cpss.venue.metrics` for every day of a
-  :class:`cpss.batched.venue.BatchedVenue`, as ``(B,)`` tensors;
+  :class:`cpss.batched.venue.BatchedVenue`, as ``(B,)`` tensors, the externality and fairness
+  metrics (:func:`cpss.venue.metrics.fairness`, docs/metrics.md) included;
 * :func:`from_models` — a batch whose day ``b`` is the current state of the numpy
   :class:`cpss.venue.model.VenueModel` ``models[b]`` (to continue those days in torch, or to check the
   torch kernels against the numpy ones on the same state, as ``tests/test_batched.py`` does).
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from cpss.batched.venue import DAY_COUNTERS, VISITOR_FLOATS, BatchedVenue
+from cpss.venue.metrics import fairness_names, fairness_values
 from cpss.venue.model import VenueModel
 from cpss.venue.users import Activity
 
@@ -23,6 +25,43 @@ def _masked_sort(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
     """Rows sorted ascending with masked-out entries last (+inf), and the count per row."""
     x = torch.where(mask, values, torch.full_like(values, torch.inf))
     return torch.sort(x, dim=1).values, mask.sum(dim=1)
+
+
+def _gini(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Gini coefficient of each row's masked values clipped at 0 (0 for no value or a zero sum).
+
+    The form of :func:`cpss.kit.stats.gini`: ``sum((2 r - n - 1) x_(r)) / (n sum x)`` over the
+    sorted values ``x_(1) <= ... <= x_(n)``.
+    """
+    clipped, n = _masked_sort(values.clamp(min=0.0), mask)
+    ranks = torch.arange(1, values.shape[1] + 1, device=values.device, dtype=values.dtype)[None, :]
+    x = torch.where(ranks <= n[:, None], clipped, torch.zeros_like(clipped))
+    total = x.sum(dim=1)
+    g = ((2 * ranks - n[:, None] - 1) * x).sum(dim=1) / (n.to(values.dtype).clamp(min=1) * total.clamp(min=1e-300))
+    return torch.where((n > 0) & (total > 0), g, torch.zeros_like(g))
+
+
+def fairness(w: BatchedVenue) -> dict[str, torch.Tensor]:
+    """The externality and fairness metrics of every day, as :func:`cpss.venue.metrics.fairness`."""
+    p, B, V, dt = w.pop, w.B, w.V, w.dtype
+    entered = (p.state != A.OUTSIDE).view(B, V)
+    guided = p.has_device[p.leader].view(B, V)
+    size = torch.bincount(p.leader, minlength=B * V)[p.leader].view(B, V)
+    style = p.style.view(B, V)
+    n_styles = len(w.probe.style_names)
+    rows = [entered & guided, entered & ~guided, entered]
+    rows += [entered & (style == s) for s in range(n_styles)]
+    rows += [entered & (size == 1), entered & (size == 2), entered & (size >= 3)]
+    sat, wait = p.satisfaction.view(B, V), p.wait_total.view(B, V)
+    nan = torch.full((B,), float("nan"), dtype=dt, device=w.device)
+    n = [r.sum(dim=1) for r in rows]
+    welfare = [(sat * r).sum(dim=1) for r in rows]
+    mean_sat = [torch.where(k > 0, s / k.clamp(min=1), nan) for s, k in zip(welfare, n, strict=True)]
+    mean_wait = [torch.where(k > 0, (wait * r).sum(dim=1) / k.clamp(min=1), nan) for r, k in zip(rows, n, strict=True)]
+    share = torch.where(n[2] > 0, n[0].to(dt) / n[2].clamp(min=1), nan)
+    views = _gini(w.popularity, torch.ones_like(w.popularity, dtype=torch.bool))
+    values = fairness_values(share, mean_sat, mean_wait, welfare, views)
+    return dict(zip(fairness_names(w.probe.style_names), values, strict=True))
 
 
 def summary(w: BatchedVenue) -> dict[str, torch.Tensor]:
@@ -38,12 +77,6 @@ def summary(w: BatchedVenue) -> dict[str, torch.Tensor]:
     hi = srt.gather(1, half.clamp(max=max(V - 1, 0))[:, None])[:, 0]
     lo = srt.gather(1, (half - 1).clamp(min=0)[:, None])[:, 0]
     median = torch.where(n % 2 == 1, hi, 0.5 * (lo + hi))
-    clipped, _ = _masked_sort(sat.clamp(min=0.0), arrived)
-    ranks = torch.arange(1, V + 1, device=w.device, dtype=dt)[None, :]
-    valid = ranks <= n[:, None]
-    x = torch.where(valid, clipped, torch.zeros_like(clipped))
-    total = x.sum(dim=1)
-    gini = ((2 * ranks - n[:, None] - 1) * x).sum(dim=1) / (nf * total.clamp(min=1e-300))
     zero = torch.zeros(B, dtype=dt, device=w.device)
     per_visitor = (p.n_viewed.view(B, V) * arrived).sum(dim=1).to(dt) / nf
     coverage = (p.top_seen.view(B, V) * arrived).sum(dim=1).to(dt) / (nf * p.top_items.shape[1])
@@ -52,7 +85,7 @@ def summary(w: BatchedVenue) -> dict[str, torch.Tensor]:
         "minute": torch.full((B,), w.minute, dtype=dt, device=w.device),
         "mean_satisfaction": torch.where(n > 0, (sat * arrived).sum(dim=1) / nf, zero),
         "median_satisfaction": torch.where(n > 0, median, zero),
-        "satisfaction_gini": torch.where((n > 0) & (total > 0), gini, zero),
+        "satisfaction_gini": _gini(sat, arrived),
         "arrived": n.to(dt),
         "present": ((state != A.OUTSIDE) & (state != A.LEFT)).sum(dim=1).to(dt),
         "left": (state == A.LEFT).sum(dim=1).to(dt),
@@ -65,6 +98,7 @@ def summary(w: BatchedVenue) -> dict[str, torch.Tensor]:
         "congestion_minutes": w.congestion_minutes.clone(),
         "acceptance_rate": torch.where(w.offers > 0, w.accepts / w.offers.clamp(min=1), zero),
         "recommendations": w.offers.clone(),
+        **fairness(w),
     }
 
 

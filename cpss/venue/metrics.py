@@ -5,16 +5,23 @@ values are computed together, once per tick (the population figures by one compi
 :func:`cpss.venue.kernels.stats.day_stats`), and cached on the model until the next tick; each
 reporter reads its entry. :class:`VenueCollector` collects the whole row in one pass.
 Satisfaction statistics are over users who have entered (present or left).
+
+The day's :func:`summary` adds the externality and fairness metrics of :func:`fairness` (what
+guidance does to others: guided vs unguided visitors, visiting styles, group sizes, exposure
+concentration, welfare); they are computed when the summary is read, not collected per tick.
+docs/metrics.md defines every metric.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 from mesa import DataCollector
 
-from cpss.venue.kernels.stats import day_stats
+from cpss.kit.stats import gini
+from cpss.venue.kernels.stats import GROUP_BUCKETS, day_stats, fairness_groups, group_means
 
 
 def _sat(m: Any) -> np.ndarray:
@@ -163,9 +170,55 @@ MODEL_REPORTERS = {
 """Reporter name -> function(model), collected every tick."""
 
 
+def style_key(name: str) -> str:
+    """A visiting style's name as a snake_case key part (``"Big spender"`` -> ``big_spender``)."""
+    return re.sub(r"\W+", "_", name.strip().lower()).strip("_") or "style"
+
+
+def fairness_names(style_names: list[str]) -> list[str]:
+    """Keys of :func:`fairness`, in order, for a venue with these visiting styles."""
+    names = ["share_guided", "sat_guided", "sat_unguided", "wait_guided", "wait_unguided", "wait_all"]
+    names += ["welfare_total", "welfare_guided", "welfare_unguided", "gini_views"]
+    for kind in ("sat", "wait"):
+        names += [f"{kind}_style_{style_key(s)}" for s in style_names]
+        names += [f"{kind}_group_{b}" for b in GROUP_BUCKETS]
+    return names
+
+
+def fairness_values(share: Any, sat: Any, wait: Any, welfare: Any, gini_views: Any) -> list[Any]:
+    """The values of :func:`fairness_names`, in order, from the figures per set of users.
+
+    ``sat``, ``wait`` and ``welfare`` are indexed by the rows of
+    :func:`cpss.venue.kernels.stats.fairness_groups` (guided, unguided, everyone, the styles, the
+    group sizes); entries may be numbers (numpy) or (B,) tensors (the batched engine).
+    """
+    out = [share, sat[0], sat[1], wait[0], wait[1], wait[2], welfare[2], welfare[0], welfare[1], gini_views]
+    for per_set in (sat, wait):
+        out += list(per_set[3:])
+    return out
+
+
+def fairness(m: Any) -> dict[str, float]:
+    """Externality and fairness metrics of the day so far (definitions: docs/metrics.md).
+
+    Over users who entered: guided users are those whose group carries a mobile guide.
+    ``sat_*`` are mean accumulated satisfactions and ``wait_*`` mean minutes queued per user of
+    each set (NaN for a set with nobody in it); ``welfare_*`` sums satisfaction; ``gini_views``
+    is the Gini coefficient of views over exhibits.
+    """
+    p = m.pop
+    rows = fairness_groups(p.state, p.has_device, p.leader, p.style, len(m.style_names))
+    n = rows.sum(axis=1)
+    share = float(n[0] / n[2]) if n[2] else float("nan")
+    welfare = (rows * p.satisfaction[None, :]).sum(axis=1)
+    sat, wait = group_means(p.satisfaction, rows), group_means(p.wait_total, rows)
+    values = fairness_values(share, sat, wait, welfare, gini(m.popularity))
+    return dict(zip(fairness_names(m.style_names), map(float, values), strict=True))
+
+
 def summary(m: Any) -> dict[str, float]:
-    """The day's headline figures (every reporter's current value)."""
-    return {name: float(fn(m)) for name, fn in MODEL_REPORTERS.items()}
+    """The day's figures: every reporter's current value, then :func:`fairness`."""
+    return {**{name: float(fn(m)) for name, fn in MODEL_REPORTERS.items()}, **fairness(m)}
 
 
 class VenueCollector(DataCollector):

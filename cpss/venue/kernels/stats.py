@@ -98,3 +98,41 @@ def day_stats(
     for z in range(occupancy.size):
         out[9] = max(out[9], occupancy[z] / comfort[z])
     return out, out_vals, out_ids
+
+
+GROUP_BUCKETS = ("1", "2", "3plus")
+"""Group-size buckets of the externality metrics: solo visitors, pairs, groups of three or more."""
+
+
+def group_means(values: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over the users of each group; NaN for a group with no user.
+
+    Args:
+        values: (V,) one value per user.
+        member: (G, V) bool, row ``g`` marks the users of group ``g``.
+
+    Returns:
+        (G,) the mean per group (NaN where a row marks nobody).
+    """
+    n = member.sum(axis=1)
+    total = (member * values[None, :]).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+def fairness_groups(
+    state: np.ndarray, has_device: np.ndarray, leader: np.ndarray, style: np.ndarray, n_styles: int
+) -> np.ndarray:
+    """The (G, V) membership rows of the externality metrics, among users who entered.
+
+    Rows, in order: guided (the user's group carries a mobile guide, ``has_device`` of its
+    leader), unguided, everyone, one row per style index, then one per :data:`GROUP_BUCKETS`
+    bucket of the size of the user's group (users sharing a leader).
+    """
+    entered = state != OUTSIDE
+    guided = has_device[leader]
+    size = np.bincount(leader, minlength=leader.size)[leader]
+    rows = [entered & guided, entered & ~guided, entered]
+    rows += [entered & (style == s) for s in range(n_styles)]
+    rows += [entered & (size == 1), entered & (size == 2), entered & (size >= 3)]
+    return np.stack(rows)
