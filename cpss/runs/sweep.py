@@ -4,6 +4,7 @@ Used by ``cpss sweep``. A sweep folder holds ``sweep.json`` (every invocation wi
 the resolved base configs) and ``results.csv``: one row per run with ``run_id``, ``status``
 (``done`` / ``failed``), ``policy``, one column per grid key, ``seed``, the episode ``return``
 and ``length``, every summary metric of the day, ``wall_seconds``, ``host`` and ``error``.
+A run with seed ``s`` plays the day ``env.reset(seed=s)``: the day of ``cpss simulate --seed s``.
 The table is rewritten atomically as runs finish (at most once a second, and at the end), so
 an interrupted sweep resumes: the same command skips finished runs and retries failed ones.
 ``cpss sweep`` exits 0 when at least one run is done and 1 when every run failed.
@@ -171,7 +172,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         else:
             env = make_env(scen, True)
             learner = agents.make("heuristic", env, policy=spec["policy"])
-        result = evaluate(env, learner, 1, spec["seed"])[0]
+        result = evaluate(env, learner, 1, seeds=[spec["seed"]])[0]  # the day of `cpss simulate --seed`
         result.pop("episode", None)
         row.update(status="done", error="", **result)
     except Exception as exc:  # a failed run is data, not a crash of the sweep
