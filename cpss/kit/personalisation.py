@@ -17,7 +17,10 @@ over user-item pairs), so a term can be inspected, tested and switched off on it
 
 :func:`weighted_sum` combines them with the weights :class:`FWeights` (a weight of 0 ablates a
 term) into the utility of a visit, and :func:`acceptance` turns an expected utility into the
-probability of accepting a recommendation: ``σ(accept_bias + accept_sharpness · utility)``.
+probability of accepting a recommendation: ``σ(accept_bias + accept_sharpness · utility)``. The
+weights of a config are what users *decide* with; worlds score a realised visit with
+:data:`cpss.kit.fparams.FELT` (every term at 1), so ablating a term changes behaviour, not the
+measuring stick.
 
 Every equation is written once per form: the numpy form (compiled as it is by numba for the
 kernels) and, beside it, the torch form for the batched engine; where the body is plain
