@@ -49,16 +49,6 @@ def test_simulate_steps_caps_the_day(tmp_path, tiny_museum_args):
     assert len(pd.read_csv(out / "metrics.csv")) == 16
 
 
-def test_demo_compares_crowd_blind_and_crowd_aware(tmp_path):
-    out = tmp_path / "demo"
-    res = runner.invoke(app, ["demo", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    assert "interest" in res.output and "crowd_aware" in res.output
-    table = pd.read_csv(out / "comparison.csv", index_col="metric")
-    assert list(table.columns) == ["interest", "crowd_aware"]
-    assert (out / "interest" / "metrics.csv").is_file() and (out / "compare_mean_satisfaction.png").is_file()
-
-
 def _disconnected_plan(tmp_path):
     g = nx.Graph()
     g.add_node("Hall", area=50.0, capacity=30, entrance="true")

@@ -7,7 +7,7 @@ compared on paired days. Policies are the heuristics and, with ``--checkpoint``,
 multi-agent personaliser, which acts through its usual ``act()`` on each day's observations and
 masks. Days run in chunks of ``chunk`` days per tensor program to bound memory. The run folder
 holds ``days.csv`` (one row per policy and day: ``return`` (per personaliser, as ``cpss eval``)
-and every metric of the day's summary), ``summary.csv`` (mean and 95% CI per policy and metric)
+and every metric of the day's summary), ``summary.csv`` (mean, 95% CI and days per policy and metric)
 and ``config.json`` (the config, seeds, device, wall time, versions, command).
 """
 
@@ -111,12 +111,20 @@ def run_days(
 
 
 def summarise(days: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95% CI half-width (Student t) of every metric per policy."""
+    """Mean, 95% CI half-width (Student t) and days of every metric per policy.
+
+    A metric undefined on some days (NaN: a mean over an empty set of visitors, docs/metrics.md)
+    is summarised over the days where it is defined; ``days`` counts them (0: mean and ci95 NaN).
+    """
     rows = []
     for policy, group in days.groupby("policy", sort=False):
         for column in group.columns.drop(["policy", "seed"]):
-            mean, half = mean_ci(group[column].to_numpy(dtype=float))
-            rows.append({"policy": policy, "metric": column, "mean": float(mean), "ci95": float(half)})
+            values = group[column].to_numpy(dtype=float)
+            values = values[~np.isnan(values)]
+            mean, half = mean_ci(values) if values.size else (float("nan"), float("nan"))
+            rows.append(
+                {"policy": policy, "metric": column, "mean": float(mean), "ci95": float(half), "days": int(values.size)}
+            )
     return pd.DataFrame(rows)
 
 
@@ -203,7 +211,7 @@ def batch_command(
     for p in policies:
         view.add_column(p, justify="right")
     for metric, rows in shown.groupby("metric", sort=False):
-        cells = {r.policy: f"{r.mean:.3f} ± {r.ci95:.3f}" for r in rows.itertuples()}
+        cells = {r.policy: f"{r.mean:.3f} ± {r.ci95:.3f}" if r.days else "n/a" for r in rows.itertuples()}
         view.add_row(metric, *(cells[p] for p in policies))
     console.print(view)
     console.print(f"{days * len(policies)} days in {wall:.1f} s on {device}; run folder: {out}")

@@ -139,30 +139,23 @@ def batch(
 @app.command()
 @user_errors
 def demo(
-    out: OutOpt = None,
-    seed: SeedOpt = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="paired days per policy")] = 100,
     config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, ...")] = "cpu",
+    out: OutOpt = None,
 ) -> None:
-    """Crowd-blind (interest) vs crowd-aware guides on museum-small, same seed, side by side."""
-    from cpss.runs.runio import default_out, run_folder, write_json
-    from cpss.runs.simulation import compare_plots, comparison_table, day_ticks, run_heuristic, write_run
+    """Crowd-blind (interest) vs crowd-aware guides on many paired days of museum-small and museum-busy.
 
-    scen, root = scenario_from_cli("museum", config or "museum-small", None, seed)
-    out = out or default_out("demo", "museum")
-    summaries, frames = {}, {}
-    with run_folder(out) as tmp:
-        for policy in ("interest", "crowd_aware"):
-            with progress() as bar:
-                task = bar.add_task(f"museum / {policy}", total=day_ticks(scen, root))
-                env = run_heuristic(scen, policy, root, on_step=lambda t, b=bar, k=task: b.update(k, completed=t))
-            summaries[policy] = write_run(tmp / policy, scen, env, policy=policy, seed=root)
-            frames[policy] = scen.metrics_frame(env.model)
-        compare_plots(tmp, scen, frames)
-        table = comparison_table(summaries)
-        write_json(tmp / "comparison.json", summaries)
-        (tmp / "comparison.csv").write_text(table.to_csv(index_label="metric"))
-    console.print(summary_table(summaries, f"museum-small, seed {root}: crowd-blind vs crowd-aware guides"))
-    console.print(f"run folder: {out}")
+    Prints, per config, both policies' means and the paired difference with its 95% CI per
+    metric (batched engine; day i has the visitors of seed SEED + i). --config runs one config.
+    """
+    from cpss.runs.demo import DEFAULT_CONFIGS, demo_command
+
+    names = [config] if config else list(DEFAULT_CONFIGS)
+    runs = [(Path(name).stem, *scenario_from_cli("museum", name, set_, seed)) for name in names]
+    demo_command(runs, days, device, out, progress, console)
 
 
 @app.command()

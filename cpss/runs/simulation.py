@@ -1,6 +1,6 @@
 """Running scenarios with heuristic or learning personalisers and writing run folders.
 
-Used by ``cpss simulate`` and ``cpss demo``; importable for scripts and tests. A scenario's
+Used by ``cpss simulate``; importable for scripts and tests. A scenario's
 ``learner_policies`` (e.g. the ads bandits) name learners of ``agents`` that learn online while
 the day is simulated: agent 0 learns through the Gymnasium view, the other slots follow the
 scenario's first heuristic. ``agents`` is imported lazily, inside the functions that need it.
@@ -237,14 +237,3 @@ def write_run(
     if occ is not None:
         plot_heatmap(occ[0], occ[1], folder / "occupancy_heatmap.png", model.dt)
     return summary
-
-
-def compare_plots(folder: Path, scenario: Scenario, frames: dict[str, pd.DataFrame]) -> None:
-    """One PNG per plotted metric with a line per run."""
-    for column in scenario.plot_metrics:
-        _plot(frames, column, folder / f"compare_{column}.png")
-
-
-def comparison_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Metrics (rows) x runs (columns)."""
-    return pd.DataFrame(summaries)
