@@ -12,11 +12,20 @@ import torch
 
 from cpss.batched import ops
 from cpss.kit.personalisation import acceptance_torch, utility_torch
-from cpss.venue.equations import choice_utility_torch, follows, leave_value, novelty_torch, stop_value
+from cpss.venue.equations import (
+    choice_utility_torch,
+    coordinated_score,
+    follows,
+    leave_value,
+    marginal_crowding_torch,
+    novelty_torch,
+    stop_value,
+)
 from cpss.venue.users import Activity
 
 if TYPE_CHECKING:
     from cpss.batched.venue import BatchedVenue
+    from cpss.venue.guides import OccupancyBoard
 
 A = Activity
 
@@ -45,6 +54,106 @@ def decision_view(w: BatchedVenue) -> ops.TorchView:
     )
     w._view_cache = (w._version, view)
     return view
+
+
+class TorchBoard:
+    """The guides' occupancy board of every day, as :class:`cpss.venue.guides.OccupancyBoard`.
+
+    Args:
+        w: The batched venue (its days, rooms and population).
+        delay: Ticks a reading lags behind the rooms.
+    """
+
+    def __init__(self, w: BatchedVenue, delay: int) -> None:
+        self.delay, self.N = int(delay), w.N
+        self.group_size = torch.bincount(w.pop.leader, minlength=w.B * w.V).to(w.dtype)
+        self.readings = torch.zeros(self.delay + 1, w.B, w.N, dtype=w.dtype, device=w.device)
+        self.parties = torch.zeros_like(self.readings)
+        self.pushed = 0
+
+    def push(self, w: BatchedVenue, reading: torch.Tensor) -> torch.Tensor:
+        """Record this tick's fresh ``reading`` (B, N) and the guided parties; return the late reading."""
+        slot = self.pushed % (self.delay + 1)
+        self.readings[slot] = reading
+        v = w.guides.visitor[w.guides.visitor >= 0]
+        v = v[w.pop.zone[v] >= 0]
+        bins = w.day[v] * self.N + w.pop.zone[v]
+        parties = torch.zeros(w.B * self.N, dtype=w.dtype, device=w.device).index_add_(0, bins, self.group_size[v])
+        self.parties[slot] = parties.view(w.B, self.N)
+        self.pushed += 1
+        return self.late(self.readings)
+
+    def late(self, buffer: torch.Tensor) -> torch.Tensor:
+        """The (B, N) entry pushed ``delay`` ticks before the last push (zeros if none was)."""
+        if self.pushed <= self.delay:
+            return torch.zeros_like(buffer[0])
+        return buffer[(self.pushed - 1 - self.delay) % (self.delay + 1)]
+
+    def load(self) -> torch.Tensor:
+        """(B, N) predicted occupancy: the late reading + guided parties now - guided parties then."""
+        now = self.parties[(self.pushed - 1) % (self.delay + 1)] if self.pushed else torch.zeros_like(self.parties[0])
+        return self.late(self.readings) + now - self.late(self.parties)
+
+    def take(self, w: BatchedVenue, boards: list[OccupancyBoard]) -> None:
+        """Continue the numpy boards of ``w``'s days (for :func:`cpss.batched.io.from_models`)."""
+        if any(b.delay != self.delay or b.pushed != boards[0].pushed for b in boards):
+            raise ValueError("from_models: the models' occupancy boards differ in delay or age")
+        self.group_size = torch.bincount(w.pop.leader, minlength=w.B * w.V).to(w.dtype)
+        for name in ("readings", "parties"):
+            stacked = torch.stack([torch.as_tensor(getattr(b, name)) for b in boards], dim=1)
+            setattr(self, name, stacked.to(device=w.device, dtype=w.dtype))
+        self.pushed = boards[0].pushed
+
+
+def heuristic(w: BatchedVenue, name: str, view: ops.TorchView, uniforms: torch.Tensor | None = None) -> torch.Tensor:
+    """Recommendations (BK,) of the heuristic ``name``: :func:`coordinated_picks` or :func:`cpss.batched.ops.policy`."""
+    if name == "crowd_coordinated":
+        return coordinated_picks(w, view, uniforms)
+    return ops.policy(name, view, w.gen)
+
+
+def coordinated_picks(w: BatchedVenue, view: ops.TorchView, uniforms: torch.Tensor | None = None) -> torch.Tensor:
+    """Recommendations (BK,) of ``crowd_coordinated``, as :func:`cpss.venue.kernels.guides.coordinated_picks`.
+
+    The slots of all days decide in slot order, each day on its own predicted load
+    (:meth:`TorchBoard.load`). ``uniforms`` (BK,) are the draws of the softmax (drawn from the
+    batch's generator when not given and the temperature is > 0).
+    """
+    B, K, M = w.B, w.K, w.M
+    g, f = view.guide, view.f
+    load = w.board.load().clone()
+    rows = w.slot_rows()
+    user_zone = w.pop.zone[rows].clamp(min=0).view(B, K)
+    party = w.board.group_size[rows].view(B, K)
+    active, mask = view.active.view(B, K), view.mask.view(B, K, M)
+    match, new, walk = (x.view(B, K, M) for x in (view.match, view.novelty, view.walk))
+    tau = g.spread_temperature
+    if tau > 0 and uniforms is None:
+        uniforms = w._rand(B * K)
+    u_all = uniforms.view(B, K) if tau > 0 else None
+    out = torch.full((B, K), -1, dtype=torch.long, device=w.device)
+    for k in range(K):
+        zk, n = user_zone[:, k], party[:, k]
+        relief = marginal_crowding_torch(load.gather(1, zk[:, None])[:, 0] - n, n, w.area[zk], f)
+        zone_cost = marginal_crowding_torch(load, n[:, None], w.area[None, :], f) - relief[:, None]
+        zone_cost.scatter_(1, zk[:, None], torch.zeros_like(relief)[:, None])
+        score = coordinated_score(match[:, k], new[:, k], w.attraction, zone_cost[:, w.item_zone], walk[:, k], g, f)
+        score = torch.where(mask[:, k], score, torch.full_like(score, -torch.inf))
+        ok = active[:, k] & mask[:, k].any(dim=1)
+        best = score.argmax(dim=1)
+        top = score.gather(1, best[:, None])[:, 0]
+        if tau > 0:
+            weights = torch.where(mask[:, k], torch.exp((score - top[:, None]) / tau), torch.zeros_like(score))
+            cum = weights.cumsum(dim=1)
+            target = (1.0 - u_all[:, k]) * cum[:, -1]
+            best = (cum < target[:, None]).sum(dim=1).clamp(max=M - 1)
+        pick = torch.where(ok, best, torch.full_like(best, -1))
+        out[:, k] = pick
+        z = w.item_zone[pick.clamp(min=0)]
+        moved = (n * (ok & (z != zk))).to(load.dtype)
+        load.scatter_add_(1, z[:, None], moved[:, None])
+        load.scatter_add_(1, zk[:, None], -moved[:, None])
+    return out.view(-1)
 
 
 def pair_utility(w: BatchedVenue, users: torch.Tensor, items: torch.Tensor, guided: bool) -> torch.Tensor:
@@ -79,7 +188,7 @@ def decide(w: BatchedVenue) -> None:
     first = deciding & ~follower
     if w.K:
         view = decision_view(w)
-        recs = w._external if w._external is not None else ops.policy(w.policy, view, w.gen)
+        recs = w._external if w._external is not None else heuristic(w, w.policy, view)
         allowed = view.mask.gather(1, recs.clamp(min=0)[:, None])[:, 0]
         recs = torch.where(view.active & (recs >= 0) & allowed, recs, torch.full_like(recs, -1))
         g.recommendation = recs

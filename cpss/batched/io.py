@@ -154,6 +154,8 @@ def from_models(
     for name in ("base_noise", "sensed", "popularity", "viewers", "queue_len", "density", "noise", "crowd_noise"):
         setattr(w, name, rows([getattr(m, name) for m in models]))
     w.occupancy = rows([m.occupancy for m in models], torch.long)
+    w.reading = rows([m.sensors.reading for m in models])
+    w.board.take(w, [m.board for m in models])
     for name in DAY_COUNTERS:
         setattr(w, name, t(np.array([float(getattr(m, name)) for m in models])))
     w.minute, w._version, w._view_cache = float(m0.minute), 0, None

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from cpss.batched import ops
-from cpss.batched.decisions import decide, start_leaving
+from cpss.batched.decisions import TorchBoard, decide, start_leaving
 from cpss.kit.config import ConfigError
 from cpss.kit.context import active, noisy_count_torch
 from cpss.kit.fparams import FELT
@@ -130,6 +130,8 @@ class BatchedVenue(DayClock):
         g.offered, g.accepted = (torch.zeros(B * K, dtype=torch.long, device=self.device) for _ in range(2))
         self.base_noise = t(np.stack([d[1] for d in days]))
         self.sensed = torch.zeros(B, N, dtype=self.dtype, device=self.device)
+        self.reading = torch.zeros_like(self.sensed)  # the sensors' fresh reading (``sensed`` is what guides see)
+        self.board = TorchBoard(self, round(self.config.context.sensors.delay / self.dt))
         self.popularity = torch.zeros(B, self.M, dtype=self.dtype, device=self.device)
         for name in DAY_COUNTERS:
             setattr(self, name, torch.zeros(B, dtype=self.dtype, device=self.device))
@@ -209,7 +211,8 @@ class BatchedVenue(DayClock):
         self.crowd_noise = eq.occupancy_noise_torch(occ, self.comfort, self.params.crowd)
         s = self.probe.sensors.params
         noisy = noisy_count_torch(occ, self._randn(B, N), self._randn(B, N), s)
-        self.sensed = torch.where(self._rand(B, N) < s.dropout, self.sensed, noisy)
+        self.reading = torch.where(self._rand(B, N) < s.dropout, self.reading, noisy)
+        self.sensed = self.board.push(self, self.reading)
         self.peak_ratio = torch.maximum(self.peak_ratio, ratio.amax(dim=1) if N else self.peak_ratio)
         crowded = present & (self.density.reshape(-1)[self.day * N + p.zone.clamp(min=0)] > self.params.f.rho_star)
         p.congested_min += self.dt * crowded

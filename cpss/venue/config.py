@@ -16,8 +16,8 @@ from cpss.kit.config import FTerms, SensorConfig, StrictModel
 from cpss.kit.context import MUSEUM_HOURLY_PROFILE
 from cpss.kit.limits import MAX_TICKS_PER_DAY, check_memory, check_ticks
 
-POLICIES = ("none", "random", "nearest", "interest", "crowd_aware", "popular")
-PolicyName = Literal["none", "random", "nearest", "interest", "crowd_aware", "popular"]
+POLICIES = ("none", "random", "nearest", "interest", "crowd_aware", "popular", "crowd_coordinated")
+PolicyName = Literal["none", "random", "nearest", "interest", "crowd_aware", "popular", "crowd_coordinated"]
 
 
 class WorldSection(StrictModel):
@@ -138,6 +138,14 @@ class WindowSection(StrictModel):
     end: float = Field(ge=0.0)
 
 
+class VenueSensorConfig(SensorConfig):
+    """Occupancy sensors of the venue: noise, dropout and the delay of what personalisers see."""
+
+    delay: float = Field(
+        0.0, ge=0.0, le=60.0, description="minutes the readings guides and learners see lag behind the rooms"
+    )
+
+
 class ContextSection(StrictModel):
     """Indirect influence, what no visitor causes: arrivals, ambient noise, closures, events, sensors."""
 
@@ -150,7 +158,7 @@ class ContextSection(StrictModel):
     closures: list[WindowSection] = Field(default_factory=list)
     events: list[WindowSection] = Field(default_factory=list)
     event_bonus: float = Field(0.2, ge=0.0)
-    sensors: SensorConfig = Field(default_factory=SensorConfig)
+    sensors: VenueSensorConfig = Field(default_factory=VenueSensorConfig)
 
     @model_validator(mode="after")
     def _check(self) -> ContextSection:
@@ -170,7 +178,10 @@ class GuidesSection(StrictModel):
     content_bonus: float = Field(0.3, ge=0.0)
     estimate_lr: float = Field(0.3, ge=0.0, le=1.0, description="learning rate of interests")
     trust_lr: float = Field(0.1, ge=0.0, le=1.0)
-    crowd_weight: float = Field(1.0, ge=0.0, description="crowd_aware: weight of congestion")
+    crowd_weight: float = Field(1.0, ge=0.0, description="crowd_aware, crowd_coordinated: weight of congestion")
+    spread_temperature: float = Field(
+        0.0, ge=0.0, le=10.0, description="crowd_coordinated: softmax temperature of the assignment (0: the best item)"
+    )
 
 
 class FSection(FTerms):

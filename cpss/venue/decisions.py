@@ -71,6 +71,11 @@ class DecisionsMixin:
             popularity=self.popularity,
             f=self.params.f,
             guide=self.params.guide,
+            zone_load=self.board.load(),
+            zone_area=self.area,
+            item_zone=fl.item_zone,
+            user_zone=np.maximum(self.slot_rows(p.zone), 0),
+            party=self.slot_rows(self.board.group_size),
         )
 
     def expected_utility(self, users: np.ndarray, guided: bool) -> np.ndarray:

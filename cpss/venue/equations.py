@@ -17,7 +17,8 @@ the rest of the venue's behaviour:
   make a visitor do outside the sum of ``f`` (cut a view short, skip an exhibit it cannot see,
   balk at a crowded room, follow its companions); each is scaled by the crowd weight ``f.crowd``,
   so that ablating the crowd term removes it;
-* :func:`novelty`, :func:`interest_score`, :func:`crowd_aware_score` — the guides' heuristics;
+* :func:`novelty`, :func:`interest_score`, :func:`crowd_aware_score`, :func:`marginal_crowding`,
+  :func:`coordinated_score` — the guides' heuristics;
 * :func:`trust_update` — trust moves toward how good a guided visit was;
 * :func:`observed_match`, :func:`estimate_step` — what a guide learns of its user's interests
   (then renormalised to a unit vector).
@@ -367,5 +368,48 @@ register(
     novelty=UNIT,
     attraction=UNIT,
     density=DENSITY,
+    walk=MINUTES,
+)
+
+
+def marginal_crowding(occupancy, party, area, p: FParams):
+    """Crowding a party adds to a room, per member: the ``crowd_coordinated`` guides' cost.
+
+    With ``C(o) = o · crowding(density(o, area))`` the room's total crowding discomfort, the cost
+    is ``(C(o + n) - C(o)) / n`` for ``o = max(0, occupancy)`` and ``n = max(1, party)``: what the
+    party will feel plus what it adds for everyone already there (a marginal social cost).
+    """
+    o = np.maximum(occupancy, 0.0)
+    n = np.maximum(party, 1.0)
+    return ((o + n) * crowding(density(o + n, area), p) - o * crowding(density(o, area), p)) / n
+
+
+def marginal_crowding_torch(occupancy, party, area, p: FParams):
+    """Torch form of :func:`marginal_crowding`."""
+    o = occupancy.clamp(min=0.0)
+    n = party.clamp(min=1.0)
+    return ((o + n) * crowding_torch(density(o + n, area), p) - o * crowding_torch(density(o, area), p)) / n
+
+
+register(marginal_crowding, marginal_crowding_torch, params=(FParams,), occupancy=COUNT, party=CAPACITY, area=AREA)
+
+
+def coordinated_score(match, novelty, attraction, cost, walk, g: GuideParams, p: FParams):
+    """``crowd_coordinated`` policy: interest plus attraction minus the crowding a move causes and walking (one form).
+
+    ``match · novelty + attraction_weight · attraction - crowd_weight · cost - walk_cost · walk``,
+    where ``cost`` is the move's marginal crowding (:func:`marginal_crowding` of the room it
+    enters minus that of the room it leaves, on predicted occupancy).
+    """
+    return match * novelty + p.attraction_weight * attraction - g.crowd_weight * cost - p.walk_cost * walk
+
+
+register(
+    coordinated_score,
+    params=(GuideParams, FParams),
+    match=SIGNED_UNIT,
+    novelty=UNIT,
+    attraction=UNIT,
+    cost=UTILITY,
     walk=MINUTES,
 )

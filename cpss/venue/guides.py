@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import NamedTuple
 
 import mesa
 import numpy as np
 
+from cpss.kit.jit import record
 from cpss.kit.personalisation import FParams
 from cpss.venue.equations import crowd_aware_score, estimate_step, interest_score
+from cpss.venue.kernels.guides import coordinated_picks
 from cpss.venue.params import GuideParams
 
 
@@ -83,6 +86,13 @@ class DecisionView:
         popularity: (M,) views so far today.
         f: Constants of ``f`` the guides assume (crowding threshold and penalty, walk cost…).
         guide: The guides' own parameters (``crowd_weight``…).
+        zone_load: (N,) occupancy the guides predict per room before this tick's recommendations
+            (:meth:`OccupancyBoard.load`); with ``zone_area``, ``item_zone``, ``user_zone`` and
+            ``party``, what ``crowd_coordinated`` needs (None where the view was built without them).
+        zone_area: (N,) floor area of each room (m²).
+        item_zone: (M,) room of each item.
+        user_zone: (K,) room of each slot's user (0 for idle slots).
+        party: (K,) size of each slot's user's group (1 for idle slots).
     """
 
     active: np.ndarray
@@ -95,6 +105,67 @@ class DecisionView:
     popularity: np.ndarray
     f: FParams = dataclasses.field(default_factory=FParams)
     guide: GuideParams = dataclasses.field(default_factory=GuideParams)
+    zone_load: np.ndarray | None = None
+    zone_area: np.ndarray | None = None
+    item_zone: np.ndarray | None = None
+    user_zone: np.ndarray | None = None
+    party: np.ndarray | None = None
+
+
+class OccupancyBoard:
+    """What the guides' dispatcher knows of room occupancy: late sensor readings and its own parties.
+
+    Every tick the model pushes the sensors' fresh reading and where the guided parties are now
+    (the guides know their own users' rooms exactly). :meth:`push` returns the reading of
+    ``delay`` ticks ago (zeros before the first one), which is what every personaliser sees
+    (``context.sensors.delay``). :meth:`load` predicts today's occupancy from it: the late reading
+    plus how the guided parties have moved since it was taken (a Smith predictor on the part of
+    the crowd the guides steer). With no delay the load is the reading itself.
+
+    Args:
+        n_zones: Number of rooms.
+        delay: Ticks a reading lags behind the rooms (>= 0).
+        group_size: (V,) size of each user's group, read at its leader (``group_sizes``).
+    """
+
+    def __init__(self, n_zones: int, delay: int, group_size: np.ndarray) -> None:
+        self.delay = int(delay)
+        self.group_size = np.asarray(group_size, dtype=float)
+        self.readings = np.zeros((self.delay + 1, n_zones))
+        self.parties = np.zeros((self.delay + 1, n_zones))
+        self.pushed = 0
+
+    def push(self, reading: np.ndarray, visitor: np.ndarray, zone: np.ndarray) -> np.ndarray:
+        """Record this tick's fresh ``reading`` (N,) and the guided parties; return the late reading."""
+        slot = self.pushed % (self.delay + 1)
+        self.readings[slot] = reading
+        self.parties[slot] = guided_parties(visitor, zone, self.group_size, self.readings.shape[1])
+        self.pushed += 1
+        return self.late(self.readings)
+
+    def late(self, buffer: np.ndarray) -> np.ndarray:
+        """The row of ``buffer`` pushed ``delay`` ticks before the last push (zeros if none was)."""
+        if self.pushed <= self.delay:
+            return np.zeros(buffer.shape[1])
+        return buffer[(self.pushed - 1 - self.delay) % (self.delay + 1)]
+
+    def load(self) -> np.ndarray:
+        """(N,) predicted occupancy: the late reading + guided parties now - guided parties then."""
+        now = self.parties[(self.pushed - 1) % (self.delay + 1)] if self.pushed else np.zeros(self.parties.shape[1])
+        return self.late(self.readings) + now - self.late(self.parties)
+
+
+def group_sizes(leader: np.ndarray) -> np.ndarray:
+    """(V,) number of users whose leader is each user (the group size at a leader, 0 elsewhere)."""
+    return np.bincount(leader, minlength=leader.size).astype(float)
+
+
+def guided_parties(visitor: np.ndarray, zone: np.ndarray, group_size: np.ndarray, n_zones: int) -> np.ndarray:
+    """(N,) members of guided groups per room, counted at their leader's room (served slots only)."""
+    served = visitor[visitor >= 0]
+    rooms = zone[served]
+    inside = rooms >= 0
+    return np.bincount(rooms[inside], weights=group_size[served][inside], minlength=n_zones).astype(float)
 
 
 Policy = Callable[[DecisionView, np.random.Generator], np.ndarray]
@@ -135,6 +206,39 @@ def policy_crowd_aware(view: DecisionView, rng: np.random.Generator) -> np.ndarr
     return _best(score, view)
 
 
+class _ScoreParams(NamedTuple):
+    f: FParams
+    guide: GuideParams
+
+
+def policy_crowd_coordinated(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
+    """Crowd-aware guides that coordinate: the marginal crowding of each move, on predicted occupancy.
+
+    The guides decide in slot order. Each scores items with
+    :func:`~cpss.venue.equations.coordinated_score`, whose cost is the
+    :func:`~cpss.venue.equations.marginal_crowding` of the item's room minus that of the room
+    the party leaves (0 within the user's room), both on the predicted occupancy
+    (``view.zone_load``) plus the parties recommended so far this tick. With
+    ``guides.spread_temperature`` > 0 the item is drawn from the softmax of the scores (one
+    uniform per slot, drawn from ``rng``), else it is the best one. See
+    :func:`cpss.venue.kernels.guides.coordinated_picks`.
+    """
+    if view.zone_load is None or view.zone_area is None or view.item_zone is None:
+        raise ValueError("crowd_coordinated: the decision view has no zone_load, zone_area or item_zone")
+    k = view.active.shape[0]
+    uniforms = rng.random(k) if view.guide.spread_temperature > 0 and k else np.zeros(k)
+    user_zone = np.zeros(k, np.int64) if view.user_zone is None else view.user_zone
+    party = np.ones(k) if view.party is None else view.party
+    recs = np.full(k, -1, dtype=np.int64)
+    coordinated_picks(
+        (view.active, view.mask, view.match, view.novelty, view.walk),
+        (view.attraction, view.item_zone, view.zone_area),
+        (np.array(view.zone_load, dtype=float), np.asarray(user_zone, np.int64), np.asarray(party, float)),
+        uniforms, record(_ScoreParams(view.f, view.guide)), recs,
+    )  # fmt: skip
+    return recs
+
+
 def policy_popular(view: DecisionView, rng: np.random.Generator) -> np.ndarray:
     """The most viewed allowed item so far (ties broken at random)."""
     return _best(np.broadcast_to(view.popularity, view.mask.shape) + 1e-6 * rng.random(view.mask.shape), view)
@@ -147,6 +251,7 @@ POLICY_FUNCTIONS: dict[str, Policy] = {
     "interest": policy_interest,
     "crowd_aware": policy_crowd_aware,
     "popular": policy_popular,
+    "crowd_coordinated": policy_crowd_coordinated,
 }
 
 

@@ -33,7 +33,7 @@ from cpss.venue import crowd, metrics
 from cpss.venue.config import VenueConfig
 from cpss.venue.decisions import DecisionsMixin
 from cpss.venue.equations import attention
-from cpss.venue.guides import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots
+from cpss.venue.guides import POLICY_FUNCTIONS, DecisionView, Guide, GuideSlots, OccupancyBoard, group_sizes
 from cpss.venue.kernels import fields as kf
 from cpss.venue.kernels import movement as kc
 from cpss.venue.kernels import visits as kv
@@ -98,6 +98,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.events = self._windows(c.events, "context.events")
         self.base_noise = self.draw_base_noise(self.rng)
         self.sensors = OccupancySensors(fl.n_zones, c.sensors, self.rng)
+        self.board = OccupancyBoard(fl.n_zones, round(c.sensors.delay / self.dt), group_sizes(self.pop.leader))
         self.params = venue_params(cfg)
         """Every parameter family, read by name from the config (what equations and the torch engine take)."""
         self._kernel_record: tuple[object, np.ndarray] | None = None
@@ -269,7 +270,7 @@ class VenueModel(DecisionsMixin, CPSSModel):
         )  # fmt: skip
         self.zone_closed = active(self.closures, self._n_zones, self.minute)
         self.zone_event = active(self.events, self._n_zones, self.minute)
-        self.sensed = self.sensors.read(self.occupancy)
+        self.sensed = self.board.push(self.sensors.read(self.occupancy), self.guides.visitor, self.pop.zone)
         self.peak_ratio = max(self.peak_ratio, ratio_max)
         self.congestion_minutes += self.dt * float(crowded)
         self.entry_queue_minutes += self.dt * float(held)

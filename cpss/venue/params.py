@@ -81,7 +81,9 @@ class GuideParams(NamedTuple):
     """The guides' heuristics and what they learn (section ``guides``)."""
 
     crowd_weight: float = 1.0
-    """``crowd_aware``: weight of sensed congestion."""
+    """``crowd_aware``, ``crowd_coordinated``: weight of sensed congestion."""
+    spread_temperature: float = 0.0
+    """``crowd_coordinated``: softmax temperature of the assignment (0: the best item)."""
     trust_lr: float = 0.1
     """Learning rate of trust after a guided visit."""
     estimate_lr: float = 0.3

@@ -74,7 +74,10 @@ peak, visitor-minutes in congestion, recommendation acceptance rate (`cpss.venue
 
 ## Heuristic guides
 `none`, `random`, `nearest`, `interest` (crowd-blind best match), `crowd_aware` (match plus
-attraction minus sensed congestion and walking), `popular`.
+attraction minus sensed congestion and walking), `popular`, `crowd_coordinated` (as `crowd_aware`,
+but the cost of a move is the crowding it adds to the room it enters minus what it takes from the
+room it leaves, on occupancy predicted from the sensors and the moves the guides have already
+made; docs/experiments/herding.md).
 
 Equations of `f` and the dynamics: docs/model.md. Env contract: docs/envs.md.
 

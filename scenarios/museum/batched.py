@@ -30,8 +30,7 @@ from typing import Any
 
 import torch
 
-from cpss.batched import ops
-from cpss.batched.decisions import decision_view
+from cpss.batched.decisions import decision_view, heuristic
 from cpss.batched.io import summary
 from cpss.batched.venue import BatchedVenue
 from cpss.kit.config import ConfigError
@@ -216,7 +215,7 @@ class BatchedMuseumEnv:
         if policy not in POLICIES:
             raise ValueError(f"unknown heuristic policy {policy!r}; choose from {', '.join(POLICIES)}")
         w = self.world
-        return (ops.policy(policy, decision_view(w), w.gen) + 1).view(w.B, w.K)
+        return (heuristic(w, policy, decision_view(w)) + 1).view(w.B, w.K)
 
     def summary(self) -> dict[str, torch.Tensor]:
         """Every day's metrics so far (``cpss.venue.metrics`` names), each a (B,) tensor."""

@@ -10,7 +10,15 @@ import numpy as np
 
 from cpss.kit.jit import jit
 from cpss.kit.personalisation import acceptance, utility
-from cpss.venue.equations import attention, crowd_aware_score, density, interest_score, novelty
+from cpss.venue.equations import (
+    attention,
+    coordinated_score,
+    crowd_aware_score,
+    density,
+    interest_score,
+    marginal_crowding,
+    novelty,
+)
 from cpss.venue.kernels.choice import DECIDING, start_trip
 
 
@@ -68,6 +76,70 @@ def guide_picks(
         recs[k] = best
         if best >= 0:
             n_offers += 1
+    return n_offers
+
+
+@jit
+def coordinated_picks(
+    view: tuple, floor: tuple, board: tuple, uniforms: np.ndarray, params: np.ndarray, recs: np.ndarray
+) -> int:
+    """Recommendations of the ``crowd_coordinated`` policy into ``recs`` (-1 for none).
+
+    ``view`` = (active, mask, match, novelty, walk) of a :class:`cpss.venue.guides.DecisionView`;
+    ``floor`` = (attraction, item_zone, zone_area); ``board`` = (load, user_zone, party), where
+    ``load`` (N,) is the predicted occupancy and is updated in place. Slots decide in order:
+    slot ``k`` scores each allowed item with :func:`~cpss.venue.equations.coordinated_score`, of
+    cost ``marginal_crowding(load[z_j], n_k) - marginal_crowding(load[z_k] - n_k, n_k)`` for an
+    item in another room than its user's (0 in the same room), picks the best item or, with
+    ``params[0].guide.spread_temperature`` τ > 0, draws one from the softmax ``exp((s - max s) / τ)``
+    by inverse CDF at ``(1 - uniforms[k]) · total``; then its party of ``n_k`` moves in ``load``.
+    ``params`` is a record with fields ``f`` and ``guide``. Returns how many guides recommend.
+    """
+    active, mask, match, new, walk = view
+    attraction, item_zone, area = floor
+    load, user_zone, party = board
+    prm = params[0]
+    tau = prm.guide.spread_temperature
+    n_items = item_zone.size
+    score = np.empty(n_items)
+    n_offers = 0
+    for k in range(active.size):
+        recs[k] = -1
+        if not active[k]:
+            continue
+        zk, n = user_zone[k], party[k]
+        relief = marginal_crowding(load[zk] - n, n, area[zk], prm.f)
+        best, best_s = -1, -np.inf
+        for j in range(n_items):
+            if not mask[k, j]:
+                continue
+            z = item_zone[j]
+            cost = 0.0 if z == zk else marginal_crowding(load[z], n, area[z], prm.f) - relief
+            score[j] = coordinated_score(match[k, j], new[k, j], attraction[j], cost, walk[k, j], prm.guide, prm.f)
+            if best < 0 or score[j] > best_s:
+                best, best_s = j, score[j]
+        if best < 0:
+            continue
+        if tau > 0:
+            total = 0.0
+            for j in range(n_items):
+                if mask[k, j]:
+                    score[j] = np.exp((score[j] - best_s) / tau)
+                    total += score[j]
+            u = (1.0 - uniforms[k]) * total
+            cum = 0.0
+            for j in range(n_items):
+                if mask[k, j]:
+                    cum += score[j]
+                    best = j
+                    if cum >= u:
+                        break
+        recs[k] = best
+        n_offers += 1
+        z = item_zone[best]
+        if z != zk:
+            load[z] += n
+            load[zk] -= n
     return n_offers
 
 
