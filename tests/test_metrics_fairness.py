@@ -3,10 +3,12 @@ the numpy reference (cpss.venue.metrics) against the batched torch engine (cpss.
 
 from __future__ import annotations
 
+import json
 import math
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -114,3 +116,32 @@ def test_batched_days_report_nan_without_guides():
     assert torch.isnan(got["sat_guided"]).all() and (got["share_guided"] == 0).all()
     assert torch.isfinite(got["sat_unguided"]).all() and (got["welfare_guided"] == 0).all()
     assert torch.allclose(got["welfare_unguided"], got["welfare_total"])
+
+
+def test_run_folders_sweeps_and_reports_carry_the_metrics(tmp_path):
+    from conftest import TINY_MUSEUM, set_args
+    from typer.testing import CliRunner
+
+    from cpss.runs.cli import app
+    from cpss.runs.report import fairness_blocks
+
+    runner = CliRunner()
+    sweep = tmp_path / "sweep"
+    args = ["sweep", "museum", "--grid", "guides.device_share=0,1", "--seeds", "2", "--workers", "1"]
+    res = runner.invoke(app, [*args, "--out", str(sweep), *set_args(TINY_MUSEUM)])
+    assert res.exit_code == 0, res.output
+    rows = pd.read_csv(sweep / "results.csv")
+    assert {"sat_guided", "wait_unguided", "gini_views", "sat_style_ant", "sat_group_3plus"} <= set(rows.columns)
+    share = rows.set_index("guides.device_share")
+    assert share.loc[0, "sat_guided"].isna().all() and share.loc[1, "sat_unguided"].isna().all()
+    res = runner.invoke(app, ["report", str(sweep)])
+    assert res.exit_code == 0, res.output
+    text = (sweep / "report.md").read_text()
+    section = text[text.index("## Externalities and fairness") :]
+    assert "| sat_guided | sat_unguided |" in section and "n/a" in section and "sat_style_ant" in section
+    no_fairness = rows[[c for c in rows if not c.startswith(("sat_", "wait_", "welfare_", "gini_", "share_"))]]
+    assert fairness_blocks(no_fairness, ["guides.device_share"], {}) == []
+    out = tmp_path / "day"
+    res = runner.invoke(app, ["simulate", "museum", "--out", str(out), *set_args(TINY_MUSEUM)])
+    assert res.exit_code == 0, res.output
+    assert {"sat_guided", "welfare_total", "gini_views"} <= set(json.loads((out / "summary.json").read_text()))

@@ -6,8 +6,9 @@ Used by ``cpss report DIR``. ``DIR`` is one of:
   per metric of the metric against that key, with one line per combination of the other
   varying keys (e.g. per policy) and a band of the 95% Student-t interval across seeds
   (categorical keys such as an ablation axis get points with error bars); a table of means and
-  intervals per grid point; the failed runs with their errors; each invocation as a command
-  line and the resolved base config;
+  intervals per grid point; when the results hold the externality metrics (docs/metrics.md), an
+  "Externalities and fairness" section of their means and intervals; the failed runs with their
+  errors; each invocation as a command line and the resolved base config;
 * a training run folder (``config.json`` + ``metrics.csv``), or a folder of them: the learning
   curves, averaged across the runs of one algorithm (seeds) with a 95% band when there are
   several, a table of final returns, and the resolved configs.
@@ -156,6 +157,56 @@ def _plot_metric(done: pd.DataFrame, x: str, others: list[str], metric: str, pat
     plt.close(fig)
 
 
+def _means_table(done: pd.DataFrame, varying: list[str], metrics: list[str], spec: dict[str, Any]) -> pd.DataFrame:
+    """One row per grid point: ``n`` runs and ``mean ± ci95`` per metric (NaN runs left out, then counted)."""
+    keys = varying or ["runs"]
+    frame = done.assign(**{k: done[k].map(label) for k in varying}) if varying else done.assign(runs="all")
+    table = frame.groupby(keys, sort=True, dropna=False).size().rename("n").reset_index()
+    for metric in metrics:
+        stats = {tuple(r[k] for k in keys): r for r in mean_ci_frame(frame, keys, metric).to_dict("records")}
+        rows = table[keys].itertuples(index=False, name=None)
+        cells = [(stats.get(key), n) for key, n in zip(rows, table["n"], strict=True)]
+        table[metric] = [
+            "n/a" if r is None else _fmt(r["mean"], r["ci95"]) + (f" (n={r['n']})" if r["n"] < n else "")
+            for r, n in cells
+        ]
+    rank = {k: {v: i for i, v in enumerate(_order(spec, k))} for k in varying if not _numeric(done[k])}
+    if rank:
+        table = table.sort_values([*varying], key=lambda col: col.map(rank[col.name]) if col.name in rank else col)
+    return table
+
+
+FAIRNESS = ("sat_guided", "sat_unguided", "wait_guided", "wait_unguided", "welfare_total", "welfare_guided")
+FAIRNESS += ("welfare_unguided", "gini_views")
+"""The externality metrics of a report's "Externalities and fairness" section (docs/metrics.md)."""
+
+
+def fairness_blocks(done: pd.DataFrame, varying: list[str], spec: dict[str, Any]) -> list[Block]:
+    """The "Externalities and fairness" section, when the results hold those metrics (else nothing)."""
+    main = [m for m in FAIRNESS if m in done]
+    if not main or not len(done):
+        return []
+    groups = [c for c in done if c.startswith(("sat_style_", "sat_group_"))]
+    blocks: list[Block] = [
+        ("h2", "Externalities and fairness"),
+        (
+            "p",
+            "What guidance does to others (definitions: docs/metrics.md): satisfaction (`sat_*`) and minutes "
+            "queued per visitor (`wait_*`) of guided visitors (their group carries a mobile guide) and of "
+            "unguided ones, total satisfaction (`welfare_*`) of everyone and of each side, and the Gini "
+            "coefficient of views over exhibits. Mean ± 95% CI across seeds; a mean over an empty set of "
+            "visitors is undefined (NaN) and left out: the cell says over how many runs (n=...), or n/a.",
+        ),
+        ("table", _means_table(done, varying, main, spec)),
+    ]
+    if groups:
+        blocks += [
+            ("p", "Satisfaction per visiting style and per group size (1, 2, 3 or more):"),
+            ("table", _means_table(done, varying, groups, spec)),
+        ]
+    return blocks
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^\w]+", "_", name).strip("_")
 
@@ -204,19 +255,8 @@ def sweep_report(folder: Path, out: Path, metrics: list[str] | None = None, xs: 
                 _plot_metric(done, x, others, metric, path, _order(spec, x))
                 blocks.append(("img", (path.name, f"{metric} vs {x}")))
         blocks.append(("h2", "Means and 95% confidence intervals"))
-        table = None
-        for metric in metrics:
-            stats = mean_ci_frame(done.assign(**{k: done[k].map(label) for k in varying}), varying, metric)
-            column = stats.apply(lambda r: _fmt(r["mean"], r["ci95"]), axis=1).rename(metric)
-            table = (
-                stats[[*varying, "n"]].assign(**{metric: column})
-                if table is None
-                else table.assign(**{metric: column.to_numpy()})
-            )
-        rank = {k: {v: i for i, v in enumerate(_order(spec, k))} for k in varying if not _numeric(done[k])}
-        if rank and table is not None:
-            table = table.sort_values([*varying], key=lambda col: col.map(rank[col.name]) if col.name in rank else col)
-        blocks.append(("table", table))
+        blocks.append(("table", _means_table(done, varying, metrics, spec)))
+    blocks += fairness_blocks(done, varying, spec)
     if len(failed):
         cols = [c for c in ("run_id", *varying, "seed", "error") if c in failed]
         blocks += [
