@@ -132,7 +132,7 @@ def coordinated_picks(w: BatchedVenue, view: ops.TorchView, uniforms: torch.Tens
         uniforms = w._rand(B * K)
     u_all = uniforms.view(B, K) if tau > 0 else None
     out = torch.full((B, K), -1, dtype=torch.long, device=w.device)
-    for k in range(K):
+    for k in torch.nonzero(active.any(dim=0)).flatten().tolist():  # a slot no day uses changes nothing
         zk, n = user_zone[:, k], party[:, k]
         relief = marginal_crowding_torch(load.gather(1, zk[:, None])[:, 0] - n, n, w.area[zk], f)
         zone_cost = marginal_crowding_torch(load, n[:, None], w.area[None, :], f) - relief[:, None]

@@ -53,26 +53,46 @@ from cpss.venue.config import VenueConfig  # noqa: E402
 
 OUT = HERE / "herding"
 CONFIG = "museum-busy"
-METRICS = ("congestion_minutes", "mean_wait", "mean_satisfaction")
+METRICS = ("congestion_minutes", "mean_wait", "mean_satisfaction", "items_per_visitor")
+EXTRA = ("entry_queue_minutes", "crowded_total", "visitor_minutes", "crowded_share", "unserved_peak")
 START, END_BEFORE = 60, 20  # the steady part of the day (minutes)
 ROOMS_SHOWN = (2, 4, 10)
+COMPARED = ("interest", "crowd_aware", "crowd_coordinated")
+PAIRS = (("crowd_aware", "interest"), ("crowd_coordinated", "interest"), ("crowd_coordinated", "crowd_aware"))
 
 
 def run_days(
     config: VenueConfig, policy: str, days: int, seed: int = 0, chunk: int = 100, device: str = "cpu"
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Room occupancy (ticks, days, rooms) over ``days`` days from ``seed``, and each day's metrics."""
-    occupancy, metrics = [], {k: [] for k in METRICS}
+    """Room occupancy (ticks, days, rooms) over ``days`` days from ``seed``, and each day's metrics.
+
+    The metrics are :data:`METRICS` of :func:`cpss.batched.io.summary`, plus ``entry_queue_minutes``
+    (visitor-minutes held outside a full entrance), ``crowded_total`` (that plus
+    ``congestion_minutes``), ``visitor_minutes`` (inside),
+    ``crowded_share`` (``congestion_minutes / visitor_minutes``) and ``unserved_peak`` (the most
+    visitors with a device waiting for a free guide at any tick).
+    """
+    occupancy, metrics = [], {k: [] for k in (*METRICS, *EXTRA)}
     for start in range(0, days, chunk):
         w = BatchedVenue(config, min(chunk, days - start), seed=seed + start, policy=policy, device=device)
-        ticks = []
+        ticks, unserved = [], torch.zeros(w.B, dtype=torch.long, device=w.device)
+        p = w.pop
         while w.running:
             w.step()
             ticks.append(w.occupancy.to(torch.float64).cpu())
-        occupancy.append(torch.stack(ticks).numpy())
+            waiting = w.present & p.has_device & (p.slot < 0) & ~p.leaving
+            unserved = torch.maximum(unserved, waiting.view(w.B, w.V).sum(dim=1))
+        occ = torch.stack(ticks).numpy()
+        occupancy.append(occ)
         s = summary(w)
         for k in METRICS:
             metrics[k].append(s[k].double().cpu().numpy())
+        inside = occ.sum(axis=(0, 2)) * w.dt
+        metrics["entry_queue_minutes"].append(w.entry_queue_minutes.double().cpu().numpy())
+        metrics["crowded_total"].append(metrics["congestion_minutes"][-1] + metrics["entry_queue_minutes"][-1])
+        metrics["visitor_minutes"].append(inside)
+        metrics["crowded_share"].append(metrics["congestion_minutes"][-1] / np.maximum(inside, 1e-9))
+        metrics["unserved_peak"].append(unserved.double().cpu().numpy())
     return np.concatenate(occupancy, axis=1), {k: np.concatenate(v) for k, v in metrics.items()}
 
 
@@ -119,7 +139,105 @@ def arms(weight: float, temperature: float) -> dict[str, tuple[str, dict]]:
 
 
 def fmt(m: float, h: float, digits: int = 3) -> str:
+    """``+m ± h`` with ``digits`` decimals."""
     return f"{m:+.{digits}f} ± {h:.{digits}f}"
+
+
+DIFFS = (  # (metric, column title, decimals) of the paired-difference columns
+    ("congestion_minutes", "congestion (visitor-min)", 0),
+    ("entry_queue_minutes", "held at the entrance (visitor-min)", 0),
+    ("crowded_total", "both (visitor-min)", 0),
+    ("mean_wait", "wait (min)", 3),
+    ("mean_satisfaction", "satisfaction", 3),
+)
+
+
+def paired_cells(met: dict[str, np.ndarray], ref: dict[str, np.ndarray], row: dict, suffix: str = "") -> list[str]:
+    """Cells ``mean ± CI`` of the paired differences ``met - ref`` of :data:`DIFFS`; also stored in ``row``."""
+    cells = []
+    for key, _, digits in DIFFS:
+        m, h = mean_ci(met[key] - ref[key])
+        row[f"{key}_diff{suffix}"], row[f"{key}_diff{suffix}_ci"] = m, h
+        cells.append(fmt(m, h, digits))
+    return cells
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Rows (dicts) as a CSV file, the key columns first."""
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def compare(days: int, chunk: int, device: str) -> str:
+    """``crowd_coordinated`` against ``interest`` and ``crowd_aware`` at the shipped configs; the Markdown table."""
+    lines = [
+        f"Shipped configs (no sensor delay), {days} paired days; paired difference (95% CI) of the first policy "
+        "minus the second\n",
+        "| config | policies | " + " | ".join(title for _, title, _ in DIFFS) + " |",
+        "|---|---|" + "---|" * len(DIFFS),
+    ]
+    rows = []
+    for name in ("museum-small", "museum-busy"):
+        cfg = scenarios.load_config("museum", name)
+        met = {p: run_days(cfg, p, days, chunk=chunk, device=device)[1] for p in COMPARED}
+        for a, b in PAIRS:
+            row = {"config": name, "policy": a, "minus": b}
+            cells = paired_cells(met[a], met[b], row)
+            rows.append(row)
+            lines.append(f"| {name} | `{a}` − `{b}` | " + " | ".join(cells) + " |")
+        for p in COMPARED:
+            rows.append({"config": name, "policy": p, **{k: float(v.mean()) for k, v in met[p].items()}})
+    write_csv(OUT / "compare.csv", rows)
+    return "\n".join(lines)
+
+
+def herding(args: argparse.Namespace, delays: list[int]) -> tuple[str, dict, np.ndarray, np.ndarray]:
+    """The herding runs and their Markdown table; also returns the runs for the figures."""
+    t0 = time.time()
+    base = scenarios.load_config("museum", CONFIG)
+    rooms = exhibit_rooms(base)
+    occ_interest, _ = run_days(base, "interest", args.days, chunk=args.chunk, device=args.device)
+    results: dict[tuple[int, str], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+    for d in delays:
+        for name, (policy, guides) in arms(args.weight, args.temperature).items():
+            overrides = {"context": {"sensors": {"delay": float(d)}}, "guides": guides}
+            cfg = scenarios.load_config("museum", CONFIG, overrides)
+            results[d, name] = run_days(cfg, policy, args.days, chunk=args.chunk, device=args.device)
+        print(f"delay {d}: done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    rows = []
+    lines = [
+        f"{CONFIG}, guides.crowd_weight = {args.weight:g}, {args.days} paired days; swing = autocorrelation of the "
+        "occupancy changes at lag delay + 1 (negative: the crowd swings); the other columns are paired differences "
+        "to `crowd_aware` at the same delay (95% CI)\n",
+        "| delay (min) | arm | swing | swing − crowd_aware | " + " | ".join(t for _, t, _ in DIFFS) + " |",
+        "|---|---|---|---|" + "---|" * len(DIFFS),
+    ]
+    blank = " |" * (len(DIFFS) + 1)
+    for d in delays:
+        m, h = mean_ci(swing(occ_interest, d + 1, rooms))
+        lines.append(f"| {d} | `interest` (reads no sensor) | {fmt(m, h)} |" + blank)
+        rows.append({"delay": d, "arm": "interest", "swing": m, "swing_ci": h})
+        ref_occ, ref_met = results[d, "crowd_aware"]
+        ref_sw = swing(ref_occ, d + 1, rooms)
+        for name in arms(args.weight, args.temperature):
+            occ, met = results[d, name]
+            sw = swing(occ, d + 1, rooms)
+            m, h = mean_ci(sw)
+            row = {"delay": d, "arm": name, "swing": m, "swing_ci": h}
+            if name == "crowd_aware":
+                lines.append(f"| {d} | `{name}` | {fmt(m, h)} |" + blank)
+            else:
+                dm, dh = mean_ci(sw - ref_sw)
+                row["swing_diff"], row["swing_diff_ci"] = dm, dh
+                cells = [fmt(m, h), fmt(dm, dh), *paired_cells(met, ref_met, row)]
+                lines.append(f"| {d} | `{name}` | " + " | ".join(cells) + " |")
+            row.update({k: float(v.mean()) for k, v in met.items()})
+            rows.append(row)
+    write_csv(OUT / "results.csv", rows)
+    return "\n".join(lines), results, occ_interest, rooms
 
 
 def main() -> None:
@@ -130,82 +248,37 @@ def main() -> None:
     ap.add_argument("--weight", type=float, default=4.0, help="guides.crowd_weight of every crowd-aware arm")
     ap.add_argument("--temperature", type=float, default=0.3, help="guides.spread_temperature of the random arm")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-compare", action="store_true", help="skip the comparison at the shipped configs")
     args = ap.parse_args()
     torch.set_num_threads(1)
     OUT.mkdir(exist_ok=True)
-    delays = [int(x) for x in args.delays.split(",")]
     t0 = time.time()
-    base = scenarios.load_config("museum", CONFIG)
-    rooms = exhibit_rooms(base)
-    occ_interest, _ = run_days(base, "interest", args.days, chunk=args.chunk, device=args.device)
-    lags = range(1, 16)
-    results: dict[tuple[int, str], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
-    for d in delays:
-        for name, (policy, guides) in arms(args.weight, args.temperature).items():
-            overrides = {"context": {"sensors": {"delay": float(d)}}, "guides": guides}
-            cfg = scenarios.load_config("museum", CONFIG, overrides)
-            results[d, name] = run_days(cfg, policy, args.days, chunk=args.chunk, device=args.device)
-        print(f"delay {d}: done ({time.time() - t0:.0f} s)", file=sys.stderr)
-    names = list(arms(args.weight, args.temperature))
-    rows, lines = [], []
-    lines.append(
-        f"{CONFIG}, guides.crowd_weight = {args.weight:g}, {args.days} paired days; swing = autocorrelation of "
-        "the occupancy changes at lag delay + 1 (negative: the crowd swings)\n"
-    )
-    lines.append("| delay (min) | arm | swing | − crowd_aware (paired) | congestion − crowd_aware | "
-                 "satisfaction − crowd_aware | wait − crowd_aware |")  # fmt: skip
-    lines.append("|---|---|---|---|---|---|---|")
-    for d in delays:
-        sw_interest = swing(occ_interest, d + 1, rooms)
-        m, h = mean_ci(sw_interest)
-        lines.append(f"| {d} | interest (no feedback) | {fmt(m, h)} | | | | |")
-        rows.append({"delay": d, "arm": "interest", "swing": m, "swing_ci": h})
-        ref_occ, ref_met = results[d, "crowd_aware"]
-        ref_sw = swing(ref_occ, d + 1, rooms)
-        for name in names:
-            occ, met = results[d, name]
-            sw = swing(occ, d + 1, rooms)
-            m, h = mean_ci(sw)
-            row = {"delay": d, "arm": name, "swing": m, "swing_ci": h}
-            cells = [fmt(m, h)]
-            if name == "crowd_aware":
-                cells += ["", "", "", ""]
-            else:
-                for key, diff, digits in (
-                    ("swing", sw - ref_sw, 3),
-                    ("congestion_minutes", met["congestion_minutes"] - ref_met["congestion_minutes"], 0),
-                    ("mean_satisfaction", met["mean_satisfaction"] - ref_met["mean_satisfaction"], 3),
-                    ("mean_wait", met["mean_wait"] - ref_met["mean_wait"], 3),
-                ):
-                    dm, dh = mean_ci(diff)
-                    row[f"{key}_diff"], row[f"{key}_diff_ci"] = dm, dh
-                    cells.append(fmt(dm, dh, digits))
-            for key in METRICS:
-                row[key] = float(met[key].mean())
-            rows.append(row)
-            lines.append(f"| {d} | {name} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    print(table)
-    (OUT / "table.md").write_text(table + "\n")
-    with open(OUT / "results.csv", "w", newline="") as fh:
-        keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in ("delay", "arm"), k))
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-    _figures(results, occ_interest, delays, names, rooms, lags, args)
+    delays = [int(x) for x in args.delays.split(",")]
+    parts = []
+    if not args.no_compare:
+        parts.append("### Policies at the shipped configs\n\n" + compare(args.days, args.chunk, args.device))
+        print(f"comparison: done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    table, results, occ_interest, rooms = herding(args, delays)
+    parts.append("### Herding\n\n" + table)
+    text = "\n\n".join(parts)
+    print(text)
+    (OUT / "table.md").write_text(text + "\n")
+    _figures(results, occ_interest, delays, list(arms(args.weight, args.temperature)), rooms, range(1, 16), args)
     print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
 
 
 def _figures(results, occ_interest, delays, names, rooms, lags, args) -> None:
     d_show = 5 if 5 in delays else max(delays)
+    d_series = max(delays)
     ticks = np.arange(1, occ_interest.shape[0] + 1)
+    smooth = np.ones(3) / 3
     fig, axes = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True, sharey=True)
     for ax, name in zip(axes, ("crowd_aware", "crowd_coordinated"), strict=True):
-        occ = results[d_show, name][0]
+        occ = results[d_series, name][0]
         for z in ROOMS_SHOWN:
-            ax.plot(ticks, occ[:, 0, z], lw=1, label=f"room {z}")
+            ax.plot(ticks[1:-1], np.convolve(occ[:, 0, z], smooth, mode="valid"), lw=1, label=f"room {z}")
         ax.axhline(15, color="k", lw=0.6, ls="--")
-        ax.set_title(f"{name}, sensor delay {d_show} min (day 0)", fontsize=10)
+        ax.set_title(f"{name}, sensor delay {d_series} min (day 0, 3-minute moving average)", fontsize=10)
         ax.set_ylabel("visitors in room")
     axes[0].legend(ncol=3, fontsize=8, loc="upper left")
     axes[1].set_xlabel("minute of the day (dashed: crowded above 15 = 0.5 p/m²)")
@@ -228,17 +301,18 @@ def _figures(results, occ_interest, delays, names, rooms, lags, args) -> None:
     a1.set_ylabel("autocorrelation of occupancy changes")
     a1.set_title(f"sensor delay {d_show} min (dotted: lag delay + 1)", fontsize=10)
     a1.legend(fontsize=8)
-    for i, name in enumerate(["interest", *names]):
+    base = {d: swing(occ_interest, d + 1, rooms) for d in delays}
+    for i, name in enumerate(names):
         ms, hs = [], []
         for d in delays:
-            occ = occ_interest if name == "interest" else results[d, name][0]
-            m, h = mean_ci(swing(occ, d + 1, rooms))
+            m, h = mean_ci(swing(results[d, name][0], d + 1, rooms) - base[d])
             ms.append(m)
             hs.append(h)
-        a2.errorbar(np.array(delays) + 0.15 * (i - 1.5), ms, yerr=hs, marker="o", capsize=3, label=name)
+        x = np.array(delays) + 0.15 * (i - 1)
+        a2.errorbar(x, ms, yerr=hs, marker="o", capsize=3, label=name, color=f"C{i + 1}")
     a2.axhline(0, color="k", lw=0.5)
     a2.set_xlabel("sensor delay (minutes)")
-    a2.set_ylabel("swing: autocorrelation at lag delay + 1")
+    a2.set_ylabel("swing − interest's swing (paired)")
     a2.set_title(f"guides.crowd_weight = {args.weight:g}, {args.days} days, 95% CI", fontsize=10)
     a2.legend(fontsize=8)
     fig.tight_layout()
