@@ -12,8 +12,11 @@ same days (seeds ``0 .. days-1``), with 95% Student-t intervals (:func:`cpss.kit
 Runs the batched engine (:mod:`cpss.batched`) for ``crowd_aware`` and ``crowd_coordinated``
 guides, and crowd-blind ``interest`` guides for reference.
 
-Writes ``compliance-curve/results.csv``, ``compliance-curve/table.md`` and
-``compliance-curve/curve.png`` next to this script, and prints the Markdown table.
+Writes ``compliance-curve/results.csv`` (every metric of
+:func:`herding.run_days`, level and paired difference), ``compliance-curve/rooms.csv`` (each
+room's mean occupancy and share of the day crowded, at shares 0 and 1),
+``compliance-curve/table.md`` and ``compliance-curve/curve.png`` next to this script, and prints
+the Markdown tables.
 
 Usage: ``python docs/experiments/compliance_curve.py [--days 60] [--configs museum-busy,museum-small]``
 (about 4 minutes on one CPU core; ``--device cuda`` runs it on a GPU).
@@ -57,26 +60,57 @@ SHOWN = (
 )
 
 
-def curve(config: str, days: int, chunk: int, device: str) -> tuple[list[dict], dict]:
-    """Rows of paired differences to share 0 for each policy and share, and the raw metrics."""
-    runs = {}
+def curve(config: str, days: int, chunk: int, device: str) -> tuple[list[dict], list[dict]]:
+    """Rows of paired differences to share 0 for each policy and share, and per-room rows at shares 0 and 1."""
+    runs, rooms = {}, []
     for share in SHARES:
         for policy in POLICIES if share > 0 else POLICIES[:1]:  # at share 0 no guide acts: one run
             guides = {"count": SLOTS[config], "device_share": share}
             cfg = scenarios.load_config("museum", config, {"guides": guides})
-            runs[policy, share] = run_days(cfg, policy, days, chunk=chunk, device=device)[1]
+            occupancy, runs[policy, share] = run_days(cfg, policy, days, chunk=chunk, device=device)
+            if share in (0.0, 1.0):
+                crowded = occupancy > cfg.floor.room_area * cfg.crowd.rho_star
+                name = "none" if share == 0 else policy
+                for z in range(occupancy.shape[2]):
+                    rooms.append(
+                        {
+                            "config": config,
+                            "policy": name,
+                            "share": share,
+                            "room": z,
+                            "mean_occupancy": float(occupancy[:, :, z].mean()),
+                            "crowded_time": float(crowded[:, :, z].mean()),
+                        }
+                    )
     base = runs[POLICIES[0], 0.0]
     rows = []
     for policy in POLICIES:
         for share in SHARES:
             met = base if share == 0 else runs[policy, share]
             row = {"config": config, "policy": policy, "share": share}
-            row["unserved_peak"] = float(met["unserved_peak"].max())
-            for key, _, _ in SHOWN:
+            for key in met:
                 m, h = mean_ci(met[key] - base[key])
                 row[key], row[f"{key}_diff"], row[f"{key}_diff_ci"] = float(met[key].mean()), m, h
+            row["unserved_peak"] = float(met["unserved_peak"].max())
             rows.append(row)
-    return rows, runs
+    return rows, rooms
+
+
+def room_table(rooms: list[dict]) -> str:
+    """Markdown: each room's mean occupancy and share of time crowded, without guides and with everyone guided."""
+    arms = list(dict.fromkeys(r["policy"] for r in rooms))
+    n_rooms = max(r["room"] for r in rooms) + 1
+    lines = [
+        f"**{rooms[0]['config']}, rooms**: mean occupancy (share of the day crowded) without guides and with every "
+        "group guided\n",
+        "| room | " + " | ".join(arms) + " |",
+        "|---|" + "---|" * len(arms),
+    ]
+    for z in range(n_rooms):
+        cells = [next(f"{r['mean_occupancy']:.1f} ({r['crowded_time']:.2f})" for r in rooms
+                      if r["room"] == z and r["policy"] == a) for a in arms]  # fmt: skip
+        lines.append(f"| {z} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def table(rows: list[dict], days: int) -> str:
@@ -137,11 +171,13 @@ def main() -> None:
     torch.set_num_threads(1)
     OUT.mkdir(exist_ok=True)
     t0 = time.time()
-    all_rows, parts = {}, []
+    all_rows, all_rooms, parts = {}, [], []
     for config in args.configs.split(","):
-        rows, _ = curve(config, args.days, args.chunk, args.device)
+        rows, rooms = curve(config, args.days, args.chunk, args.device)
         all_rows[config] = rows
+        all_rooms += rooms
         parts.append(table(rows, args.days))
+        parts.append(room_table(rooms))
         waiting = max(r["unserved_peak"] for r in rows)
         parts.append(f"\nMost groups with a device ever waiting for a free guide: {waiting:g} ({SLOTS[config]} slots).")
         print(f"{config}: done ({time.time() - t0:.0f} s)", file=sys.stderr)
@@ -149,6 +185,7 @@ def main() -> None:
     print(text)
     (OUT / "table.md").write_text(text + "\n")
     write_csv(OUT / "results.csv", [r for rows in all_rows.values() for r in rows])
+    write_csv(OUT / "rooms.csv", all_rooms)
     figure(all_rows, args.days)
     print(f"\n{time.time() - t0:.0f} s", file=sys.stderr)
 

@@ -53,7 +53,7 @@ from cpss.venue.config import VenueConfig  # noqa: E402
 
 OUT = HERE / "herding"
 CONFIG = "museum-busy"
-METRICS = ("congestion_minutes", "mean_wait", "mean_satisfaction", "items_per_visitor")
+METRICS = ("congestion_minutes", "mean_wait", "mean_satisfaction", "items_per_visitor", "acceptance_rate")
 EXTRA = ("entry_queue_minutes", "crowded_total", "visitor_minutes", "crowded_share", "unserved_peak")
 START, END_BEFORE = 60, 20  # the steady part of the day (minutes)
 ROOMS_SHOWN = (2, 4, 10)
