@@ -41,8 +41,9 @@ The `museum-small` building with four times the visitors (800), timed tickets (e
 half-hour slot enters at its start: `context.entry_interval = 30`), a blockbuster (the most
 attractive exhibit gets attraction 2.0 and a 2-minute median stop: `floor.blockbuster_*`) and 40
 guides with a device for half the groups. Visitors spend about half of their visit in rooms
-above 0.5 p/m²; over 100 paired days `crowd_aware` guides cut congestion by about 4% against
-`interest` guides (docs/model.md §4).
+above 0.5 p/m²; over 100 paired days `crowd_aware` guides cut congestion in the rooms by about
+4% against `interest` guides but hold more visitors outside a full entrance, and
+`crowd_coordinated` guides hold the fewest (docs/experiments/herding.md).
 
 ## Visiting styles (defaults; shares are an assumption, see docs/model.md)
 | style | share | stop bias | selectivity | walk sensitivity | dwell × | stays in room |
