@@ -256,6 +256,8 @@ def test_day_metrics_agree_in_distribution_with_paired_numpy_days(overrides):
         "mean_wait",
         "peak_occupancy_ratio",
         "congestion_minutes",
+        "entry_queue_minutes",
+        "crowded_minutes",
         "acceptance_rate",
         "recommendations",
         "left",

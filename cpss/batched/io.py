@@ -98,6 +98,8 @@ def summary(w: BatchedVenue) -> dict[str, torch.Tensor]:
         "congestion_minutes": w.congestion_minutes.clone(),
         "acceptance_rate": torch.where(w.offers > 0, w.accepts / w.offers.clamp(min=1), zero),
         "recommendations": w.offers.clone(),
+        "entry_queue_minutes": w.entry_queue_minutes.clone(),
+        "crowded_minutes": w.congestion_minutes + w.entry_queue_minutes,
         **fairness(w),
     }
 

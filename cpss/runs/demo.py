@@ -35,7 +35,15 @@ DEFAULT_CONFIGS = ("museum-small", "museum-busy")
 POLICIES = ("interest", "crowd_aware")
 """The crowd-blind baseline and the policy compared with it (differences are second - first)."""
 
-HEADLINE = ("mean_satisfaction", "congestion_minutes", "mean_wait", "peak_occupancy_ratio", "acceptance_rate")
+HEADLINE = (
+    "mean_satisfaction",
+    "crowded_minutes",
+    "congestion_minutes",
+    "entry_queue_minutes",
+    "mean_wait",
+    "peak_occupancy_ratio",
+    "acceptance_rate",
+)
 """The day's headline metrics, printed first."""
 
 SHOWN_FAIRNESS = (
@@ -50,7 +58,7 @@ SHOWN_FAIRNESS = (
 )
 """The externality metrics printed after the headline ones (then satisfaction per style and group size)."""
 
-FIGURE = ("congestion_minutes", "mean_wait", "mean_satisfaction", "sat_unguided")
+FIGURE = ("crowded_minutes", "mean_wait", "mean_satisfaction", "sat_unguided")
 """Metrics whose single-day differences ``paired_differences.png`` shows."""
 
 
@@ -136,7 +144,7 @@ def _num(x: float, scale: float | None = None) -> str:
     return "n/a" if not np.isfinite(x) else (f"{x:.1f}" if big else f"{x:.3f}")
 
 
-def caveat(days: pd.DataFrame, base: str, other: str, metric: str = "congestion_minutes") -> str:
+def caveat(days: pd.DataFrame, base: str, other: str, metric: str = "crowded_minutes") -> str:
     """One sentence on what a single day can and cannot show, with this run's spread of one-day differences."""
     d = spread(days, base, other, metric)
     lo, hi = np.percentile(d, [5, 95]) if d.size else (np.nan, np.nan)

@@ -64,6 +64,8 @@ def _row(m: Any) -> list[float | int]:
         float(m.congestion_minutes),
         float(m.accepts / m.offers) if m.offers else 0.0,
         int(m.offers),
+        float(m.entry_queue_minutes),
+        float(m.congestion_minutes + m.entry_queue_minutes),
     ]
     m._row_cache = (m._version, row)
     return row
@@ -149,6 +151,16 @@ def recommendations(m: Any) -> int:
     return _row(m)[15]
 
 
+def entry_queue_minutes(m: Any) -> float:
+    """Visitor-minutes spent held at a full entrance after the arrival time, so far."""
+    return _row(m)[16]
+
+
+def crowded_minutes(m: Any) -> float:
+    """Visitor-minutes of crowding anywhere: in rooms above the threshold plus held at the entrance."""
+    return _row(m)[17]
+
+
 MODEL_REPORTERS = {
     "minute": minute,
     "mean_satisfaction": mean_satisfaction,
@@ -166,6 +178,8 @@ MODEL_REPORTERS = {
     "congestion_minutes": congestion_minutes,
     "acceptance_rate": acceptance_rate,
     "recommendations": recommendations,
+    "entry_queue_minutes": entry_queue_minutes,
+    "crowded_minutes": crowded_minutes,
 }
 """Reporter name -> function(model), collected every tick."""
 
