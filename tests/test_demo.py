@@ -69,3 +69,17 @@ def test_demo_with_one_config(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert [p.name for p in out.iterdir()] == ["museum-small"]
+
+
+def test_demo_compares_another_heuristic_and_refuses_a_bad_one(tmp_path):
+    out = tmp_path / "demo"
+    args = ["demo", "--config", "museum-busy", "--days", "2", *set_args(TINY_MUSEUM)]
+    res = runner.invoke(app, [*args, "--compare", "crowd_coordinated", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    days = pd.read_csv(out / "museum-busy" / "days.csv")
+    assert set(days["policy"]) == {"interest", "crowd_coordinated"}
+    assert "interest vs crowd_coordinated guides on 2 paired days" in " ".join(res.output.split())
+    for bad in ("interest", "teleport"):
+        res = runner.invoke(app, [*args, "--compare", bad, "--out", str(tmp_path / bad)])
+        assert res.exit_code == 2 and res.stderr.startswith("error: --compare:"), res.output
+        assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / bad).exists()

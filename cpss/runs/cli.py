@@ -145,6 +145,9 @@ def demo(
     seed: SeedOpt = None,
     device: Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, ...")] = "cpu",
     out: OutOpt = None,
+    compare: Annotated[
+        str, typer.Option("--compare", help="heuristic compared with interest, e.g. crowd_coordinated")
+    ] = "crowd_aware",
 ) -> None:
     """Crowd-blind (interest) vs crowd-aware guides on many paired days of museum-small and museum-busy.
 
@@ -155,7 +158,7 @@ def demo(
 
     names = [config] if config else list(DEFAULT_CONFIGS)
     runs = [(Path(name).stem, *scenario_from_cli("museum", name, set_, seed)) for name in names]
-    demo_command(runs, days, device, out, progress, console)
+    demo_command(runs, days, device, out, progress, console, compare)
 
 
 @app.command()

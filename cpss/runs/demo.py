@@ -1,9 +1,10 @@
 """``cpss demo``: crowd-blind vs crowd-aware guides over many paired days, with 95% CIs.
 
-Both policies (``interest``, the crowd-blind guide, and ``crowd_aware``) run the same days in
+Both policies (``interest``, the crowd-blind guide, and ``crowd_aware``, or the heuristic named
+by ``--compare``, e.g. ``crowd_coordinated``) run the same days in
 the batched torch engine (:mod:`cpss.runs.batch`; day ``i`` has the visitors of seed
 ``seed + i``), and every metric is reported as both policies' means and the mean of the per-day
-paired differences (``crowd_aware - interest``) with its 95% Student-t interval
+paired differences (``compared - interest``) with its 95% Student-t interval
 (:func:`cpss.kit.stats.mean_ci`). A metric that is undefined on some days (the externality
 metrics' means over an empty set of visitors are NaN, docs/metrics.md) is averaged over the days
 where it is defined under both policies, and the table says over how many.
@@ -26,14 +27,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from cpss.kit.config import ConfigError
 from cpss.kit.render import plt
 from cpss.kit.stats import mean_ci
 
 DEFAULT_CONFIGS = ("museum-small", "museum-busy")
 """What ``cpss demo`` runs without ``--config``: the everyday museum and its peak day."""
 
-POLICIES = ("interest", "crowd_aware")
-"""The crowd-blind baseline and the policy compared with it (differences are second - first)."""
+BASE = "interest"
+"""The crowd-blind baseline every comparison is against (differences are ``compared - interest``)."""
+COMPARED = "crowd_aware"
+"""The policy compared by default (``cpss demo --compare`` picks another, e.g. ``crowd_coordinated``)."""
 
 HEADLINE = (
     "mean_satisfaction",
@@ -157,9 +161,16 @@ def caveat(days: pd.DataFrame, base: str, other: str, metric: str = "crowded_min
 
 
 def run_config(
-    scenario: Any, config_name: str, seed: int, days: int, device: str, folder: Path, progress: Callable[[], Any]
+    scenario: Any,
+    config_name: str,
+    seed: int,
+    days: int,
+    device: str,
+    folder: Path,
+    progress: Callable[[], Any],
+    other: str = COMPARED,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """Both policies on ``days`` paired days of one config; write its files into ``folder``.
+    """``interest`` and ``other`` on ``days`` paired days of one config; write its files into ``folder``.
 
     Returns:
         The per-day rows, the :func:`paired` table and the wall seconds.
@@ -167,16 +178,16 @@ def run_config(
     import scenarios
     from cpss.runs.batch import heuristic_actor, run_days, summarise, write
 
-    base, other = POLICIES
+    base, policies = BASE, (BASE, other)
     env_cls = scenarios.batched_env_class(scenario.name, "demo")
-    actors = {p: heuristic_actor(p, scenario.heuristic_policies) for p in POLICIES}
+    actors = {p: heuristic_actor(p, scenario.heuristic_policies) for p in policies}
     with progress() as bar:
-        task = bar.add_task(f"{config_name}: {days} days x {len(POLICIES)} policies", total=days * len(POLICIES))
+        task = bar.add_task(f"{config_name}: {days} days x {len(policies)} policies", total=days * len(policies))
         frame, wall = run_days(
             env_cls, scenario.config, actors, days, seed, device, on_progress=lambda n: bar.update(task, completed=n)
         )
     table = paired(frame, base, other)
-    meta = {"scenario": scenario.name, "config_name": config_name, "policies": list(POLICIES), "days": days}
+    meta = {"scenario": scenario.name, "config_name": config_name, "policies": list(policies), "days": days}
     meta |= {"first_seed": seed, "device": device, "wall_seconds": wall, "difference": f"{other} - {base}"}
     folder.mkdir(parents=True, exist_ok=True)
     write(folder, frame, summarise(frame), scenario.config, meta)
@@ -185,11 +196,13 @@ def run_config(
     return frame, table, wall
 
 
-def print_table(console: Any, config_name: str, table: pd.DataFrame, days: int, seed: int) -> None:
+def print_table(
+    console: Any, config_name: str, table: pd.DataFrame, days: int, seed: int, other: str = COMPARED
+) -> None:
     """The console table of one config: both means, the paired difference with its CI, the days."""
     from rich.table import Table
 
-    base, other = POLICIES
+    base = BASE
     seeds = f"seeds {seed}..{seed + days - 1}"
     view = Table(title=f"{config_name}: {base} vs {other} guides on {days} paired days ({seeds})")
     for col in ("metric", base, other, f"{other} − {base} (95% CI)", "days"):
@@ -210,8 +223,11 @@ def demo_command(
     out: Path | None,
     progress: Callable[[], Any],
     console: Any,
+    compare: str = COMPARED,
 ) -> dict[str, pd.DataFrame]:
     """The body of ``cpss demo``: per (config name, scenario, first seed), run, write ``out/<config>/``, print.
+
+    ``compare`` is the heuristic compared with ``interest`` (default ``crowd_aware``).
 
     Returns:
         Config name -> its :func:`paired` table.
@@ -220,7 +236,12 @@ def demo_command(
     from cpss.runs.runio import default_out, run_folder
 
     check_device(device)
-    base, other = POLICIES
+    base, other = BASE, compare
+    choices = [p for p in configs[0][1].heuristic_policies if p != base] if configs else []
+    if other not in choices:
+        raise ConfigError(
+            f"--compare: {other!r} is not a heuristic to compare with {base}; choose from {', '.join(choices)}"
+        )
     out = out or default_out("demo", "museum")
     tables, lines = {}, []
     threads = torch.get_num_threads()
@@ -229,10 +250,10 @@ def demo_command(
     try:
         with run_folder(out) as tmp:
             for name, scenario, seed in configs:
-                frame, tables[name], wall = run_config(scenario, name, seed, days, device, tmp / name, progress)
-                print_table(console, name, tables[name], days, seed)
+                frame, tables[name], wall = run_config(scenario, name, seed, days, device, tmp / name, progress, other)
+                print_table(console, name, tables[name], days, seed, other)
                 console.print(caveat(frame, base, other), highlight=False)
-                lines.append(f"{name}: {days * len(POLICIES)} days in {wall:.1f} s")
+                lines.append(f"{name}: {days * 2} days in {wall:.1f} s")
     finally:
         torch.set_num_threads(threads)
     console.print(f"{'; '.join(lines)} on {device}; run folder: {out}", highlight=False)
