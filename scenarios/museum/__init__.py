@@ -71,7 +71,10 @@ above 0.5 p/m²; over 100 paired days `crowd_aware` guides cut congestion in the
 ## Metrics
 mean / median satisfaction, satisfaction Gini, visitors arrived / present / left / served,
 exhibits per visitor, coverage of top-5 interests, mean queue wait, occupancy ratio and its
-peak, visitor-minutes in congestion, recommendation acceptance rate (`cpss.venue.metrics`).
+peak, visitor-minutes in congestion (rooms), held at a full entrance, and both together
+(`crowded_minutes`), recommendation acceptance rate (`cpss.venue.metrics`). The day's summary
+adds what guidance does to others: guided vs unguided visitors' satisfaction, waits and welfare,
+outcomes per visiting style and group size, and the Gini of views over exhibits (docs/metrics.md).
 
 ## Heuristic guides
 `none`, `random`, `nearest`, `interest` (crowd-blind best match), `crowd_aware` (match plus
@@ -128,6 +131,7 @@ class MuseumScenario(Scenario):
     headline_metrics = (
         "mean_satisfaction",
         "peak_occupancy_ratio",
+        "crowded_minutes",
         "congestion_minutes",
         "mean_wait",
         "acceptance_rate",
