@@ -145,3 +145,14 @@ def test_run_folders_sweeps_and_reports_carry_the_metrics(tmp_path):
     res = runner.invoke(app, ["simulate", "museum", "--out", str(out), *set_args(TINY_MUSEUM)])
     assert res.exit_code == 0, res.output
     assert {"sat_guided", "welfare_total", "gini_views"} <= set(json.loads((out / "summary.json").read_text()))
+
+
+def test_eval_table_leaves_out_episodes_where_a_metric_is_undefined():
+    from cpss.runs.evaluation import ci_table
+
+    nan = float("nan")
+    table = ci_table({"p": [{"episode": 0, "sat_guided": 1.0}, {"episode": 1, "sat_guided": nan}, {"sat_guided": 3.0}]})
+    row = table.set_index("metric").loc["sat_guided"]
+    assert row["mean"] == 2.0 and row["episodes"] == 2 and np.isfinite(row["ci95"])
+    empty = ci_table({"p": [{"sat_guided": nan}, {"sat_guided": nan}]}).set_index("metric").loc["sat_guided"]
+    assert np.isnan(empty["mean"]) and empty["episodes"] == 0

@@ -304,32 +304,9 @@ def evaluate_cmd(
     trust_checkpoint: TrustOpt = False,
 ) -> None:
     """Evaluate a trained learner against every heuristic: mean and 95% CI of each metric."""
-    from cpss.runs.learners import load_learner
-    from cpss.runs.runio import atomic_write_text
-    from cpss.runs.training import ci_table, evaluate_policies, locate_checkpoint, make_env
+    from cpss.runs.evaluation import eval_command
 
-    ckpt, saved = locate_checkpoint(target)
-    scen, _ = scenario_from_cli(saved["scenario"], None, None, None)
-    scen = type(scen)(type(scen.config).model_validate(saved["config"]))
-    env = make_env(scen, saved["multi_agent"], saved.get("others"))
-    learner = load_learner(ckpt, env, saved, trust=trust_checkpoint)
-    with err_console.status(f"evaluating {learner.name} and {len(scen.heuristic_policies)} heuristics"):
-        results = evaluate_policies(scen, env, learner, episodes, seed, scen.heuristic_policies)
-    table = ci_table(results)
-    atomic_write_text(ckpt.parent.parent / "evaluation.csv", table.to_csv(index=False))
-    metrics = ["return", *scen.headline_metrics]
-    wide = Table(title=f"{scen.name}: {episodes} evaluation days from seed {seed} (mean ± 95% CI)")
-    wide.add_column("policy")
-    for metric in metrics:
-        wide.add_column(metric.replace("_", " "), justify="right")
-    for policy in results:
-        cells = []
-        for metric in metrics:
-            row = table[(table.policy == policy) & (table.metric == metric)]
-            cells.append(f"{row['mean'].iloc[0]:.3f} ± {row['ci95'].iloc[0]:.3f}" if len(row) else "-")
-        wide.add_row(policy.replace("heuristic:", ""), *cells)
-    console.print(wide)
-    console.print(f"all metrics: {ckpt.parent.parent / 'evaluation.csv'}")
+    eval_command(target, episodes, seed, trust_checkpoint, console, err_console)
 
 
 @app.command()

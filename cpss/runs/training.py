@@ -28,7 +28,6 @@ from cpss.kit.config import ConfigError
 from cpss.kit.env import CPSSGymEnv, CPSSParallelEnv
 from cpss.kit.render import plt
 from cpss.kit.scenario import Scenario
-from cpss.kit.stats import mean_ci
 from cpss.runs.runio import atomic_write_text, check_out, default_out, versions, write_json, write_status
 from cpss.runs.saved import CHECKPOINT, RLLIB_CHECKPOINT, TRAIN_KEYS, check_resume, locate_checkpoint, read_run_config
 
@@ -58,17 +57,6 @@ def evaluate_policies(
         env = make_env(scenario, not single, learner_env.others if single else None)
         results[f"heuristic:{policy}"] = evaluate(env, agents.make("heuristic", env, policy=policy), episodes, seed)
     return results
-
-
-def ci_table(results: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
-    """Mean and 95% CI half-width of every numeric column, per policy."""
-    rows = []
-    for policy, episodes in results.items():
-        frame = pd.DataFrame(episodes).drop(columns=["episode"], errors="ignore")
-        for column in frame.select_dtypes("number").columns:
-            mean, half = mean_ci(frame[column].to_numpy(dtype=float))
-            rows.append({"policy": policy, "metric": column, "mean": mean, "ci95": half})
-    return pd.DataFrame(rows)
 
 
 @dataclasses.dataclass
