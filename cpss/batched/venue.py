@@ -28,6 +28,7 @@ import torch
 
 from cpss.batched import ops
 from cpss.batched.decisions import TorchBoard, decide, start_leaving
+from cpss.batched.movement import arrive, walk
 from cpss.kit.config import ConfigError
 from cpss.kit.context import active, noisy_count_torch
 from cpss.kit.fparams import FELT
@@ -185,8 +186,8 @@ class BatchedVenue(DayClock):
         self.pop.gain.zero_()
         decide(self)
         self.minute += self.dt
-        self._arrive()
-        self._walk()
+        arrive(self)
+        walk(self)
         self._queue()
         self._view()
         self._leave()
@@ -232,65 +233,6 @@ class BatchedVenue(DayClock):
             self.viewers, self.density[:, iz], self.view_density, self.wait, self.crowd_noise[:, iz],
             self.base_noise[:, iz], self.zone_event[iz], self.attraction, prm.w, prm.f,
         )  # fmt: skip
-
-    def _arrive(self) -> None:
-        p, N = self.pop, self.N
-        cand = torch.nonzero((p.state == A.OUTSIDE) & (p.arrival <= self.minute)).flatten()
-        if cand.numel() == 0 or self.closed:
-            return
-        free = (self.capacity - self.occupancy).reshape(-1)
-        ok = ops.admit(self.gen, cand, self.day[cand] * N + self.entrance, free, p.arrival[cand])
-        p.state[ok], p.zone[ok], p.entered[ok] = int(A.DECIDING), self.entrance, self.minute
-        self.occupancy.view(-1).index_add_(0, self.day[ok] * N + self.entrance, torch.ones_like(ok))
-
-    def path_room(self, zone: torch.Tensor, target: torch.Tensor, walk_left: torch.Tensor) -> torch.Tensor:
-        """The room each walker has reached on its way (as :func:`cpss.venue.kernels.movement.path_room`)."""
-        x = zone.clone()
-        for _ in range(self.N):
-            y = self.next_hop[x, target]
-            on = (x != target) & (y != x) & (self.dist[y, target] >= walk_left - 1e-9)
-            if not bool(on.any()):
-                break
-            x = torch.where(on, y, x)
-        return x
-
-    def _walk(self) -> None:
-        p, N, ent, prm = self.pop, self.N, self.entrance, self.params
-        walking = torch.nonzero(p.state == A.WALKING).flatten()
-        step = p.walk_left[walking].clamp(max=self.dt)
-        p.walk_left[walking] -= step
-        p.walked[walking] += step
-        arrived = p.walk_left[walking] <= 1e-9
-        leaving = p.leaving[walking]
-        self._exit(walking[leaving & arrived & (p.target_zone[walking] == ent)])
-        go, arrived = walking[~leaving], arrived[~leaving]  # those leaving stay counted where they are
-        room = torch.where(arrived, p.target_zone[go], self.path_room(p.zone[go], p.target_zone[go], p.walk_left[go]))
-        change = room != p.zone[go]
-        here = go[~change & arrived]
-        cand, want, cand_arrived = go[change], room[change], arrived[change]
-        balk = cand_arrived & eq.balks_torch(self.density[self.day[cand], want], prm.w, prm.f, prm.crowd)
-        p.state[cand[balk]] = int(A.DECIDING)  # too crowded to go in: choose again where it stands
-        moving, want = cand[~balk], want[~balk]
-        free = (self.capacity - self.occupancy).reshape(-1)
-        ok = ops.admit(self.gen, moving, self.day[moving] * N + want, free)
-        wanted = torch.full_like(p.zone, -1)
-        wanted[moving] = want
-        occ = self.occupancy.view(-1)
-        occ.index_add_(0, self.day[ok] * N + p.zone[ok], -torch.ones_like(ok))
-        occ.index_add_(0, self.day[ok] * N + wanted[ok], torch.ones_like(ok))
-        p.zone[ok] = wanted[ok]
-        blocked = moving[~self._flag(ok)[moving]]
-        p.trip_wait[blocked] += self.dt
-        mid = blocked[p.walk_left[blocked] > 1e-9]  # blocked on the way: back at the door it could not pass
-        p.walk_left[mid] = self.dist[p.zone[mid], p.target_zone[mid]]
-        p.state[blocked[p.trip_wait[blocked] > prm.crowd.queue_patience]] = int(A.DECIDING)
-        entered = torch.cat([ok, here])
-        entered = entered[p.walk_left[entered] <= 1e-9]
-        item = p.target_item[entered]
-        view = self.view_density[self.day[entered], item.clamp(min=0)]
-        queues = (item >= 0) & ~eq.skips_torch(view, prm.w, prm.f, prm.crowd)
-        p.state[entered[queues]], p.queue_since[entered[queues]] = int(A.QUEUING), self.minute
-        p.state[entered[~queues]] = int(A.DECIDING)
 
     def _queue(self) -> None:
         p, M = self.pop, self.M
