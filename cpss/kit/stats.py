@@ -78,10 +78,15 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
 
     Returns:
         ``(mean, half_width)``; the half-width is NaN for a single value.
+
+    Raises:
+        ValueError: No values, or a NaN among them.
     """
     data = [float(v) for v in values]
     if not data:
         raise ValueError("mean_ci needs at least one value")
+    if any(math.isnan(v) for v in data):
+        raise ValueError("mean_ci: NaN among the values (an undefined metric?); leave those out first")
     mean = statistics.fmean(data)
     if len(data) < 2:
         return mean, float("nan")
