@@ -65,3 +65,16 @@ def untrained_run_folder(path: Path, scenario: str, algo: str, **overrides) -> P
         )
     )
     return path
+
+
+def venue_days(cfg: Any, ticks: int, seeds: tuple[int, ...] = (0, 1, 2)) -> list[Any]:
+    """Numpy venue days (one per seed) stepped ``ticks`` times: the states the engine-equivalence tests import."""
+    from cpss.venue.model import VenueModel
+
+    models = []
+    for seed in seeds:
+        m = VenueModel(cfg, seed=seed)
+        for _ in range(ticks):
+            m.step()
+        models.append(m)
+    return models

@@ -24,6 +24,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import venue_days
 
 from cpss.batched import ops
 from cpss.batched.decisions import decision_view
@@ -119,12 +120,7 @@ def test_days_have_the_visitors_of_the_numpy_days(cfg):
 @pytest.mark.parametrize("ticks", [70, 150, 239])
 def test_views_metrics_and_policies_exact_on_imported_state(cfg, ticks):
     scenario = make_scenario("museum", "museum-small")
-    models = []
-    for seed in (0, 1, 2):
-        m = VenueModel(cfg, seed=seed)
-        for _ in range(ticks):
-            m.step()
-        models.append(m)
+    models = venue_days(cfg, ticks)
     env = _env_on(models)
     obs, state, masks, rewards = env.observe(), env.state(), env.action_masks(), env.rewards()
     metrics = summary(env.world)

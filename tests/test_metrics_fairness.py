@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import venue_days
 
 import scenarios
 from cpss.batched.io import from_models
 from cpss.batched.io import summary as batched_summary
 from cpss.batched.venue import BatchedVenue
 from cpss.venue.metrics import fairness, fairness_names, style_key, summary
-from cpss.venue.model import VenueModel
 from cpss.venue.users import Activity
 
 A = Activity
@@ -92,12 +92,7 @@ def _same(a: float, b: float) -> bool:
 def test_engines_agree_exactly_on_the_same_state(overrides, ticks):
     """The torch summary of imported numpy days equals the numpy summary, key by key (NaN = NaN)."""
     cfg = scenarios.load_config("museum", "museum-small", {"visitors": {"count": 80}, **overrides})
-    models = []
-    for seed in (0, 1, 2):
-        m = VenueModel(cfg, seed=seed)
-        for _ in range(ticks):
-            m.step()
-        models.append(m)
+    models = venue_days(cfg, ticks)
     batched = batched_summary(from_models(models))
     for b, m in enumerate(models):
         expected = summary(m)

@@ -5,7 +5,7 @@ place only when complete, so an interrupted run never leaves a folder that looks
 Single files are written the same way (temp file, ``fsync``, ``os.replace``, ``fsync`` of the
 folder), so a crash leaves the old file or the new one, never a torn one.
 
-A temporary folder (``.NAME.XXXX.partial``) records the process that owns it; the next run
+A temporary folder (``.NAME.<random>.partial``) records the process that owns it; the next run
 into the same parent folder removes the ones whose process is gone (and says so on stderr).
 A training run's ``status.json`` records its process the same way, so :func:`read_status`
 reports a run whose process died as ``stale`` instead of ``running`` forever.
