@@ -36,10 +36,16 @@ GYM_ONLY: dict[str, tuple[str, str]] = {
 }
 """Single-agent Gymnasium envs without a Scenario (no configs, no PettingZoo view): name -> (module, class)."""
 
+TORCHRL: dict[str, str] = {
+    "museum": "scenarios.museum.torchrl_env:MuseumTorchRLEnv",
+}
+"""Scenario name -> its TorchRL ``EnvBase`` (``"module:Class"``; needs the ``torchrl`` extra)."""
+
 __all__ = [
     "CONFIG_DIR",
     "GYM_ONLY",
     "REGISTRY",
+    "TORCHRL",
     "batched_env_class",
     "batched_names",
     "config_names",
@@ -50,6 +56,7 @@ __all__ = [
     "make_batched",
     "make_gym",
     "make_scenario",
+    "make_torchrl",
     "names",
     "page_names",
     "parallel_names",
@@ -190,6 +197,37 @@ def make_batched(name: str, *, config: str | Path | None = None, num_days: int =
     """
     env_cls = batched_env_class(name)
     return env_cls(default_config(name) if config is None else config, num_days=num_days, **kwargs)
+
+
+def make_torchrl(name: str, *, num_days: int = 64, seed: int = 0, device: str = "cpu", **overrides: Any) -> Any:
+    """Many days of a scenario as one TorchRL ``EnvBase`` (multi-agent layout of TorchRL and BenchMARL).
+
+    Args:
+        name: A shipped config name (``museum-small``, ``museum-busy``) or a scenario name
+            (``museum``: its default config) of :data:`TORCHRL`.
+        num_days: Days run side by side (the env's batch size).
+        seed: Root seed of the first reset.
+        device: Torch device.
+        **overrides: Config overrides as nested dicts (``visitors={"count": 50}``).
+
+    Returns:
+        The env (:class:`scenarios.museum.torchrl_env.MuseumTorchRLEnv` for the museum).
+
+    Raises:
+        ConfigError: An unknown name, or torchrl not installed (the ``torchrl`` extra).
+    """
+    scenario = name if name in REGISTRY else name.partition("-")[0]
+    if not (name in TORCHRL or (scenario in TORCHRL and name in config_names(scenario))):
+        shipped = [c for s in TORCHRL for c in config_names(s)]
+        raise ConfigError(f"make_torchrl: unknown name {name!r}; choose from {', '.join([*TORCHRL, *shipped])}")
+    try:
+        env_cls = _load(TORCHRL[scenario])
+    except ImportError as exc:
+        raise ConfigError(
+            f"make_torchrl: {exc.name or exc} is not installed; install the torchrl extra (pip install 'cpss-sim[torchrl]')"
+        ) from None
+    config = default_config(name) if name == scenario else name
+    return env_cls(config, num_days=num_days, seed=seed, device=device, **overrides)
 
 
 def page_names() -> list[str]:
