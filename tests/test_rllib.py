@@ -1,7 +1,9 @@
 """`cpss train --backend rllib`: one PPO iteration on the museum, checkpoint restored, `cpss eval` on it.
 
-The weights-only export (``cpss_policy.json`` + ``cpss_policy.pt``) must act exactly as the RLlib
-module does: same action distribution inputs, same deterministic actions, with and without masks.
+The museum trains with its action masks (a masking RLModule): a run takes no invalid action,
+where the same run without masks takes dozens. The weights-only export (``cpss_policy.json`` +
+``cpss_policy.pt``) must act exactly as the RLlib module does: same masked action distribution
+inputs, same deterministic actions, with and without masks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from conftest import TINY_MUSEUM_GUIDED, set_args
 from typer.testing import CliRunner
 
 from cpss.runs.cli import app
+from cpss.runs.rllib_policy import MASKED_LOGIT
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.filterwarnings("ignore:.*Overriding environment:UserWarning")
@@ -71,14 +74,22 @@ def _assert_export_matches_rllib(out, cfg):
     dim = env.observation_space(agents_[0]).shape
     for _ in range(20):
         batches.append(({a: rng.normal(size=dim).astype(np.float32) for a in agents_}, None))
+    n = env.action_space(agents_[0]).n
     for obs, infos in batches:
         for mid, module in raw.modules.items():
+            assert type(module).__name__ == "MaskedPPOModule"  # the museum trains with its action masks
             names = [a for a in obs if mid in ("shared", a)]
             x = torch.as_tensor(np.stack([obs[a] for a in names]), dtype=torch.float32)
+            if infos is not None:
+                mask = np.stack([infos[a]["action_mask"] for a in names]).astype(np.float32)
+            else:  # random masks, action 0 always valid as in the museum
+                mask = np.concatenate([np.ones((len(names), 1)), rng.random((len(names), n - 1)) < 0.3], axis=1)
+                mask = mask.astype(np.float32)
             with torch.no_grad():
-                want = module.forward_inference({"obs": x})["action_dist_inputs"]
-                got = exported.networks[mid](x)
-            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+                want = module.forward_inference({"obs": {"observations": x, "action_mask": torch.as_tensor(mask)}})
+            got = exported.logits(mid, x.numpy(), mask)
+            torch.testing.assert_close(got, want["action_dist_inputs"], rtol=1e-5, atol=1e-5)
+            assert torch.equal(got == MASKED_LOGIT, torch.as_tensor(mask) == 0)
         assert exported.act(obs, infos) == raw.act(obs, infos)
         assert exported.act(obs) == raw.act(obs)
 
@@ -119,6 +130,7 @@ def test_ppo_iteration_checkpoint_restore_and_eval(ray_session, tmp_path):
     metrics = pd.read_csv(out / "metrics.csv")
     assert len(metrics) == 1 and metrics["env_steps"].iloc[0] >= 80 and metrics["iteration"].iloc[0] == 1
     assert {"episode", "return", "policy_loss"} <= set(metrics.columns)
+    assert metrics["episode"].iloc[0] >= 2 and metrics["invalid_actions"].iloc[0] == 0  # masked: none in 2 days
     assert (out / "learning_curve.png").is_file() and json.loads((out / "status.json").read_text())["state"] == "done"
     ckpt = out / "checkpoints" / "last"
     assert (ckpt / "rllib_checkpoint.json").is_file()
@@ -165,6 +177,23 @@ def test_per_agent_policies_and_resume(ray_session, tmp_path):
     checkpoints = out / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["iteration-000002", "last"]
     _assert_export_matches_rllib(out, json.loads((out / "config.json").read_text()))
+
+
+@pytest.mark.slow
+def test_unmasked_training_takes_invalid_actions_and_the_count_sees_them(ray_session, tmp_path):
+    """The counter behind the masked runs' zero: the same day trained without the masks."""
+    import scenarios
+    from cpss.runs.rllib import train_rllib
+    from cpss.runs.training import TrainSettings
+
+    hp = {"train_batch_size_per_learner": 40, "minibatch_size": 40, "num_epochs": 1, "model.fcnet_hiddens": [8]}
+    settings = TrainSettings(algo="ppo", steps=40, seed=3, hyperparams=hp)
+    scen = scenarios.make_scenario("museum", None, **TINY_MUSEUM_GUIDED)
+    train_rllib(scen, settings, tmp_path, masked=False)
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics["episode"].iloc[0] == 1 and metrics["invalid_actions"].iloc[0] > 0
+    spec = json.loads((tmp_path / "checkpoints" / "last" / "cpss_policy.json").read_text())
+    assert spec["modules"]["shared"]["obs_dim"] == scen.observation_space(scen.build_world(0)).shape[0]
 
 
 @pytest.mark.parametrize(

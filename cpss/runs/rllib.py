@@ -18,8 +18,9 @@ return, as the native learners log it, and the learner losses), ``eval.csv`` and
 without Ray and without unpickling anything, and acts with them through the learner interface
 (``name``, ``act``), so ``cpss eval``, ``sweep --checkpoint``, ``batch --checkpoint`` and
 ``viz --checkpoint`` work on an RLlib run. The raw RLlib checkpoint, which ``--resume`` needs,
-is a tree of pickles and loads only with ``--trust-checkpoint``. Action masks are not used in
-training (the default RLModule ignores them); at evaluation invalid actions are masked out.
+is a tree of pickles and loads only with ``--trust-checkpoint``. Scenarios with discrete actions
+train with their action masks (:mod:`cpss.runs.rllib_masking`: masks in the observations, a PPO
+module that gives invalid actions no probability); ``metrics.csv`` counts ``invalid_actions``.
 """
 
 from __future__ import annotations
@@ -57,17 +58,6 @@ POLICIES = ("shared", "per-agent")
 LOSSES = ("policy_loss", "vf_loss", "entropy", "mean_kl_loss")
 
 
-def env_creator(env_config: dict[str, Any]) -> Any:
-    """RLlib env factory: the scenario of ``env_config`` as a ``ParallelPettingZooEnv``."""
-    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
-
-    import scenarios
-    from cpss.kit.env import CPSSParallelEnv
-
-    cls = scenarios.scenario_class(env_config["scenario"])
-    return ParallelPettingZooEnv(CPSSParallelEnv(cls(cls.config_cls.model_validate(env_config["config"]))))
-
-
 def shared_mapping(agent_id: str, episode: Any = None, **kwargs: Any) -> str:
     """Every agent uses the module ``shared``."""
     return "shared"
@@ -85,12 +75,13 @@ def module_ids(scenario: Scenario, policies: str) -> list[str]:
     return [f"{scenario.agent_prefix}_{k}" for k in range(scenario.n_agents())]
 
 
-def algo_config(scenario: Scenario, settings: TrainSettings, policies: str, workers: int) -> Any:
-    """The PPOConfig of a run (new API stack).
+def algo_config(scenario: Scenario, settings: TrainSettings, policies: str, workers: int, masked: bool = True) -> Any:
+    """The PPOConfig of a run (new API stack); discrete actions train masked unless ``masked`` is False.
 
     ``--hp`` names are PPO ``training()`` arguments (``lr``, ``train_batch_size_per_learner``, ...)
     or ``model.<field>`` of RLlib's DefaultModelConfig (e.g. ``model.fcnet_hiddens=[64, 64]``).
     """
+    from gymnasium.spaces import Discrete
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
@@ -112,15 +103,21 @@ def algo_config(scenario: Scenario, settings: TrainSettings, policies: str, work
             "arguments (lr, gamma, train_batch_size_per_learner, minibatch_size, num_epochs, ...) "
             "and model.<DefaultModelConfig field>"
         )
+    from cpss.runs.rllib_masking import MaskedPPOModule, count_invalid_actions
+
     ids = module_ids(scenario, policies)
-    env_config = {"scenario": scenario.name, "config": scenario.config.model_dump(mode="json")}
+    env = make_env(scenario, True)
+    masked = masked and isinstance(env.action_space(env.possible_agents[0]), Discrete)
+    env_config = {"scenario": scenario.name, "config": scenario.config.model_dump(mode="json"), "masked": masked}
+    spec = RLModuleSpec(module_class=MaskedPPOModule) if masked else RLModuleSpec()
     return (
         PPOConfig()
         .environment(ENV_NAME, env_config=env_config)
         .env_runners(num_env_runners=workers)
+        .callbacks(on_episode_end=count_invalid_actions)
         .multi_agent(policies=set(ids), policy_mapping_fn=shared_mapping if policies == "shared" else per_agent_mapping)
         .rl_module(
-            rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: RLModuleSpec() for m in ids}),
+            rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: spec for m in ids}),
             model_config=DefaultModelConfig(**model_hp),
         )
         .training(**train_hp)
@@ -140,6 +137,7 @@ def _row(result: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         "iteration": state["iteration"],
         "return": float(np.mean(list(per_agent.values()))) if per_agent else float("nan"),
         "episode_return_sum": float(runners.get("episode_return_mean", float("nan"))),
+        "invalid_actions": int(runners.get("invalid_actions", 0)),  # in the episodes that ended this iteration
     }
     learners = {k: v for k, v in result.get("learners", {}).items() if k != "__all_modules__"}
     for loss in LOSSES:
@@ -181,6 +179,7 @@ def train_rllib(
     resume: bool = False,
     trust: bool = False,
     on_progress: Callable[[int, dict], None] | None = None,
+    masked: bool = True,
 ) -> dict[str, Any]:
     """Train (or resume) RLlib PPO on a scenario and keep the run folder up to date.
 
@@ -194,6 +193,7 @@ def train_rllib(
         resume: Continue from ``folder/checkpoints/last``.
         trust: Allow ``resume``, which unpickles the raw RLlib checkpoint (runs code from the folder).
         on_progress: Called with (env_steps, metrics row) after each iteration.
+        masked: Train discrete actions with their masks (False: the unmasked module, for comparison).
 
     Returns:
         The final summary.
@@ -207,7 +207,7 @@ def train_rllib(
     check_options(settings.algo, policies, workers)
     from cpss.runs.backends import ray_init
 
-    config = algo_config(scenario, settings, policies, workers)
+    config = algo_config(scenario, settings, policies, workers, masked)
     ckpt = folder / RLLIB_CHECKPOINT
     if resume and not (ckpt / "cpss_progress.json").is_file():
         raise ConfigError(f"--resume {folder}: no RLlib checkpoint at {ckpt}")
@@ -215,6 +215,8 @@ def train_rllib(
     import ray
     from ray.rllib.algorithms.algorithm import Algorithm
     from ray.tune.registry import register_env
+
+    from cpss.runs.rllib_masking import env_creator
 
     algo = None
     try:

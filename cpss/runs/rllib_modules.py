@@ -2,7 +2,8 @@
 
 :func:`save_checkpoint` writes each checkpoint of a ``--backend rllib`` run; into it,
 :func:`write_export` writes the network that :func:`actor_layers` reads from each trained
-RLModule (RLlib's default PPO torch module) and its weights, as ``cpss_policy.json`` and
+RLModule (RLlib's default PPO torch module, or its masking subclass
+:class:`cpss.runs.rllib_masking.MaskedPPOModule`) and its weights, as ``cpss_policy.json`` and
 ``cpss_policy.pt`` (format and reader: :mod:`cpss.runs.rllib_policy`). :class:`RLlibPolicy` acts
 with live RLModules: during training, and from :func:`load_rllib_checkpoint`, which unpickles a
 checkpoint folder and so runs code from it (only behind ``--trust-checkpoint``).
@@ -38,6 +39,7 @@ from cpss.runs.rllib_policy import (
     ExportedPolicy,
     group_agents,
     load_export,
+    mask_logits,
 )
 from cpss.runs.runio import write_json
 
@@ -97,6 +99,8 @@ def actor_layers(module: Any, module_id: str) -> dict[str, Any]:
             else:
                 raise refuse(f"layer {name} is {type(child).__name__}")
     obs, act = module.observation_space, module.action_space
+    if isinstance(obs, spaces.Dict) and "observations" in obs.spaces:  # a masking module (cpss.runs.rllib_masking)
+        obs = obs["observations"]
     if not isinstance(obs, spaces.Box) or len(obs.shape) != 1:
         raise refuse(f"observation space {obs}")
     if isinstance(act, spaces.Discrete):
@@ -248,12 +252,18 @@ class RLlibPolicy:
         for mid, names in group_agents(observations, self.policies).items():
             module = self.modules[mid]
             obs = torch.as_tensor(np.stack([observations[a] for a in names]), dtype=torch.float32)
-            with torch.no_grad():
-                logits = module.forward_inference({"obs": obs})["action_dist_inputs"]
             discrete = isinstance(module.action_space, spaces.Discrete)
             masks = [(infos or {}).get(a, {}).get("action_mask") for a in names]
-            if discrete and all(m is not None and np.any(m) for m in masks):
-                logits = logits.masked_fill(torch.as_tensor(np.stack(masks)) == 0, float("-inf"))
+            mask = np.stack(masks) if discrete and all(m is not None and np.any(m) for m in masks) else None
+            batch = {"obs": obs}
+            if isinstance(module.observation_space, spaces.Dict):  # trained with masks: they go in the observation
+                n = int(module.action_space.n)
+                ones = np.ones((len(names), n), dtype=np.float32)
+                batch = {"obs": {"observations": obs, "action_mask": torch.as_tensor(ones if mask is None else mask)}}
+            with torch.no_grad():
+                logits = module.forward_inference(batch)["action_dist_inputs"]
+            if mask is not None:
+                logits = mask_logits(logits, mask)
             dist = module.get_inference_action_dist_cls().from_logits(logits)
             sample = (dist.to_deterministic() if deterministic else dist).sample().numpy()
             for agent, action in zip(names, sample, strict=True):

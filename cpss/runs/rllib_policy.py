@@ -15,7 +15,9 @@ the field), the tensors with ``torch.load(weights_only=True)`` (names, shapes an
 checked against the JSON), and rebuilds each actor as a torch MLP. :class:`ExportedPolicy` acts
 as RLlib's default PPO module does at inference: ``forward_inference`` is the encoder's actor MLP
 followed by the policy head's MLP, and the deterministic action is the argmax of the logits
-(Discrete) or the mean, the first half of the outputs (Box). Loading the raw checkpoint
+(Discrete) or the mean, the first half of the outputs (Box). Where the env's infos carry action
+masks, invalid actions' logits become :data:`MASKED_LOGIT` (:func:`mask_logits`, the function the
+masking training module applies: :mod:`cpss.runs.rllib_masking`). Loading the raw checkpoint
 (:func:`cpss.runs.rllib_modules.load_rllib_checkpoint`) is left to ``--trust-checkpoint``.
 
 This module imports neither Ray nor RLlib. The export covers RLlib's default PPO module with MLP
@@ -50,6 +52,16 @@ MAX_MODULES = 1024
 MAX_PARAMETERS = 50_000_000
 MAX_SPEC_BYTES = 1 << 20
 _MODULE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+MASKED_LOGIT = float(np.finfo(np.float32).min)
+"""The logit of an invalid action: finite, so masked distributions keep finite log-probabilities and KLs."""
+
+
+def mask_logits(logits: Any, mask: Any) -> Any:
+    """``logits`` (..., n) with the entries where ``mask`` (..., n; 1 valid, 0 invalid) is 0 set to MASKED_LOGIT."""
+    import torch
+
+    invalid = torch.as_tensor(mask, device=logits.device) <= 0
+    return logits.masked_fill(invalid, MASKED_LOGIT)
 
 
 def untrusted_error(ckpt: Path) -> ConfigError:
@@ -319,6 +331,18 @@ class ExportedPolicy:
         self.networks, self.action_spaces, self.log_std_clips = networks, action_spaces, log_std_clips
         self.policies, self.name = policies, name
 
+    def logits(self, module_id: str, obs: np.ndarray, mask: np.ndarray | None = None) -> Any:
+        """(N, n) logits of a discrete module for (N, obs_dim) observations, masked where ``mask`` is 0.
+
+        The same values as the RLlib module's ``forward_inference`` ``action_dist_inputs`` (with
+        the masks in its observations, for a module trained with masks).
+        """
+        import torch
+
+        with torch.no_grad():
+            out = self.networks[module_id](torch.as_tensor(obs, dtype=torch.float32))
+        return out if mask is None else mask_logits(out, mask)
+
     def act(
         self, observations: dict[str, np.ndarray], infos: dict[str, dict] | None = None, deterministic: bool = True
     ) -> dict[str, Any]:
@@ -331,16 +355,16 @@ class ExportedPolicy:
             if mid not in self.networks:
                 raise ValueError(f"no policy for agent {names[0]!r}")
             obs = np.stack([np.asarray(observations[a], dtype=np.float32).reshape(-1) for a in names])
-            with torch.no_grad():
-                out = self.networks[mid](torch.from_numpy(obs))
             space = self.action_spaces[mid]
             if isinstance(space, spaces.Discrete):
                 masks = [(infos or {}).get(a, {}).get("action_mask") for a in names]
-                if all(m is not None and np.any(m) for m in masks):
-                    out = out.masked_fill(torch.as_tensor(np.stack(masks)) == 0, float("-inf"))
+                mask = np.stack(masks) if all(m is not None and np.any(m) for m in masks) else None
+                out = self.logits(mid, obs, mask)
                 sample = out.argmax(-1) if deterministic else torch.distributions.Categorical(logits=out).sample()
                 actions.update({a: int(x) for a, x in zip(names, sample.numpy(), strict=True)})
                 continue
+            with torch.no_grad():
+                out = self.networks[mid](torch.from_numpy(obs))
             mean, log_std = out.chunk(2, dim=-1)
             clip = self.log_std_clips.get(mid)
             if clip is not None:
