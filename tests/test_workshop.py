@@ -28,7 +28,7 @@ def test_one_cobot_per_station_with_speed_and_assistance_actions():
     env = scenarios.make("workshop")
     assert env.possible_agents == [f"cobot_{k}" for k in range(6)]
     act = env.action_space("cobot_0")
-    assert act.shape == (2,) and act.dtype == np.float32
+    assert act.shape == (3,) and act.dtype == np.float32
     assert float(act.low.min()) == 0.0 and float(act.high.max()) == 1.0
     assert env.observation_space("cobot_0").shape == (len(ws.OBS_FIELDS),)
     assert env.scenario.action_masks(env.scenario.build_world(0)) is None
@@ -68,7 +68,7 @@ def test_heuristics_are_deterministic_and_fixed_is_safe():
 
     runs = {p: day(p) for p in ws.WorkshopScenario.heuristic_policies}
     assert day("fatigue_adaptive") == runs["fatigue_adaptive"]
-    assert runs["fixed"]["safety_violations"] == 0
+    assert runs["fixed"]["safety_violations"] == 0 and runs["fixed"]["protective_stops"] == 0
     assert all(r["throughput"] > 50 for r in runs.values())
     assert runs["preference"]["comfort_mismatch"] < runs["fixed"]["comfort_mismatch"]
 
@@ -85,7 +85,7 @@ def test_shift_invariants(policy):
     breaks = 0
     while env.agents:
         if policy is None:
-            acts = {a: rng.random(2).astype(np.float32) for a in env.agents}
+            acts = {a: rng.random(3).astype(np.float32) for a in env.agents}
         else:
             acts = env.heuristic_actions(policy)
         _, rew, term, _, infos = env.step(acts)
@@ -97,7 +97,7 @@ def test_shift_invariants(policy):
         assert m.n_jobs.sum() == jobs_in.sum() + m.backlog.sum()
         assert (m.buffer >= 0).all() and (m.backlog >= 0).all()
         assert (m.buffer <= m.config.floor.buffer_capacity).all()
-        for arr in (m.phys, m.mental, m.trust, m.progress):
+        for arr in (m.phys, m.mental, m.trust, m.progress, m.mf):
             assert ((arr >= 0) & (arr <= 1)).all()
         assert not (m.busy & m.blocked).any()
         assert (m.crew_station >= 0).sum() == (m.repairer >= 0).sum()
@@ -113,46 +113,15 @@ def test_shift_invariants(policy):
 
 
 # ---------------------------------------------------------------- pure rules (table tests)
-
-SEP = {"v_human": 1.6, "t_react": 0.1, "t_stop": 0.3, "intrusion": 0.3}
-
-
-@pytest.mark.parametrize(
-    "v, expected",
-    [
-        (0.0, 0.94),  # 1.6 · 0.4 + 0.3
-        (0.25, 1.0025),  # + 0.25 · 0.1 + 0.25 · 0.15
-        (1.0, 1.19),
-        (1.5, 1.315),
-    ],
-)
-def test_protective_separation(v, expected):
-    assert dyn.protective_separation(v, **SEP) == pytest.approx(expected)
+# (fatigue per body region, separation and force limits: tests/test_workshop_physics.py)
 
 
-@pytest.mark.parametrize(
-    "v, d, violation",
-    [
-        (0.25, 0.2, False),  # at the reduced speed anything goes
-        (0.2, 0.0, False),
-        (0.3, 0.5, True),  # faster, worker within reach
-        (0.3, 1.2, False),  # faster, worker beyond S_p(0.3) ≈ 1.015 m
-        (1.5, 1.3, True),  # S_p(1.5) = 1.315 m
-        (1.5, 1.32, False),
-        (1.0, 1.191, False),  # S_p(1.0) = 1.19 m
-        (1.0, 1.189, True),
-    ],
-)
-def test_safety_rule(v, d, violation):
-    assert bool(dyn.safety_violation(v, d, v_limit=0.25, **SEP)) is violation
-
-
-def test_default_action_is_below_the_reduced_speed():
+def test_default_action_is_the_reduced_speed():
     scen = scenarios.make_scenario("workshop")
     c = scen.config.cobots
-    speed = float(scen.default_action()[0]) * c.v_max
-    assert speed <= c.v_reduced
-    assert not dyn.safety_violation(speed, 0.0, v_limit=c.v_reduced, **SEP)
+    act = scen.default_action()
+    assert act.shape == (3,) and float(act[0]) * c.v_max <= c.v_reduced
+    assert act[1] == pytest.approx(c.fixed_assistance) and act[2] == pytest.approx(c.fixed_focus)
 
 
 RATES = {"rate": 0.01, "recovery": 0.008, "rest_mult": 5.0}
@@ -183,22 +152,6 @@ def test_fatigue_step_is_exact_and_monotone():
     assert np.allclose(once, twice)
     more = dyn.fatigue_step(f, load + 0.2, rest, 2.0, **RATES)
     assert (more >= once).all() and (np.diff(once) > 0).all()
-
-
-@pytest.mark.parametrize(
-    "h, c, a, minutes, share",
-    [
-        (2.0, 1e6, 0.5, 2.0, 0.0),  # a cobot that does not move: the worker does it all
-        (2.0, 2.0, 0.0, 2.0, 0.0),  # no assistance
-        (2.0, 2.0, 0.25, 1.5, 0.25),  # worker is the bottleneck
-        (2.0, 2.0, 0.5, 1.0, 0.5),  # balanced
-        (2.0, 2.0, 0.9, 1.0, 0.5),  # over-assisting never slows the job
-        (1.6, 5.5, 0.1, 1.44, 0.1),
-    ],
-)
-def test_job_minutes_and_cobot_share(h, c, a, minutes, share):
-    assert dyn.job_minutes(h, c, a) == pytest.approx(minutes, rel=1e-4)
-    assert dyn.cobot_share(h, c, a) == pytest.approx(share, abs=1e-4)
 
 
 def test_learning_and_tools():
@@ -238,9 +191,9 @@ def test_bad_actions_name_the_agent():
     env = scenarios.make("workshop")
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"cobot_2.*NaN"):
-        env.step({"cobot_2": np.array([np.nan, 0.5], dtype=np.float32)})
+        env.step({"cobot_2": np.array([np.nan, 0.5, 0.0], dtype=np.float32)})
     with pytest.raises(ValueError, match=r"cobot_1.*outside"):
-        env.step({"cobot_1": np.array([1.5, 0.5], dtype=np.float32)})
+        env.step({"cobot_1": np.array([1.5, 0.5, 0.0], dtype=np.float32)})
     with pytest.raises(ValueError, match="unknown heuristic"):
         env.heuristic_actions("fastest")
 

@@ -113,6 +113,7 @@ from cpss.kit.env import CPSSParallelEnv, aec_from_parallel
 from cpss.kit.render import figure_to_rgb
 from cpss.kit.scenario import Scenario
 from scenarios.workshop import dynamics as dyn
+from scenarios.workshop import heuristics
 from scenarios.workshop.config import WorkshopConfig
 from scenarios.workshop.world import WorkshopModel
 
@@ -165,16 +166,18 @@ class WorkshopScenario(Scenario):
     name = "workshop"
     config_cls = WorkshopConfig
     agent_prefix = "cobot"
-    heuristic_policies = ("fixed", "preference", "fatigue_adaptive")
+    heuristic_policies = heuristics.POLICIES
     seed_key = "world.seed"
     dashboard_page = "scenarios.workshop.dashboard:PAGE"
-    plot_metrics = ("throughput", "wip", "mean_fatigue", "safety_violations", "comfort_mismatch")
+    plot_metrics = ("throughput", "wip", "mean_fatigue", "protective_stops", "safety_violations", "comfort_mismatch")
     headline_metrics = (
         "throughput",
-        "mean_fatigue",
-        "peak_fatigue",
+        "physical_fatigue_mean",
+        "failed_minutes",
+        "protective_stops",
         "safety_violations",
         "comfort_mismatch",
+        "mean_trust",
         "workload_gini",
     )
 
@@ -191,8 +194,8 @@ class WorkshopScenario(Scenario):
         return spaces.Box(0.0, 1.0, shape=(len(OBS_FIELDS),), dtype=np.float32)
 
     def action_space(self, model: WorkshopModel) -> spaces.Box:
-        """Box(0, 1, (2,)): speed and assistance share."""
-        return spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+        """Box(0, 1, (3,)): speed, assistance share and ergonomic focus."""
+        return spaces.Box(0.0, 1.0, shape=(3,), dtype=np.float32)
 
     def state_space(self, model: WorkshopModel) -> spaces.Box:
         """Box(0, 1) of the global state."""
@@ -201,13 +204,13 @@ class WorkshopScenario(Scenario):
 
     # ---- observations ------------------------------------------------------------------
     def _context(self, m: WorkshopModel) -> np.ndarray:
-        ahead = dyn.next_start(m.minute, m.breaks)
+        ahead = dyn.next_start(m.shift_minute, m.breaks)
         return np.array(
             [
                 m.minute / m.day_minutes,
-                float(dyn.in_windows(m.minute, m.breaks)),
+                float(dyn.in_windows(m.shift_minute, m.breaks)),
                 min(1.0, ahead / BREAK_HORIZON),
-                m.order_rate / max(m.peak_rate, 1e-9),
+                float(np.mean(m.order_rate)) / max(m.peak_rate, 1e-9),
                 m.noise,
                 (m.temp - 15.0) / 20.0,
                 float((m.crew_station < 0).mean()),
@@ -285,17 +288,18 @@ class WorkshopScenario(Scenario):
         return ~model.present[model.cobot_station]
 
     def default_action(self) -> np.ndarray:
-        """The reduced (always safe) speed and the fixed assistance share."""
+        """The reduced (always safe) speed, the fixed assistance share and focus."""
         c = self.config.cobots
-        return np.array([np.floor(1000 * c.v_reduced / c.v_max) / 1000, c.fixed_assistance], dtype=np.float32)
+        speed = np.floor(1000 * c.v_reduced / c.v_max) / 1000
+        return np.array([speed, c.fixed_assistance, c.fixed_focus], dtype=np.float32)
 
     def apply_actions(self, model: WorkshopModel, actions: list[Any]) -> np.ndarray:
-        """Set every cobot's speed and share; in-bounds continuous actions are always valid.
+        """Set every cobot's speed, share and focus; in-bounds continuous actions are always valid.
 
         A setting takes effect while the worker is at the station; an idle cobot keeps it.
         """
         acts = np.stack([np.asarray(a, dtype=float) for a in actions])
-        model.set_cobot_actions(acts[:, 0], acts[:, 1])
+        model.set_cobot_actions(acts[:, 0], acts[:, 1], acts[:, 2])
         return np.zeros(len(actions), dtype=bool)
 
     def rewards(self, model: WorkshopModel) -> np.ndarray:
@@ -306,35 +310,14 @@ class WorkshopScenario(Scenario):
             r.output * m.completed[st]
             + r.wellbeing * m.utility[st]
             - r.fatigue * m.combined_fatigue[st] * m.dt
-            - r.safety * m.violation[st]
+            - r.safety * m.violations_tick[st]
         )
         team = r.output * m.done_tick[m.layout.cell[st]]
         return (1.0 - r.cooperation) * own + r.cooperation * team
 
     def heuristic_actions(self, model: WorkshopModel, policy: str, rng: np.random.Generator) -> list[np.ndarray]:
-        """Actions of a heuristic cobot policy (see the module docstring)."""
-        m, c = model, self.config.cobots
-        st = m.cobot_station
-        k = st.size
-        if policy == "fixed":
-            speed = np.full(k, m.safe_speed if c.fixed_speed is None else c.fixed_speed)
-            assist = np.full(k, c.fixed_assistance)
-        elif policy in ("preference", "fatigue_adaptive"):
-            speed, assist = m.stated_speed[st].copy(), m.stated_assist[st].copy()
-            if policy == "fatigue_adaptive":
-                n = m.layout.n_stations
-                est = np.clip(np.maximum(m.wearable_reading[st], m.wearable_reading[n + st]), 0, 1)
-                assist = assist + c.adaptive_gain * est * (1.0 - assist)
-                speed = speed * (1.0 - 0.5 * est)
-            reach = dyn.protective_separation(
-                speed * c.v_max, v_human=c.v_human, t_react=c.t_react, t_stop=c.t_stop, intrusion=c.intrusion
-            )
-            near = m.proximity_reading[st] < reach + c.guard_margin
-            speed = np.where(near, np.minimum(speed, m.safe_speed), speed)
-        else:
-            raise ValueError(f"unknown heuristic policy {policy!r}; choose from {', '.join(self.heuristic_policies)}")
-        acts = np.clip(np.stack([speed, assist], axis=1), 0.0, 1.0).astype(np.float32)
-        return list(acts)
+        """Actions of a heuristic cobot policy (scenarios.workshop.heuristics)."""
+        return list(heuristics.actions(model, policy))
 
     # ---- reporting ----------------------------------------------------------------------
     def summary(self, model: WorkshopModel) -> dict[str, float]:

@@ -20,6 +20,9 @@ class WorldSection(StrictModel):
 
     seed: int = Field(0, ge=0, description="root seed of the model RNG")
     day_minutes: int = Field(480, ge=10, le=24 * 60, description="shift length (calibration §9.1)")
+    shifts: int = Field(
+        1, ge=1, le=30, description="shifts per episode; the roster carries skill and trust between them"
+    )
     minutes_per_step: float = Field(
         1.0, gt=0.0, le=1.0, description="minutes per tick; at most 1 (a station completes at most one job a tick)"
     )
@@ -27,8 +30,8 @@ class WorldSection(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> WorldSection:
         check_ticks(
-            self.day_minutes / self.minutes_per_step,
-            f"world.day_minutes / world.minutes_per_step: {self.day_minutes} / {self.minutes_per_step:g}",
+            self.shifts * self.day_minutes / self.minutes_per_step,
+            f"world.shifts · day_minutes / minutes_per_step: {self.shifts} · {self.day_minutes} / {self.minutes_per_step:g}",
             f"use minutes_per_step >= {self.day_minutes / MAX_TICKS_PER_DAY:.4g}",
         )
         return self
@@ -61,6 +64,8 @@ class MachinesSection(StrictModel):
     availability: float = Field(0.9, gt=0.0, le=1.0, description="target A (Nakajima 90%)")
     mttr: float = Field(30.0, gt=0.0, description="mean repair minutes (calibration §9.4)")
     repair_shape: int = Field(2, ge=1, le=20, description="Erlang shape of repair time (CV 0.71)")
+    response: float = Field(5.0, ge=0.0, le=120.0, description="minutes to reach and diagnose a failed machine [A]")
+    max_failures: int = Field(64, ge=1, le=10_000, description="failure clocks drawn per station in advance")
     process_fault_share: float = Field(
         0.2, ge=0.0, le=1.0, description="faults an engineer clears instead of a technician [A]"
     )
@@ -75,16 +80,14 @@ class WorkersSection(StrictModel):
     prior_sigma: float = Field(1.0, ge=0.0, le=3.0, description="lognormal σ of prior jobs [A]")
     learning_rate: float = Field(0.85, gt=0.5, lt=1.0, description="Wright progress ratio (85%)")
     plateau: float = Field(0.7, gt=0.0, le=1.0, description="asymptotic unit time / T₁ [A]")
-    fatigue_rate: float = Field(0.01, ge=0.0, description="physical F per minute at load 1 [A]")
-    recovery_rate: float = Field(0.008, gt=0.0, description="physical R per minute [A]")
-    rest_multiplier: float = Field(5.0, ge=1.0, le=50.0, description="r of 3CC-r (5–30)")
+    forgetting: float = Field(
+        0.03, ge=0.0, le=1.0, description="share of experience lost overnight (Globerson et al.: a few points a day)"
+    )
     mental_rate: float = Field(0.006, ge=0.0, description="mental F per minute at drive 1 [A]")
     mental_recovery: float = Field(0.008, gt=0.0, description="mental R per minute [A]")
     mental_rest_multiplier: float = Field(4.0, ge=1.0, le=50.0, description="[A]")
     fatigue_cv: float = Field(0.3, ge=0.0, le=1.0, description="worker spread of F and R (§9.2)")
-    assist_relief: float = Field(0.8, ge=0.0, le=1.0, description="α: load·(1 − α·assist)")
-    heat_load: float = Field(0.5, ge=0.0, description="extra physical load at full heat [A]")
-    fatigue_slowdown: float = Field(0.3, ge=0.0, le=0.9, description="pace lost at fatigue 1 [A]")
+    heat_load: float = Field(0.3, ge=0.0, description="extra share of every region's load at full heat [A]")
     mental_slowdown: float = Field(0.2, ge=0.0, le=0.9, description="pace lost at mental 1 [A]")
     error_base: float = Field(0.005, ge=0.0, le=0.5, description="p₀ of p_err = p₀ + (0.6F)⁶")
     pref_speed: float = Field(0.35, ge=0.0, le=1.0, description="mean preferred speed (≈0.5 m/s)")
@@ -94,12 +97,77 @@ class WorkersSection(StrictModel):
     speed_sensitivity_cv: float = Field(0.4, ge=0.0, le=2.0, description="lognormal CV (§9.2)")
     trust_mean: float = Field(0.6, ge=0.0, le=1.0, description="initial trust [A]")
     trust_lr: float = Field(0.01, ge=0.0, le=1.0, description="trust update per minute [A]")
-    stop_trust_drop: float = Field(0.05, ge=0.0, le=1.0, description="per protective stop [A]")
-    stop_startle: float = Field(0.02, ge=0.0, le=1.0, description="mental jump per stop [A]")
+    stop_trust_drop: float = Field(0.003, ge=0.0, le=1.0, description="trust lost per protective stop [A]")
+    violation_trust_drop: float = Field(0.15, ge=0.0, le=1.0, description="trust lost per real violation [A]")
+    error_trust_drop: float = Field(0.05, ge=0.0, le=1.0, description="trust lost per cobot error [A]")
+    success_trust_gain: float = Field(0.002, ge=0.0, le=1.0, description="trust gained per assisted job done [A]")
+    stop_startle: float = Field(
+        0.005, ge=0.0, le=1.0, description="mental jump per stop (Lu et al.: stops raise GSR) [A]"
+    )
+    violation_startle: float = Field(0.1, ge=0.0, le=1.0, description="mental jump per real violation [A]")
+    reliance_trust: float = Field(
+        0.5, gt=0.0, le=1.0, description="trust at which offered help is fully accepted; below, in proportion [A]"
+    )
+    keep_away: float = Field(0.4, ge=0.0, le=2.0, description="m kept farther from a full-speed cobot at trust 0 [A]")
+    pref_adapt: float = Field(
+        0.1, ge=0.0, le=10.0, description="per hour: preferred setting drifts toward the one experienced [A]"
+    )
     near_share: float = Field(0.5, ge=0.0, le=1.0, description="mean share of minutes near [A]")
     near_persistence: float = Field(
         0.8, ge=0.0, lt=1.0, description="mean chance a proximity phase carries on a minute [A]"
     )
+
+
+class FatigueSection(StrictModel):
+    """Local muscle fatigue, 3CC-r per body region (shoulder, grip, trunk; calibration §1.1)."""
+
+    F: list[float] = Field(
+        default_factory=lambda: [0.01820, 0.00980, 0.00755],
+        min_length=3,
+        max_length=3,
+        description="fatigue rate per second, shoulder/grip/trunk (Frey-Law et al. 2012, Table 1)",
+    )
+    R: list[float] = Field(
+        default_factory=lambda: [0.00168, 0.00064, 0.00075],
+        min_length=3,
+        max_length=3,
+        description="recovery rate per second, shoulder/grip/trunk (Frey-Law et al. 2012, Table 1)",
+    )
+    rest_multiplier: float = Field(15.0, ge=1.0, le=50.0, description="r of 3CC-r (Looft et al. 2018; MyoSuite 15)")
+    micro_pause: float = Field(20.0, ge=0.0, le=60.0, description="s of rest a failed worker takes in a minute [A]")
+    failure_error: float = Field(
+        0.05, ge=0.0, le=1.0, description="extra chance of rework for a job ended while failed [A]"
+    )
+    share: list[float] = Field(
+        default_factory=lambda: [0.5, 0.3, 0.2],
+        min_length=3,
+        max_length=3,
+        description="time shares of fit/fasten/lift in task type 0 (type t rolls them by t) [A]",
+    )
+    loads: list[list[float]] = Field(
+        default_factory=lambda: [[0.25, 0.20, 0.05], [0.05, 0.15, 0.0], [0.05, 0.10, 0.30]],
+        min_length=3,
+        max_length=3,
+        description="target load (fraction of MVC) of fit/fasten/lift on shoulder/grip/trunk [A]",
+    )
+    cobot_factor: list[float] = Field(
+        default_factory=lambda: [1.6, 0.6, 1.0],
+        min_length=3,
+        max_length=3,
+        description="cobot time on fit/fasten/lift relative to its average per job [A]",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> FatigueSection:
+        if any(f <= 0 for f in self.F) or any(r <= 0 for r in self.R):
+            raise ValueError("F and R must be > 0")
+        if abs(sum(self.share) - 1.0) > 1e-6 or min(self.share) < 0:
+            raise ValueError(f"share must be >= 0 and sum to 1 (got {sum(self.share):g})")
+        if any(len(row) != 3 or min(row) < 0 or max(row) >= 1 for row in self.loads):
+            raise ValueError("loads: three rows of three loads in [0, 1)")
+        if min(self.cobot_factor) <= 0:
+            raise ValueError("cobot_factor must be > 0")
+        return self
 
 
 class TeamSection(StrictModel):
@@ -111,7 +179,13 @@ class TeamSection(StrictModel):
         0.1, ge=0.0, le=1.0, description="idle worker helps an overloaded neighbour, per minute"
     )
     help_share: float = Field(0.3, ge=0.0, le=1.0, description="human rate a helper adds [A]")
-    pace_conformity: float = Field(0.15, ge=0.0, le=1.0, description="Mas & Moretti 0.15–0.17")
+    peer_effect: float = Field(
+        0.17,
+        ge=0.0,
+        le=1.0,
+        description="effort gained per unit of visible coworkers' productivity above one's own (Mas & Moretti)",
+    )
+    rotation: bool = Field(False, description="workers move one station down their cell at each break and shift start")
     starve_boost: float = Field(0.05, ge=0.0, le=0.5, description="speed-up when next starves")
     shared_tools: int = Field(2, ge=0, le=1000, description="shared tool kits per cell [A]")
     tool_need: float = Field(0.15, ge=0.0, le=1.0, description="chance a job minute needs one [A]")
@@ -157,7 +231,7 @@ class ContextSection(StrictModel):
     """Indirect influence: shift clock and breaks, order book, noise and temperature, sensors."""
 
     breaks: list[WindowSection] = Field(default_factory=_default_breaks, description="10/30/10 min (net 430 min, §9.1)")
-    order_load: float = Field(0.9, ge=0.0, le=5.0, description="base orders / nominal capacity")
+    order_load: float = Field(0.9, ge=0.0, le=5.0, description="base orders / manual line capacity (§9.1: 0.9)")
     peaks: list[PeakSection] = Field(default_factory=_default_peaks, description="two 60-min peaks at 1.4× [A]")
     base_noise: float = Field(0.3, ge=0.0, le=1.0, description="ambient noise level [A]")
     machine_noise: float = Field(0.3, ge=0.0, le=1.0, description="added with all machines on [A]")
@@ -182,22 +256,44 @@ class CobotsSection(StrictModel):
     stations: list[int] | None = Field(None, description="where they stand; None: spread evenly")
     v_max: float = Field(1.5, gt=0.0, le=5.0, description="TCP m/s at speed 1 (UR 1.5 m/s)")
     v_reduced: float = Field(0.25, ge=0.0, description="ISO 10218-1 reduced speed, m/s")
-    v_human: float = Field(1.6, ge=0.0, description="approach speed, m/s (ISO 13855)")
-    t_react: float = Field(0.1, ge=0.0, description="robot reaction time, s")
-    t_stop: float = Field(0.3, ge=0.0, description="robot stopping time, s (UR category 0)")
-    intrusion: float = Field(0.3, ge=0.0, description="C + Z_d + Z_r, m")
+    t_react: float = Field(0.1, ge=0.0, description="robot reaction time, s (SSM configuration, §9.3)")
+    t_stop_min: float = Field(0.15, ge=0.0, description="stopping time at rest speed, s (UR3/UR5 category-0 data)")
+    t_stop_max: float = Field(0.5, ge=0.0, description="stopping time at v_max, s (UR5 at 1.5 m/s, §3.2)")
+    intrusion: float = Field(0.3, ge=0.0, description="C + Z_d + Z_r, m (§9.3)")
+    robot_mass: float = Field(25.0, gt=0.0, description="moving mass M of the robot, kg (18–34 kg, §3.3) [A]")
+    payload: float = Field(2.0, ge=0.0, description="payload plus tool, kg (§3.3)")
+    restart: float = Field(1.5, ge=0.0, le=60.0, description="s to resume after a protective stop [A]")
+    dwell: float = Field(4.0, ge=0.0, le=60.0, description="s a worker stays in the workspace per entry [A]")
+    reach_rate: float = Field(2.0, ge=0.0, le=30.0, description="workspace entries per minute of work, worker near [A]")
+    walk_rate: float = Field(0.2, ge=0.0, le=30.0, description="workspace entries per minute of work, worker far [A]")
+    lean_share: float = Field(
+        0.3, ge=0.0, le=1.0, description="chance a near worker's entries expose the chest, not the arm [A]"
+    )
+    miss_rate: float = Field(
+        0.02, ge=0.0, le=1.0, description="chance the monitor misses an entry (as the proximity dropout) [A]"
+    )
+    error_rate: float = Field(
+        0.01, ge=0.0, le=1.0, description="chance a cobot's part of a job fails and is redone [A]"
+    )
     time_ratio: float = Field(1.5, gt=0.0, description="cobot minutes per whole job / cycle_time, at speed 1 [A]")
     speed_half: float = Field(0.2, gt=0.0, description="speed at which motion = rest of cycle [A]")
-    stop_loss: float = Field(0.5, ge=0.0, le=1.0, description="share of a minute lost per stop [A]")
     fixed_speed: float | None = Field(None, ge=0.0, le=1.0, description="None: reduced speed")
     fixed_assistance: float = Field(0.3, ge=0.0, le=1.0, description="calibration §9.3 [A]")
+    fixed_focus: float = Field(
+        0.0, ge=0.0, le=1.0, description="fixed: ergonomic focus (0 quickest sub-tasks first) [A]"
+    )
     adaptive_gain: float = Field(1.0, ge=0.0, le=5.0, description="fatigue_adaptive: assist gain")
+    adaptive_onset: float = Field(
+        0.5, ge=0.0, le=1.0, description="fatigue_adaptive: fatigue at which help ramps up [A]"
+    )
     guard_margin: float = Field(0.2, ge=0.0, description="heuristics: m added to S_p [A]")
 
     @model_validator(mode="after")
     def _check(self) -> CobotsSection:
         if self.v_reduced > self.v_max:
             raise ValueError("v_reduced must be <= v_max")
+        if self.t_stop_max < self.t_stop_min:
+            raise ValueError("t_stop_max must be >= t_stop_min")
         return self
 
 
@@ -234,6 +330,7 @@ class WorkshopConfig(StrictModel):
     floor: FloorSection = Field(default_factory=FloorSection)
     machines: MachinesSection = Field(default_factory=MachinesSection)
     workers: WorkersSection = Field(default_factory=WorkersSection)
+    fatigue: FatigueSection = Field(default_factory=FatigueSection)
     team: TeamSection = Field(default_factory=TeamSection)
     context: ContextSection = Field(default_factory=ContextSection)
     cobots: CobotsSection = Field(default_factory=CobotsSection)

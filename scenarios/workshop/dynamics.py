@@ -17,57 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scenarios.workshop.config import WorkersSection
 
-# ---------------------------------------------------------------- safety (ISO/TS 15066 SSM)
-
-
-def protective_separation(
-    v_robot: np.ndarray | float,
-    *,
-    v_human: float = 1.6,
-    t_react: float = 0.1,
-    t_stop: float = 0.3,
-    intrusion: float = 0.3,
-) -> np.ndarray:
-    """Protective separation distance of speed-and-separation monitoring, in metres (§3.2).
-
-    ``S_p = v_h·(T_r + T_s) + v_r·T_r + v_r·T_s / 2 + C``: the human approaches during the
-    robot's reaction and stop, the robot keeps moving during its reaction and then brakes
-    (linear deceleration), plus intrusion and position uncertainty ``C``.
-
-    Args:
-        v_robot: Robot TCP speed (m/s).
-        v_human: Human approach speed (m/s; 1.6 in ISO 13855).
-        t_react: Robot reaction time (s).
-        t_stop: Robot stopping time (s).
-        intrusion: ``C + Z_d + Z_r`` (m).
-
-    Returns:
-        ``S_p`` with the shape of ``v_robot``.
-    """
-    v = np.asarray(v_robot, dtype=float)
-    return v_human * (t_react + t_stop) + v * t_react + 0.5 * v * t_stop + intrusion
-
-
-def safety_violation(
-    v_robot: np.ndarray | float, distance: np.ndarray | float, *, v_limit: float = 0.25, **separation: float
-) -> np.ndarray:
-    """True where the robot is faster than ``v_limit`` while the human is within reach.
-
-    "Within reach" means closer than the protective separation ``S_p(v_robot)``; at or below
-    the reduced speed (ISO 10218-1: 0.25 m/s) collaboration is allowed at any distance (§3.4).
-
-    Args:
-        v_robot: Robot TCP speed (m/s).
-        distance: Human-robot distance (m).
-        v_limit: Reduced speed limit (m/s).
-        **separation: Keyword arguments of :func:`protective_separation`.
-
-    Returns:
-        Boolean array of the broadcast shape.
-    """
-    v = np.asarray(v_robot, dtype=float)
-    d = np.asarray(distance, dtype=float)
-    return (v > v_limit + 1e-6) & (d < protective_separation(v, **separation))
+# ---------------------------------------------------------------- cobot
 
 
 def speed_factor(speed: np.ndarray, half: float) -> np.ndarray:
@@ -95,7 +45,8 @@ def fatigue_step(
 ) -> np.ndarray:
     """Exact update of ``df/dt = rate·load − R·f`` over ``dt`` minutes, clipped to [0, 1].
 
-    The 3CC-r form (Xia & Frey-Law 2008; Looft et al. 2018, §1.1): recovery is faster at rest,
+    Used for mental fatigue (physical fatigue is per body region in
+    :mod:`scenarios.workshop.ergonomics`). The form of 3CC-r: recovery is faster at rest,
     ``R = recovery · (1 + (rest_mult − 1) · rest_share)``. The exact exponential
     ``f∞ + (f − f∞)·exp(−R·dt)`` with ``f∞ = rate·load / R`` is stable for any tick length.
 
@@ -131,25 +82,6 @@ def time_multiplier(experience: np.ndarray, *, progress_ratio: float, plateau: f
 def skill_level(experience: np.ndarray, *, progress_ratio: float) -> np.ndarray:
     """Skill in [0, 1): ``1 − (1 + n)^(−b)``, the share of learnable time already learnt."""
     return 1.0 - (1.0 + np.asarray(experience, dtype=float)) ** (-wright_exponent(progress_ratio))
-
-
-def job_minutes(human_min: np.ndarray, cobot_min: np.ndarray, assist: np.ndarray) -> np.ndarray:
-    """Minutes per job when the cobot takes a share ``a`` and works in parallel with the worker.
-
-    With ``H`` the worker's and ``C`` the cobot's minutes for a whole job, both work on their
-    part; a worker who finishes first joins the cobot on what is left. The job takes
-    ``max((1 − a)·H, H·C / (H + C))``: more assistance helps up to the balanced share
-    ``H / (H + C)`` (see :func:`cobot_share`) and never slows the job down.
-    """
-    h = np.asarray(human_min, dtype=float)
-    c = np.asarray(cobot_min, dtype=float)
-    return np.maximum((1.0 - np.asarray(assist, dtype=float)) * h, h * c / (h + c))
-
-
-def cobot_share(human_min: np.ndarray, cobot_min: np.ndarray, assist: np.ndarray) -> np.ndarray:
-    """Share of each job the cobot actually does: ``min(a, H / (H + C))``."""
-    h = np.asarray(human_min, dtype=float)
-    return np.minimum(np.asarray(assist, dtype=float), h / (h + np.asarray(cobot_min, dtype=float)))
 
 
 def comfort_mismatch(
@@ -194,11 +126,39 @@ def error_probability(fatigue: np.ndarray, base: float, beta: float = 0.6) -> np
 # ---------------------------------------------------------------- team
 
 
-def conform_pace(pace: np.ndarray, cell: np.ndarray, gamma: float) -> np.ndarray:
-    """Each worker's pace drifts toward the mean pace of their cell: ``p + γ·(p̄_cell − p)``."""
-    sums = np.bincount(cell, weights=pace)
-    counts = np.bincount(cell)
-    return pace + gamma * (sums[cell] / counts[cell] - pace)
+def peer_pace(pace: np.ndarray, upstream: np.ndarray, downstream: np.ndarray, elasticity: float) -> np.ndarray:
+    """Effort multiplier from visible coworkers (the neighbours up and down the line).
+
+    ``1 + e·max(0, p̄_neighbours / p − 1)``: a worker slower than the neighbours they see
+    speeds up by ``e`` per unit of relative gap (Mas & Moretti 2009: +1.7% effort per +10% of
+    coworker productivity, mostly among the less productive); a faster worker does not slow
+    down. A worker with no neighbour keeps their pace.
+    """
+    p = np.asarray(pace, dtype=float)
+    has_up, has_dn = upstream >= 0, downstream >= 0
+    total = np.where(has_up, p[np.maximum(upstream, 0)], 0.0) + np.where(has_dn, p[np.maximum(downstream, 0)], 0.0)
+    count = has_up.astype(float) + has_dn
+    gap = np.where(count > 0, total / np.maximum(count, 1.0) / p - 1.0, 0.0)
+    return 1.0 + elasticity * np.maximum(gap, 0.0)
+
+
+def line_capacity(
+    layout: Layout, prior_jobs: float, availability: float, progress_ratio: float, plateau: float, working_share: float
+) -> np.ndarray:
+    """(cells,) jobs per shift minute each cell's manual line can make.
+
+    The bottleneck's rate at median skill, times the zero-buffer line efficiency
+    ``1 / (1 + Σ MTTR/MTBF)`` (Buzacott; calibration §5, ``MTTR/MTBF = (1 − A)/A``), times the
+    share of the shift that is worked (breaks). The order rate is ``context.order_load`` times
+    this (calibration §9.1: 0.9); buffers and cobots make the real line a little faster.
+    """
+    unit = layout.cycle * time_multiplier(np.asarray(prior_jobs), progress_ratio=progress_ratio, plateau=plateau)
+    cells = int(layout.cell.max()) + 1
+    worst = np.zeros(cells)
+    np.maximum.at(worst, layout.cell, unit)
+    per_cell = np.bincount(layout.cell, minlength=cells)
+    efficiency = 1.0 / (1.0 + per_cell * (1.0 - availability) / availability)
+    return working_share * efficiency / worst
 
 
 def tool_waits(needing: np.ndarray, cell: np.ndarray, priority: np.ndarray, tools: int) -> np.ndarray:

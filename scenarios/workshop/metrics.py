@@ -64,7 +64,7 @@ def peak_fatigue(m: Any) -> float:
 
 
 def physical_fatigue(m: Any) -> float:
-    """Mean physical fatigue of the operators now."""
+    """Mean physical fatigue (most fatigued body region) of the workers now."""
     return float(m.phys.mean())
 
 
@@ -78,9 +78,35 @@ def comfort_mismatch(m: Any) -> float:
     return float(m.mismatch_sum / m.collab_minutes) if m.collab_minutes else 0.0
 
 
+def physical_fatigue_mean(m: Any) -> float:
+    """Mean over workers and minutes so far of the fatigued fraction of the most fatigued body region."""
+    return float(m.phys_sum / m.elapsed) if m.elapsed else float(m.phys.mean())
+
+
+def failed_minutes(m: Any) -> float:
+    """Worker-minutes of work so far with a body region past the 3CC failure point (slowed, micro-pauses)."""
+    return float(m.failed_min)
+
+
 def safety_violations(m: Any) -> int:
-    """Cobot-minutes above the reduced speed inside the protective separation, so far."""
+    """Real violations so far: contacts above the exposed body region's force-limited speed."""
     return int(m.violations)
+
+
+def protective_stops(m: Any) -> int:
+    """Protective stops so far (workspace entries while faster than the force-limited speed)."""
+    return int(m.stops)
+
+
+def cobot_errors(m: Any) -> int:
+    """Jobs so far whose cobot part failed and was redone."""
+    return int(m.cobot_errors)
+
+
+def crew_utilisation(m: Any) -> float:
+    """Share of the technicians' time so far spent on a repair (travel, diagnosis, wrench time)."""
+    n = int((m.crew_kind == 0).sum())
+    return float(m.crew_busy_min / (n * m.elapsed)) if m.elapsed and n else 0.0
 
 
 def workload_gini(m: Any) -> float:
@@ -137,7 +163,12 @@ MODEL_REPORTERS = {
     "physical_fatigue": physical_fatigue,
     "mental_fatigue": mental_fatigue,
     "comfort_mismatch": comfort_mismatch,
+    "physical_fatigue_mean": physical_fatigue_mean,
+    "failed_minutes": failed_minutes,
     "safety_violations": safety_violations,
+    "protective_stops": protective_stops,
+    "cobot_errors": cobot_errors,
+    "crew_utilisation": crew_utilisation,
     "workload_gini": workload_gini,
     "mean_satisfaction": mean_satisfaction,
     "mean_trust": mean_trust,

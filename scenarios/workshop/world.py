@@ -1,25 +1,27 @@
 """The smart-workshop world: workers and cobots at stations of a line, machines that break.
 
-State lives in numpy arrays indexed by station ``i`` (operator ``i`` works at station ``i``);
-the Mesa entities :class:`Station`, :class:`Worker`, :class:`Cobot` and :class:`Technician`
-are thin handles onto those arrays. One tick (``minutes_per_step`` minutes) runs these array
-kernels over all stations at once:
+State lives in numpy arrays indexed by station ``i`` (the worker at station ``i`` is row ``i``;
+rotation permutes the worker rows); the Mesa entities :class:`Station`, :class:`Worker`,
+:class:`Cobot` and :class:`Technician` are thin handles onto those arrays. One tick
+(``minutes_per_step`` minutes) runs these array kernels over all stations at once:
 
-1. **context** — breaks, order arrivals (Poisson at the current demand rate), temperature,
-   noise;
-2. **team** — idle workers may help an overloaded neighbour; proximity phases of each worker
-   (within reach of the cobot or not) move on;
-3. **safety** — a cobot moving faster than the reduced speed while its worker is inside the
-   protective separation is a violation and makes a protective stop;
-4. **work** — stations process their job at a rate set by skill, fatigue, pace (drifting toward
-   the team's), helpers, shared tools and the cobot's speed and share; finished jobs move
-   downstream (blocking after service), idle stations pull the next job; machines wear while
-   producing and fail; free technicians and engineers repair them, oldest fault first;
-5. **worker** — physical and mental fatigue, trust, skill and well-being (``f``) update;
-   sensors are read; metrics are collected.
+1. **context** — shift clock (overnight recovery and forgetting between shifts, rotation at
+   breaks), order arrivals (Poisson at a share of the line's capacity), temperature, noise;
+2. **team** — idle workers may help an overloaded neighbour; each worker's proximity phase
+   (near the cobot or not) moves on, farther from a fast cobot they distrust;
+3. **work** — the cobot takes sub-tasks (:mod:`scenarios.workshop.ergonomics`) as far as the
+   worker accepts them; the worker's pace follows skill, fatigue (3CC-r failure rule), mental
+   fatigue and visible coworkers; the safety controller turns workspace entries into
+   force-limited contact, protective stops or real violations (:mod:`scenarios.workshop.safety`);
+   jobs progress, finish (or need rework) and flow downstream (blocking after service);
+   machines wear in working time and fail; technicians and engineers repair them;
+4. **worker** — fatigue per body region, mental fatigue, trust, preferences and well-being
+   (``f``) update (:mod:`scenarios.workshop.humans`); sensors are read; metrics are collected.
 
-Every random number is drawn from ``model.rng`` in fixed-size blocks each tick, so policies
-compared on one seed see the same arrivals, proximity phases and failure draws.
+Common random numbers: each random process has its own stream spawned from the root seed and
+draws a fixed block per tick; failure clocks (working minutes to each failure), repair times and
+fault kinds are drawn per station in advance. Policies compared on one seed therefore see the
+same orders, proximity phases, workspace entries and the same k-th failure of each machine.
 """
 
 from __future__ import annotations
@@ -33,12 +35,19 @@ from cpss.kit.context import OccupancySensors
 from cpss.kit.model import CPSSModel
 from cpss.kit.personalisation import FParams, PersonalisationFunction
 from scenarios.workshop import dynamics as dyn
-from scenarios.workshop import metrics
+from scenarios.workshop import ergonomics as erg
+from scenarios.workshop import humans, metrics
+from scenarios.workshop import safety as sf
 from scenarios.workshop.config import WorkshopConfig
 from scenarios.workshop.entities import Cobot, Station, Technician, Worker
 
 ABSENT_M = 5.0
 """Distance (m) reported for a worker who is away from the station."""
+STREAMS = ("arrivals", "people", "safety", "work", "sensors", "failures")
+"""Random streams spawned from the root seed, one per process (common random numbers)."""
+# upper arm (hand and forearm allow more) and chest, ISO/TS 15066 Table A.2 (calibration §3.3)
+ARM = {"force": 300.0, "human_mass": 3.0, "stiffness": 30.0}
+CHEST = {"force": 280.0, "human_mass": 40.0, "stiffness": 25.0}
 
 
 class WorkshopModel(CPSSModel):
@@ -51,9 +60,13 @@ class WorkshopModel(CPSSModel):
 
     def __init__(self, config: WorkshopConfig | None = None, seed: int | None = None) -> None:
         cfg = config or WorkshopConfig()
-        super().__init__(cfg.world.seed if seed is None else seed, cfg.world.minutes_per_step, cfg.world.day_minutes)
+        root = cfg.world.seed if seed is None else seed
+        self.shift_minutes = float(cfg.world.day_minutes)
+        super().__init__(root, cfg.world.minutes_per_step, cfg.world.shifts * self.shift_minutes)
         self.config = cfg
-        fl, w, c = cfg.floor, cfg.workers, cfg.cobots
+        fl, w, c, fa = cfg.floor, cfg.workers, cfg.cobots, cfg.fatigue
+        streams = np.random.SeedSequence([root, 18]).spawn(len(STREAMS))
+        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, streams, strict=True)}
         # --- env: stations on a networkx graph, buffers, machines ---
         lrng = self.rng if fl.layout_seed is None else np.random.default_rng(fl.layout_seed)
         self.layout = lay = dyn.build_layout(
@@ -61,17 +74,24 @@ class WorkshopModel(CPSSModel):
         )
         self.make_space(lay.graph)
         n, self.n_cells = lay.n_stations, fl.cells
-        self.first = lay.upstream < 0
-        self.last = lay.downstream < 0
+        self.first, self.last = lay.upstream < 0, lay.downstream < 0
         self.buffer = np.where(self.first, 0, fl.initial_wip).astype(np.int64)
         self.backlog = np.zeros(self.n_cells, dtype=np.int64)
         self.busy = np.zeros(n, dtype=bool)
         self.blocked = np.zeros(n, dtype=bool)
         self.progress = np.zeros(n)
+        self.share, self.loads, self.factor = erg.task_tables(
+            lay.task, np.asarray(fa.share), np.asarray(fa.loads), np.asarray(fa.cobot_factor)
+        )
         m = cfg.machines
         self.mtbf = np.inf if m.availability >= 1.0 else m.availability * m.mttr / (1 - m.availability)
+        fr, size = self.streams["failures"], (n, m.max_failures)
+        self.clock_up = fr.exponential(self.mtbf, size) if np.isfinite(self.mtbf) else np.full(size, np.inf)
+        self.clock_repair = fr.gamma(m.repair_shape, m.mttr / m.repair_shape, size) + m.response
+        self.clock_process = (fr.random(size) < m.process_fault_share) & (cfg.team.engineers > 0)
+        self.n_fail = np.zeros(n, dtype=np.int64)
         self.up = np.ones(n, dtype=bool)
-        self.uptime_left = self._uptimes(n)
+        self.uptime_left = self.clock_up[:, 0].copy()
         self.repair_left = np.zeros(n)
         self.fault_kind = np.zeros(n, dtype=np.int64)
         self.down_since = np.zeros(n)
@@ -81,19 +101,21 @@ class WorkshopModel(CPSSModel):
         self.crew_station = np.full(self.crew_kind.size, -1, dtype=np.int64)
         # --- users: the roster (fixed across days with workers.roster_seed) ---
         rrng = self.rng if w.roster_seed is None else np.random.default_rng(w.roster_seed)
-        # pace_nat, pref_speed, pref_assist, stated_speed, ..., experience, trust (see Roster)
         vars(self).update(dataclasses.asdict(dyn.sample_roster(rrng, n, fl.task_types, w)))
-        self.phys = np.zeros(n)
-        self.mental = np.zeros(n)
+        self.mf = np.zeros((n, len(erg.REGIONS)))
+        self.F = np.asarray(fa.F)[None, :] * self.fatigue_mult[:, None]
+        self.R = np.asarray(fa.R)[None, :] * self.recovery_mult[:, None]
+        self.phys, self.mental = np.zeros(n), np.zeros(n)
+        self.capacity = np.ones(n)
         self.near = np.zeros(n, dtype=bool)
         self.distance = np.full(n, ABSENT_M)
         self.present = np.ones(n, dtype=bool)
         self.helping = np.full(n, -1, dtype=np.int64)
         self.helpers = np.zeros(n)
-        self.last_rest = 0.0
+        self.last_rest, self.shift = 0.0, 0
         self.pace, self.pace_excess = self.pace_nat.copy(), np.zeros(n)
-        self.work_share = np.zeros(n)
-        self.assist_eff = np.zeros(n)
+        self.work_share, self.worker_duty, self.assist_eff = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.taken = np.zeros_like(self.share)
         self.carry = np.zeros(n)
         self.waited_tool = np.zeros(n, dtype=bool)
         # --- personalisers: cobots at stations ---
@@ -108,21 +130,28 @@ class WorkshopModel(CPSSModel):
         self.safe_speed = float(np.floor(1000 * c.v_reduced / c.v_max) / 1000)
         self.speed = np.where(self.has_cobot, self.safe_speed, 0.0)
         self.assist = np.where(self.has_cobot, c.fixed_assistance, 0.0)
+        self.focus = np.where(self.has_cobot, c.fixed_focus, 0.0)
+        self.limit_arm = sf.pfl_speed_limit(robot_mass=c.robot_mass, payload=c.payload, **ARM)
+        self.limit_chest = sf.pfl_speed_limit(robot_mass=c.robot_mass, payload=c.payload, **CHEST)
         self.stop = np.zeros(n, dtype=bool)
+        self.stops_tick = np.zeros(n, dtype=np.int64)
+        self.violations_tick = np.zeros(n, dtype=np.int64)
+        self.cobot_error = np.zeros(n, dtype=bool)
         # --- context and sensors ---
         ctx = cfg.context
         self.breaks = [(b.start, b.end) for b in ctx.breaks]
         self.peaks = [(p.start, p.end, p.factor) for p in ctx.peaks]
-        self.base_rate = ctx.order_load / fl.cycle_time
-        self.peak_rate = self.base_rate * max([1.0] + [p[2] for p in self.peaks])
+        worked = 1.0 - sum(min(e, self.shift_minutes) - s for s, e in self.breaks) / self.shift_minutes
+        self.cell_capacity = dyn.line_capacity(lay, w.prior_jobs, m.availability, w.learning_rate, w.plateau, worked)
+        self.base_rate = ctx.order_load * self.cell_capacity
+        self.peak_rate = float(self.base_rate.max()) * max([1.0] + [p[2] for p in self.peaks])
         self.order_rate = self.base_rate
         self.on_break = False
-        self.temp = ctx.temperature
-        self.noise = ctx.base_noise
-        s = ctx.sensors
-        self.machine_sensor = OccupancySensors(n, s.machine, self.rng)
-        self.proximity_sensor = OccupancySensors(n, s.proximity, self.rng)
-        self.wearable = OccupancySensors(2 * n, s.wearable, self.rng)
+        self.temp, self.noise, self.heat = ctx.temperature, ctx.base_noise, 0.0
+        s, srng = ctx.sensors, self.streams["sensors"]
+        self.machine_sensor = OccupancySensors(n, s.machine, srng)
+        self.proximity_sensor = OccupancySensors(n, s.proximity, srng)
+        self.wearable = OccupancySensors(2 * n, s.wearable, srng)
         self._read_sensors()
         ff = cfg.f
         self.f = PersonalisationFunction(
@@ -152,15 +181,14 @@ class WorkshopModel(CPSSModel):
         self.completed = np.zeros(n, dtype=bool)
         self.done_tick = np.zeros(self.n_cells, dtype=np.int64)
         self.violation = np.zeros(n, dtype=bool)
-        self.utility = np.zeros(n)
-        self.mismatch = np.zeros(n)
+        self.utility, self.mismatch = np.zeros(n), np.zeros(n)
         self.collaborating = np.zeros(n, dtype=bool)
-        self.work_minutes = np.zeros(n)
-        self.satisfaction = np.zeros(n)
-        self.violations = self.failures = self.repairs = self.helps = self.tool_waits = 0
-        self.lead_sum = self.fatigue_sum = self.elapsed = self.peak_fatigue = 0.0
+        self.work_minutes, self.satisfaction = np.zeros(n), np.zeros(n)
+        self.violations = self.stops = self.failures = self.repairs = self.helps = self.tool_waits = 0
+        self.cobot_errors = self.reworks = 0
+        self.lead_sum = self.fatigue_sum = self.phys_sum = self.elapsed = self.peak_fatigue = 0.0
         self.mismatch_sum = self.collab_minutes = self.starved_min = self.blocked_min = 0.0
-        self.up_min = 0.0
+        self.up_min = self.failed_min = self.crew_busy_min = self.lost_sec = 0.0
         self.buffer_history: list[np.ndarray] = []
         self.stations = [Station(self, i) for i in range(n)]
         self.workers = [Worker(self, i) for i in range(n)]
@@ -182,64 +210,62 @@ class WorkshopModel(CPSSModel):
 
     @property
     def combined_fatigue(self) -> np.ndarray:
-        """(S,) mean of physical and mental fatigue of each operator."""
+        """(S,) mean of physical (most fatigued region) and mental fatigue of each worker."""
         return 0.5 * (self.phys + self.mental)
 
-    def set_cobot_actions(self, speed: np.ndarray, assist: np.ndarray) -> None:
-        """Speed and assistance share, in [0, 1], of every cobot (K,) from the next tick on."""
-        self.speed[self.cobot_station] = np.clip(speed, 0.0, 1.0)
-        self.assist[self.cobot_station] = np.clip(assist, 0.0, 1.0)
+    @property
+    def shift_minute(self) -> float:
+        """Minutes since the current shift started."""
+        return self.minute - self.shift * self.shift_minutes
+
+    def set_cobot_actions(self, speed: np.ndarray, assist: np.ndarray, focus: np.ndarray | None = None) -> None:
+        """Speed, assistance share and ergonomic focus, in [0, 1], of every cobot (K,) from the next tick on."""
+        st = self.cobot_station
+        self.speed[st] = np.clip(speed, 0.0, 1.0)
+        self.assist[st] = np.clip(assist, 0.0, 1.0)
+        if focus is not None:
+            self.focus[st] = np.clip(focus, 0.0, 1.0)
 
     # ------------------------------------------------------------------ the tick
     def step(self) -> None:
         """Advance the world by one tick (see the module docstring)."""
-        cfg, lay, dt = self.config, self.layout, self.dt
-        n, t0 = lay.n_stations, self.minute
-        u = self.rng.random((7, n))
-        z = self.rng.standard_normal(n)
-        repair_draw = self.rng.gamma(cfg.machines.repair_shape, cfg.machines.mttr / cfg.machines.repair_shape, n)
-        uptime_draw = self._uptimes(n)
-        self._context(t0)
-        self._team(u[0], u[1], u[2], z)
-        speed_ms = self.speed * cfg.cobots.v_max
-        able = self.busy & self.up & ~self.blocked & self.present
-        moving = self.has_cobot & able & (self.assist > 0) & (self.speed > 0)
-        c = cfg.cobots
-        self.violation = moving & dyn.safety_violation(
-            speed_ms,
-            self.distance,
-            v_limit=c.v_reduced,
-            v_human=c.v_human,
-            t_react=c.t_react,
-            t_stop=c.t_stop,
-            intrusion=c.intrusion,
-        )
-        self.stop = self.violation
-        self._work(able, u[3], u[4], u[5], u[6], repair_draw)
+        n = self.layout.n_stations
+        people = self.streams["people"].random((3, n))
+        z = self.streams["people"].standard_normal(n)
+        u_safety = self.streams["safety"].random((3, n))
+        u_work = self.streams["work"].random((4, n))
+        self._context()
+        self._team(people[0], people[1], people[2], z)
+        self._work(u_safety, u_work)
         self._flow()
-        self._repair(uptime_draw)
-        self._update_workers()
+        self._repair()
+        humans.update(self)
         self._read_sensors()
         self._account()
-        self.minute += dt
+        self.minute += self.dt
         self.datacollector.collect(self)
         if self.closed:
             self.running = False
 
-    def _uptimes(self, n: int) -> np.ndarray:
-        """Operating minutes to the next failure (exponential; none when availability is 1)."""
-        return self.rng.exponential(self.mtbf, n) if np.isfinite(self.mtbf) else np.full(n, np.inf)
-
-    def _context(self, t0: float) -> None:
-        ctx = self.config.context
-        self.on_break = dyn.in_windows(t0, self.breaks)
+    def _context(self) -> None:
+        ctx, t0 = self.config.context, self.minute
+        shift = int(t0 // self.shift_minutes + 1e-9)
+        if shift > self.shift:
+            self.shift = shift
+            humans.overnight(self)
+        ts = self.shift_minute
+        was_on_break = self.on_break
+        self.on_break = dyn.in_windows(ts, self.breaks)
         if self.on_break:
             self.last_rest = t0 + self.dt
-        self.order_rate = self.base_rate * dyn.demand_factor(t0, self.peaks)
-        arrivals = self.rng.poisson(self.order_rate * self.dt, self.n_cells)
+            if not was_on_break and self.config.team.rotation:
+                humans.rotate(self)
+        self.order_rate = self.base_rate * dyn.demand_factor(ts, self.peaks)
+        arrivals = self.streams["arrivals"].poisson(self.order_rate * self.dt)
         self._record_arrivals(arrivals, t0)
         self.backlog += arrivals
-        self.temp = dyn.temperature(t0, self.day_minutes, ctx.temperature, ctx.temperature_rise)
+        self.temp = dyn.temperature(ts, self.shift_minutes, ctx.temperature, ctx.temperature_rise)
+        self.heat = float(np.clip((self.temp - ctx.comfort_temperature) / 10.0, 0.0, 1.0))
         running = float((self.busy & self.up).mean())
         self.noise = float(np.clip(ctx.base_noise + ctx.machine_noise * running, 0.0, 1.0))
 
@@ -272,43 +298,73 @@ class WorkshopModel(CPSSModel):
         stay = self.persistence + (1 - self.persistence) * self.near_share
         enter = (1 - self.persistence) * self.near_share
         self.near = np.where(self.near, u_prox < stay, u_prox < enter) & self.present
-        dist = np.where(self.near, self.near_dist + 0.1 * z, self.far_dist + 0.3 * z)
+        wary = self.config.workers.keep_away * (1.0 - self.trust) * np.where(self.has_cobot, self.speed, 0.0)
+        dist = np.where(self.near, self.near_dist + 0.1 * z, self.far_dist + 0.3 * z) + wary
         self.distance = np.where(self.present, np.clip(dist, 0.05, ABSENT_M), ABSENT_M)
 
-    def _work(
-        self,
-        able: np.ndarray,
-        u_need: np.ndarray,
-        u_prio: np.ndarray,
-        u_err: np.ndarray,
-        u_kind: np.ndarray,
-        repair_draw: np.ndarray,
-    ) -> None:
+    def _work(self, u_safety: np.ndarray, u_work: np.ndarray) -> None:
         cfg, lay, dt = self.config, self.layout, self.dt
-        w, t, c = cfg.workers, cfg.team, cfg.cobots
-        waits = dyn.tool_waits(able & (u_need < t.tool_need), lay.cell, u_prio, t.shared_tools)
+        w, t, c, fa = cfg.workers, cfg.team, cfg.cobots, cfg.fatigue
+        able = self.busy & self.up & ~self.blocked & self.present
+        waits = dyn.tool_waits(able & (u_work[0] < t.tool_need), lay.cell, u_work[1], t.shared_tools)
         self.tool_waits += int(waits.sum())
         self.waited_tool = waits
-        share = np.where(waits, max(0.0, 1.0 - t.tool_wait / dt), 1.0)
-        own = self.pace_nat * (1 - w.fatigue_slowdown * self.phys - w.mental_slowdown * self.mental)
-        own = np.maximum(own, 0.05)
+        # the cobot's offer, as far as the worker accepts it
+        reliance = np.clip(self.trust / w.reliance_trust, 0.0, 1.0)
+        offered = erg.allocate(self.assist, self.focus, self.share, self.loads, self.factor)
+        self.taken = offered * np.where(self.has_cobot, reliance, 0.0)[:, None]
+        h_frac, c_frac = erg.split_times(self.taken, self.share, self.factor)
+        load = erg.worker_loads(self.taken, self.share, self.loads) * (1.0 + w.heat_load * self.heat)
+        self.capacity = erg.capacity_factor(self.mf, load)
+        failed = self.capacity < 1.0
+        own = self.pace_nat * np.maximum(1.0 - w.mental_slowdown * self.mental, 0.1) * np.maximum(self.capacity, 0.05)
         dn = np.maximum(lay.downstream, 0)
         starving = ~self.last & (self.buffer[dn] == 0) & ~self.busy[dn]
-        self.pace = dyn.conform_pace(own, lay.cell, t.pace_conformity) * (1 + t.starve_boost * starving)
+        peer = dyn.peer_pace(self.pace_nat, lay.upstream, lay.downstream, t.peer_effect)
+        self.pace = own * peer * (1 + t.starve_boost * starving)
         self.pace_excess = np.maximum(0.0, self.pace / own - 1.0)
         mult = dyn.time_multiplier(
             self.experience[np.arange(lay.n_stations), lay.task], progress_ratio=w.learning_rate, plateau=w.plateau
         )
         human = lay.cycle * mult / self.pace / (1 + t.help_share * self.helpers)
-        v_eff = self.speed * np.where(self.stop, 1 - c.stop_loss, 1.0)
-        cobot = lay.cycle * c.time_ratio / np.maximum(dyn.speed_factor(v_eff, c.speed_half), 1e-6)
-        assist = np.where(self.has_cobot, self.assist, 0.0)
-        minutes = dyn.job_minutes(human, cobot, assist)
-        self.assist_eff = dyn.cobot_share(human, cobot, assist)
-        self.work_share = able * share
-        self.progress += np.minimum(dt / minutes, 1.0) * self.work_share
+        # the safety controller: workspace entries of the tick
+        v = np.where(self.has_cobot, self.speed, 0.0) * c.v_max
+        moving = able & self.has_cobot & (c_frac > 0) & (v > 0)
+        rate = np.where(self.near, c.reach_rate, c.walk_rate) * dt * moving
+        count = sf.poisson_count(u_safety[0], rate)
+        lean = ~self.near | (u_safety[1] < c.lean_share)
+        limit = np.where(lean, self.limit_chest, self.limit_arm)
+        t_stop = sf.stopping_time(v, t_min=c.t_stop_min, t_max=c.t_stop_max, v_max=c.v_max)
+        self.stops_tick, self.violations_tick, lost = sf.entries(
+            v,
+            self.distance,
+            count,
+            limit,
+            u_safety[2],
+            miss=c.miss_rate,
+            t_react=c.t_react,
+            t_stop=t_stop,
+            intrusion=c.intrusion,
+            stop_cost=c.restart + c.dwell,
+        )
+        self.stop = self.stops_tick > 0
+        self.violation = self.violations_tick > 0
+        self.lost_sec += float(lost.sum())
+        avail = np.clip(1.0 - lost / (60.0 * dt), 0.0, 1.0)
+        cobot = lay.cycle * c.time_ratio / np.maximum(dyn.speed_factor(self.speed, c.speed_half), 1e-6)
+        cobot_part = np.where(c_frac > 0, c_frac * cobot / np.maximum(avail, 1e-3), 0.0)
+        minutes = np.maximum(h_frac * human, cobot_part)
+        self.assist_eff = 1.0 - h_frac
+        pause = np.where(failed, fa.micro_pause / 60.0, 0.0)
+        self.work_share = able * np.where(waits, max(0.0, 1.0 - t.tool_wait / dt), 1.0) * (1.0 - pause)
+        self.worker_duty = self.work_share * np.clip(h_frac * human / np.maximum(minutes, 1e-9), 0.0, 1.0)
+        self.progress += np.minimum(dt / np.maximum(minutes, 1e-9), 1.0) * self.work_share
         finished = able & (self.progress >= 1.0)
-        err = finished & (u_err < dyn.error_probability(np.maximum(self.phys, self.mental), w.error_base))
+        self.cobot_error = finished & (c_frac > 0) & (u_work[3] < c.error_rate)
+        p_err = dyn.error_probability(np.maximum(self.phys, self.mental), w.error_base) + fa.failure_error * failed
+        err = finished & ((u_work[2] < p_err) | self.cobot_error)
+        self.reworks += int(err.sum())
+        self.cobot_errors += int(self.cobot_error.sum())
         self.progress[err] = 0.5
         self.completed = finished & ~err
         self.carry = np.where(self.completed, np.minimum(self.progress - 1.0, 0.99), 0.0)
@@ -316,15 +372,16 @@ class WorkshopModel(CPSSModel):
         self.busy[self.completed] = False
         self.blocked[self.completed] = True
         idx = np.flatnonzero(self.completed)
-        self.experience[idx, lay.task[idx]] += 1.0 - self.assist_eff[idx]
-        # operation-dependent wear; failed machines wait for a crew
+        self.experience[idx, lay.task[idx]] += h_frac[idx]
+        # operation-dependent wear on the clocks drawn in advance
         self.uptime_left -= dt * self.work_share
         fail = self.up & (self.uptime_left <= 0)
+        k = self.n_fail % cfg.machines.max_failures
         self.up[fail] = False
         self.down_since[fail] = self.minute
-        process = (u_kind < cfg.machines.process_fault_share) & (cfg.team.engineers > 0)
-        self.fault_kind[fail] = process[fail]
-        self.repair_left[fail] = repair_draw[fail]
+        self.fault_kind[fail] = self.clock_process[fail, k[fail]]
+        self.repair_left[fail] = self.clock_repair[fail, k[fail]]
+        self.n_fail[fail] += 1
         self.failures += int(fail.sum())
 
     def _flow(self) -> None:
@@ -348,7 +405,7 @@ class WorkshopModel(CPSSModel):
         self.busy[start] = True
         self.progress[start] = np.where(self.completed[start], self.carry[start], 0.0)
 
-    def _repair(self, uptime_draw: np.ndarray) -> None:
+    def _repair(self) -> None:
         waiting = ~self.up & (self.repairer < 0)
         for kind in (0, 1):
             free = np.flatnonzero((self.crew_station < 0) & (self.crew_kind == kind))
@@ -357,72 +414,14 @@ class WorkshopModel(CPSSModel):
             self.crew_station[free[: queue.size]] = queue
             self.repairer[queue] = free[: queue.size]
         under = ~self.up & (self.repairer >= 0)
+        self.crew_busy_min += self.dt * float((self.crew_station[self.crew_kind == 0] >= 0).sum())
         self.repair_left[under] -= self.dt
         fixed = under & (self.repair_left <= 0)
         self.crew_station[self.repairer[fixed]] = -1
         self.repairer[fixed] = -1
         self.up[fixed] = True
-        self.uptime_left[fixed] = uptime_draw[fixed]
+        self.uptime_left[fixed] = self.clock_up[fixed, self.n_fail[fixed] % self.config.machines.max_failures]
         self.repairs += int(fixed.sum())
-
-    def _update_workers(self) -> None:
-        cfg, dt = self.config, self.dt
-        w, ctx = cfg.workers, cfg.context
-        helping = self.helping >= 0
-        assist = np.where(self.present, self.assist_eff, 0.0)
-        work = np.where(helping, 1.0, self.work_share)
-        heat = float(np.clip((self.temp - ctx.comfort_temperature) / 10.0, 0.0, 1.0))
-        relief = np.where(helping, 1.0, 1.0 - w.assist_relief * assist)
-        load = work * self.pace * relief * (1.0 + w.heat_load * heat)
-        self.phys = dyn.fatigue_step(
-            self.phys,
-            load,
-            1.0 - work,
-            dt,
-            rate=w.fatigue_rate * self.fatigue_mult,
-            recovery=w.recovery_rate * self.recovery_mult,
-            rest_mult=w.rest_multiplier,
-        )
-        speed = np.where(self.has_cobot & self.present, self.speed, 0.0)
-        drive = dyn.mental_drive(
-            work, speed, self.pref_speed, self.distance, self.sensitivity, np.where(helping, 0.0, self.pace_excess)
-        )
-        self.mental = dyn.fatigue_step(
-            self.mental,
-            drive,
-            1.0 - work,
-            dt,
-            rate=w.mental_rate * self.fatigue_mult,
-            recovery=w.mental_recovery * self.recovery_mult,
-            rest_mult=w.mental_rest_multiplier,
-        )
-        self.mental = np.clip(self.mental + w.stop_startle * self.stop, 0.0, 1.0)
-        self.collaborating = self.has_cobot & (self.work_share > 0)
-        self.mismatch = np.where(
-            self.collaborating, dyn.comfort_mismatch(self.speed, self.assist, self.pref_speed, self.pref_assist), 0.0
-        )
-        learn = w.trust_lr * dt * self.collaborating
-        self.trust = np.clip(
-            self.trust + learn * (1.0 - self.mismatch - self.trust) - w.stop_trust_drop * self.stop, 0.0, 1.0
-        )
-        idle = self.present & (self.work_share <= 0)
-        cap = cfg.floor.buffer_capacity
-        self.utility = dt * self.f.utility(
-            match=1.0 - self.mismatch,
-            attention=1.0 - np.maximum(self.phys, self.mental),
-            exposure=np.full(self.phys.shape, max(0.0, self.minute - self.last_rest) / 60.0),
-            trust=self.trust,
-            guided=np.where(self.collaborating, self.assist_eff, 0.0),
-            viewers=self.helpers,
-            density=np.minimum(self.input_level / cap, 2.0),
-            queue_wait=dt * idle,
-            noise=np.full(self.phys.shape, min(1.0, self.noise + heat)),
-            event=np.full(self.phys.shape, float(self.on_break)),
-            attraction=self.up.astype(float),
-            walk_min=dt * helping + cfg.team.tool_wait * self.waited_tool,
-        )
-        self.satisfaction += self.utility
-        self.work_minutes += dt * work
 
     def _read_sensors(self) -> None:
         self.machine_reading = self.machine_sensor.read(self.up.astype(float))
@@ -432,8 +431,11 @@ class WorkshopModel(CPSSModel):
     def _account(self) -> None:
         dt = self.dt
         fat = self.combined_fatigue
-        self.violations += int(self.violation.sum())
+        self.violations += int(self.violations_tick.sum())
+        self.stops += int(self.stops_tick.sum())
         self.fatigue_sum += float(fat.mean()) * dt
+        self.phys_sum += float(self.phys.mean()) * dt
+        self.failed_min += dt * float(((self.capacity < 1.0) & (self.work_share > 0)).sum())
         self.elapsed += dt
         self.peak_fatigue = max(self.peak_fatigue, float(fat.max(initial=0.0)))
         self.mismatch_sum += float(self.mismatch.sum()) * dt

@@ -1,0 +1,82 @@
+"""Heuristic cobot policies of the workshop (what a careful integrator would program).
+
+Each reads only what a cobot could sense (the noisy proximity sensor, the wearable's fatigue
+estimate, the worker's stated preferences) and returns ``(speed, assistance, focus)`` per cobot.
+Their trade-offs, measured over paired shifts, are in docs/experiments/workshop-tradeoffs.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scenarios.workshop import safety as sf
+
+if TYPE_CHECKING:
+    from scenarios.workshop.world import WorkshopModel
+
+POLICIES = ("fixed", "preference", "fatigue_adaptive", "separation")
+"""Names of the heuristic policies, in the order of the docs."""
+NEAR_M = 1.0
+"""Sensed distance (m) under which a worker counts as in the shared zone."""
+
+
+def _fatigue_estimate(m: WorkshopModel, st: np.ndarray) -> np.ndarray:
+    n = m.layout.n_stations
+    return np.clip(np.maximum(m.wearable_reading[st], m.wearable_reading[n + st]), 0.0, 1.0)
+
+
+def pfl_speed(m: WorkshopModel) -> float:
+    """Highest action speed at which a contact with any exposed body region stays within its limit."""
+    return float(min(m.limit_chest, m.limit_arm) / m.config.cobots.v_max)
+
+
+def separation_speed(m: WorkshopModel, st: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``wanted`` speed, capped so that no sensed entry can cause a violation.
+
+    A worker sensed near (within ``NEAR_M`` plus the guard margin) caps the speed at the lower
+    force-limited speed of the body regions that could be touched (chest), where contact is
+    allowed; a worker farther away caps it where the protective separation plus the margin
+    still fits in the sensed distance (a walk-in then makes a protective stop, not a violation).
+    """
+    c = m.config.cobots
+    d = m.proximity_reading[st] - c.guard_margin
+    grid = np.linspace(0.0, 1.0, 101)
+    v = grid * c.v_max
+    t_stop = sf.stopping_time(v, t_min=c.t_stop_min, t_max=c.t_stop_max, v_max=c.v_max)
+    sp = sf.protective_separation(v, t_react=c.t_react, t_stop=t_stop, intrusion=c.intrusion)
+    fits = np.where(sp[None, :] <= d[:, None], grid[None, :], 0.0).max(axis=1)
+    pfl = pfl_speed(m)
+    cap = np.where(d < NEAR_M, pfl, np.maximum(fits, pfl))
+    return np.minimum(wanted, cap)
+
+
+def actions(m: WorkshopModel, policy: str) -> np.ndarray:
+    """(K, 3) actions of ``policy`` for every cobot.
+
+    Raises:
+        ValueError: Unknown policy.
+    """
+    c = m.config.cobots
+    st = m.cobot_station
+    k = st.size
+    if policy == "fixed":
+        speed = np.full(k, m.safe_speed if c.fixed_speed is None else c.fixed_speed)
+        assist = np.full(k, c.fixed_assistance)
+        focus = np.full(k, c.fixed_focus)
+    elif policy in ("preference", "fatigue_adaptive"):
+        speed, assist, focus = m.stated_speed[st].copy(), m.stated_assist[st].copy(), np.zeros(k)
+        if policy == "fatigue_adaptive":
+            est = _fatigue_estimate(m, st)
+            ramp = np.clip((est - c.adaptive_onset) / max(1.0 - c.adaptive_onset, 1e-9), 0.0, 1.0)
+            assist = assist + c.adaptive_gain * ramp * (1.0 - assist)
+            focus = np.clip(2.0 * est, 0.0, 1.0)
+        near = m.proximity_reading[st] < NEAR_M + c.guard_margin
+        speed = np.where(near, np.minimum(speed, pfl_speed(m)), speed)
+    elif policy == "separation":
+        speed = separation_speed(m, st, np.ones(k))
+        assist, focus = m.stated_assist[st].copy(), np.zeros(k)
+    else:
+        raise ValueError(f"unknown heuristic policy {policy!r}; choose from {', '.join(POLICIES)}")
+    return np.clip(np.stack([speed, assist, focus], axis=1), 0.0, 1.0).astype(np.float32)
