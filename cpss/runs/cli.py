@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from cpss.kit.config import ConfigError
+from cpss.runs.calibrate import calibrate_command
 from cpss.runs.common import (
     ConfigOpt,
     OneLineErrors,
@@ -28,6 +29,7 @@ from cpss.runs.common import (
     summary_table,
     user_errors,
 )
+from cpss.runs.compare import compare_command
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -82,20 +84,26 @@ def simulate(
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="ticks (default: a day)")] = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
+    trajectories: Annotated[bool, typer.Option(help="also write trajectories.parquet (museum)")] = False,
 ) -> None:
     """Simulate one day with heuristic (or online-learning) personalisers and write a run folder."""
+    from cpss.runs.logs import check_recordable, write_recorded_run
     from cpss.runs.runio import default_out, run_folder
     from cpss.runs.simulation import day_ticks, run_heuristic, run_learner, write_learner_run, write_run
 
     scen, root = scenario_from_cli(scenario, config, set_, seed)
     policy = policy or scen.default_policy()
     learning = policy in scen.learner_policies
+    if trajectories:
+        check_recordable(scen, learning)
     out = out or default_out("simulate", f"{scenario}-{policy}")
     with run_folder(out) as tmp, progress() as bar:
         task = bar.add_task(f"{scenario} / {policy}", total=steps or day_ticks(scen, root))
         if learning:
             env, learner = run_learner(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
             summary = write_learner_run(tmp, scen, env, learner, policy=policy, seed=root)
+        elif trajectories:
+            summary = write_recorded_run(tmp, scen, policy, root, steps, lambda t: bar.update(task, completed=t))
         else:
             env = run_heuristic(scen, policy, root, steps, on_step=lambda t: bar.update(task, completed=t))
             summary = write_run(tmp, scen, env, policy=policy, seed=root)
@@ -385,6 +393,10 @@ def report(
 
     path = make_report(target, out, html=html, metrics=metric or None, xs=x or None, force=force)
     console.print(f"report: {path}")
+
+
+app.command("compare")(user_errors(compare_command))
+app.command("calibrate")(user_errors(calibrate_command))
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from cpss.venue.kernels import fields as kf
 from cpss.venue.kernels import movement as kc
 from cpss.venue.kernels import visits as kv
 from cpss.venue.params import StyleTable, venue_params
+from cpss.venue.trajectories import TrajectoryRecorder
 from cpss.venue.users import Activity, Population, Style, User, sample_population
 
 A = Activity
@@ -111,6 +112,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.entry_queue_minutes = 0.0
         """Visitor-minutes spent held outside a full entrance after the arrival time (not in ``congestion_minutes``)."""
         self.occupancy_history: list[np.ndarray] = []
+        self.trajectories: TrajectoryRecorder | None = None
+        """The recorder of per-visitor events (:mod:`cpss.venue.trajectories`), None: not recorded."""
         self._refresh_crowd()
         self.datacollector = metrics.VenueCollector()
         self.datacollector.collect(self)
@@ -248,14 +251,18 @@ class VenueModel(DecisionsMixin, CPSSModel):
     # ------------------------------------------------------------------ the tick
     def step(self) -> None:
         """Advance the world by one tick (see the module docstring)."""
+        rec = self.trajectories
         self.pop.gain[:] = 0.0
+        if rec is not None:
+            rec.before_decide(self)
         self._decide()
         self.minute += self.dt
-        self._arrive()
-        self._walk()
-        self._queue()
-        self._view()
-        self._leave()
+        if rec is not None:
+            rec.decided(self)
+        for phase in (self._arrive, self._walk, self._queue, self._view, self._leave):
+            phase()
+            if rec is not None:
+                rec.observe(self)
         self._bind_guides()
         self._refresh_crowd()
         self._version += 1
