@@ -45,10 +45,10 @@ ACTIONS = [
     ("museum", [1], "guide_0: action [1] is outside Discrete(41)"),
     ("workshop", [True, False], "cobot_0: action [True, False] holds a bool"),
     ("workshop", np.array([True, False]), "cobot_0: action array([ True, False]) is a bool"),
-    ("workshop", "x", "cobot_0: action 'x' is not a number array of shape (2,)"),
-    ("workshop", {"a": 1}, "cobot_0: action {'a': 1} is not a number array of shape (2,)"),
+    ("workshop", "x", "cobot_0: action 'x' is not a number array of shape (3,)"),
+    ("workshop", {"a": 1}, "cobot_0: action {'a': 1} is not a number array of shape (3,)"),
     ("workshop", [[0.5], [0.5, 0.2]], "cobot_0: action [[0.5], [0.5, 0.2]] is not a number array"),
-    ("workshop", [10**400, 0.0], "cobot_0: action [1000"),
+    ("workshop", [10**400, 0.0, 0.0], "cobot_0: action [1000"),
 ]
 
 
@@ -76,7 +76,7 @@ def test_good_actions_still_pass(envs) -> None:
     museum.reset(seed=0)
     museum.step({"guide_0": 1, "guide_1": np.int64(2)})
     workshop.reset(seed=0)
-    workshop.step({workshop.possible_agents[0]: [0.5, 1]})
+    workshop.step({workshop.possible_agents[0]: [0.5, 1, 0]})
 
 
 # ---- seeds ---------------------------------------------------------------------------------

@@ -7,48 +7,84 @@ the shift and order book ``cx`` and the shop floor ``env``.
 | | |
 |---|---|
 | Import | `scenarios.make("workshop")`, `scenarios.workshop.parallel_env()`, `.env()` (AEC) |
-| Configs | `workshop-small` (one 6-station line, 6 workers, 2 technicians + 1 engineer, 6 cobots, 8 h at 1 min/tick), `workshop-large` (24 stations in 4 cells, 24 workers, 6 technicians + 2 engineers, 24 cobots) |
+| Configs | `workshop-small` (one 6-station line, 6 workers, 1 technician + 1 engineer, 6 cobots, 8 h at 1 min/tick), `workshop-large` (24 stations in 4 cells, 24 workers, 6 technicians + 2 engineers, 24 cobots) |
 | Agents | `cobot_0` … `cobot_{K-1}`, one per station it stands at (`cobots.stations`; default one per station) |
-| Actions | `Box(0, 1, (2,), float32)`: `[speed, assistance]`; speed × `cobots.v_max` is the TCP speed (m/s), assistance the share of each job the cobot takes over |
-| Default action | `[v_reduced / v_max, fixed_assistance]` (0.166, 0.3): at the ISO 10218-1 reduced speed, never a safety violation |
+| Actions | `Box(0, 1, (3,), float32)`: `[speed, assistance, focus]`; speed × `cobots.v_max` is the TCP speed (m/s); assistance the share of the job's manual time the cobot offers to take over; focus which sub-tasks it takes first (0: those it does fastest, 1: the heaviest for the worker) |
+| Default action | `[v_reduced / v_max, fixed_assistance, fixed_focus]` (0.166, 0.3, 0): at the ISO 10218-1 reduced speed, below every body region's force limit: never a stop or a violation |
 | Mask | none (continuous actions; `infos` carry no `action_mask`) |
 | Observation | `Box(0, 1, (26,), float32)`, layout below |
-| State | `Box(0, 1, (13·S + cells + 7,))`: per station the true buffer fill, busy, blocked, progress, machine up, worker present, distance, physical and mental fatigue, true preferred speed and share, trust, skill; the order book per cell; the context |
-| Reward | per cobot and tick: `(1 − cooperation) · own + cooperation · output · jobs finished by its cell`, with `own = output · jobs its station finished + wellbeing · f-utility of its worker − fatigue · worker fatigue − safety · violation` |
+| State | `Box(0, 1, (13·S + cells + 7,))`: per station the true buffer fill, busy, blocked, progress, machine up, worker present, distance, physical (most fatigued body region) and mental fatigue, true preferred speed and share, trust, skill; the order book per cell; the context |
+| Reward | per cobot and tick: `(1 − cooperation) · own + cooperation · output · jobs finished by its cell`, with `own = output · jobs its station finished + wellbeing · f-utility of its worker − fatigue · worker fatigue − safety · real violations` |
 | Idle | `infos[agent]["idle"]` while its worker is away (break, helping a colleague): the setting has no effect then |
-| Episode | one shift; truncation at its end (`terminations` are always False) |
+| Episode | `world.shifts` shifts (default 1); truncation at the end (`terminations` are always False) |
 
 ## The five terms of f, with workshop meanings
 | term | museum meaning | workshop meaning (inputs of `cpss.kit.personalisation`) |
 |---|---|---|
 | user `u` | interest match × attention × novelty | match = 1 − comfort mismatch (speed and share vs the worker's true preference), attention = 1 − fatigue, exposure = hours since the last break (monotony) |
-| personaliser `x_pa` | guide's content × trust | assistance share × trust × `f.assist_value` |
+| personaliser `x_pa` | guide's content × trust | share of the job the cobot does × trust × `f.assist_value` |
 | crowd `cr` | social proof − congestion − queueing | colleagues helping at the station (support) − input buffer fill above `f.pressure_fill` − minutes starved or blocked |
 | context `cx` | events − noise | break (bonus) − noise and heat |
 | environment `env` | attraction − walking | machine up − minutes fetching shared tools or helping elsewhere |
 
-## Entities and dynamics (scenarios/workshop/world.py, handles in workshop_entities.py)
+## Entities and dynamics (scenarios/workshop/world.py; handles in entities.py)
 * **Stations** on a networkx graph: one line, or cells of lines; a buffer of
   `floor.buffer_capacity` jobs before each station (blocking after service); the first station
-  of a cell pulls from the cell's order book. Machines fail while producing (exponential
-  uptime, MTBF = A·MTTR/(1 − A)) and wait for a free technician (or an engineer for process
-  faults); repairs are Erlang. Jobs of a cell flow first in, first out.
+  of a cell pulls from the cell's order book. Orders arrive at `context.order_load` (0.9) times
+  the manual line's capacity (bottleneck at median skill × the zero-buffer efficiency
+  `1 / (1 + Σ MTTR/MTBF)` × the worked share of the shift), with two demand peaks. Machines
+  fail after a number of *working* minutes drawn per station in advance (exponential, MTBF =
+  A·MTTR/(1 − A)) and wait for a free technician (an engineer for process faults); repairs are
+  Erlang plus `machines.response` minutes to reach and diagnose.
+* **Jobs and sub-tasks** (scenarios/workshop/ergonomics.py): every job is three sub-tasks
+  (fit, fasten, lift) with a share of the manual time (task type `t` rolls the shares of
+  `fatigue.share` by `t`), a target load in %MVC on each body region (`fatigue.loads`) and a
+  cobot time factor (`fatigue.cobot_factor`: the cobot is quick at fastening, slow at fitting).
+  The cobot takes whole sub-tasks in the order set by `focus` until `assistance` of the manual
+  time is covered; the worker takes back the part they do not trust it with (reliance =
+  `min(1, trust / workers.reliance_trust)`). Worker and cobot work in parallel: a job takes
+  `max(H · (1 − a_eff), C(v) · Σ s_k·m_k·x_k / available)` minutes, with `H` the worker's
+  minutes for a whole job (cycle time × Wright learning curve / pace) and `C(v)` the cobot's
+  (falls with speed, saturating), so assistance helps until the cobot becomes the bottleneck
+  and ergonomic focus costs cycle time.
+* **Fatigue** (3CC-r per body region: shoulder, grip, trunk): each tick the worker works on
+  their sub-tasks for their share of the minute at the time-weighted load of those sub-tasks
+  (raised by heat), then rests; the exact update uses the published F and R per region
+  (Frey-Law et al. 2012) and r = 15 (Looft et al. 2018). **Failure** (`MF > 1 − TL` on a
+  region): the worker slows to the residual capacity `(1 − MF)/TL`, takes a micro-pause of
+  `fatigue.micro_pause` s each minute, and a job finished while failed needs rework with an
+  extra chance `fatigue.failure_error`. Mental fatigue grows with time on task, a cobot faster
+  than liked close by, and being pushed above one's pace.
+* **Safety** (scenarios/workshop/safety.py): within each tick the worker enters the cobot's
+  workspace a Poisson number of times (`cobots.reach_rate` per minute when near, reaches that
+  expose the arm or, with chance `cobots.lean_share`, the chest; `cobots.walk_rate` when far,
+  exposing the chest). At or below the exposed region's force-limited speed (PFL, ISO/TS 15066
+  `v = F_T/√(μk)`: upper arm ≈ 1.1 m/s, chest ≈ 0.54 m/s) the cobot keeps working. Faster, the
+  separation monitor makes a protective stop (reaction + stopping time `T_s(v)`, growing with
+  speed, + `cobots.restart` + `cobots.dwell` seconds lost). An entry the monitor misses
+  (`cobots.miss_rate`) that starts inside the protective separation
+  `S_p = v_h(T_r + T_s) + v·T_r + v·T_s/2 + C` (v_h 2.0 m/s within 0.5 m, else 1.6 m/s) ends in a
+  contact at the computed contact speed: above the region's limit it is a **real violation**.
 * **Workers** (one per station): skill per task type on a Wright curve (85%) with a plateau,
-  improving with each job's manual share; physical and mental fatigue with the exact 3CC-r
-  update (grows with load, pace, heat and cobot speed above preference near the worker;
-  recovers faster at rest); true and stated preferences for cobot speed and share; trust; a
-  personal habit of working within the cobot's reach.
+  improving with the manual share of each job; true and stated preferences for cobot speed
+  and share, drifting toward the setting experienced while nothing goes wrong
+  (`workers.pref_adapt`), and down after a violation; **trust** moving toward the cobot's fit
+  to those preferences, up with assisted jobs done, down with stops, violations and cobot
+  errors (`cobots.error_rate`); trust sets reliance on offered help and the distance kept from
+  a fast cobot (`workers.keep_away`).
 * **Team**: pooled technicians pulled away by breakdowns; idle workers help an overloaded
-  neighbour; paces drift toward the cell's mean (Mas & Moretti); shared tool kits per cell.
-* **Context**: breaks (10/30/10 min), order rate with two demand peaks, noise rising with
-  running machines, temperature rising mid-shift.
-* **Work sharing**: with `H` the worker's and `C` the cobot's minutes for a whole job (`C`
-  falls with speed, saturating), a job takes `max((1 − a)·H, H·C / (H + C))`; the cobot's
-  realised share is `min(a, H / (H + C))`, and the worker's physical load falls with it.
-  Assistance beyond that balanced share only changes comfort.
-* **Safety** (speed and separation): a cobot moving faster than `cobots.v_reduced` while the
-  worker is nearer than the protective separation `S_p(v)` counts one violation per minute and
-  makes a protective stop (`cobots.stop_loss` of the minute lost, trust drop, startle).
+  neighbour; a worker slower than the neighbours they see speeds up by `team.peer_effect`
+  (0.17) per unit of relative gap, a faster one does not slow down (Mas & Moretti); shared
+  tool kits per cell; with `team.rotation` workers move one station down the cell at each break
+  and shift start, carrying their skill and fatigue.
+* **Shifts**: with `world.shifts` > 1 one episode runs several shifts; overnight fatigue
+  recovers and `workers.forgetting` of the experience is lost; the line keeps its WIP.
+* **Context**: breaks (10/30/10 min), two demand peaks, noise rising with running machines,
+  temperature rising mid-shift.
+* **Common random numbers**: orders, proximity phases, workspace entries, rework draws and
+  sensors each draw from their own stream spawned from the root seed, a fixed block per tick;
+  failure clocks, repair times and fault kinds are drawn per station in advance. Two policies
+  on one seed see the same shift.
 
 ## Observation layout (all in [0, 1]; the sensed values are noisy)
 | index | name | content |
@@ -82,23 +118,35 @@ the shift and order book ``cx`` and the shop floor ``env``.
 
 ## Metrics
 throughput (jobs and per hour), jobs in, work in progress, order book, lead time, mean and peak
-fatigue (and physical / mental now), comfort mismatch, safety violations, workload Gini, mean
-satisfaction, trust, availability, starved and blocked shares, failures, helping minutes
-(`scenarios.workshop.metrics`). Run folders plot throughput, WIP, fatigue, violations and
+fatigue (and physical / mental now), mean physical fatigue over the shift, failed minutes
+(worker-minutes past the 3CC failure point), comfort mismatch, real safety violations,
+protective stops, cobot errors, technicians' utilisation, workload Gini, mean satisfaction,
+trust, availability, starved and blocked shares, failures, helping minutes
+(`scenarios.workshop.metrics`). Run folders plot throughput, WIP, fatigue, stops, violations and
 mismatch, and a heatmap of jobs waiting per station.
 
-## Heuristic cobots
+## Heuristic cobots (scenarios/workshop/heuristics.py)
 * `fixed` — the same setting all shift (`cobots.fixed_speed`, default the reduced speed;
-  `cobots.fixed_assistance`), blind to the worker.
-* `preference` — the worker's stated preference, slowed to the reduced speed whenever the
-  sensed distance is inside `S_p` + `cobots.guard_margin`.
-* `fatigue_adaptive` — as `preference`, but with the wearable's fatigue estimate `F̂` the share
-  rises to `a + gain·F̂·(1 − a)` and the speed falls to `v·(1 − F̂/2)`.
+  `cobots.fixed_assistance`; `cobots.fixed_focus`), blind to the worker: never a stop.
+* `preference` — the worker's stated speed and share, capped at the force-limited speed
+  whenever the sensed distance is within 1 m + `cobots.guard_margin`.
+* `fatigue_adaptive` — fatigue-aware allocation: as `preference`, but once the wearable's
+  fatigue estimate `F̂` passes `cobots.adaptive_onset` the share rises toward 1
+  (`a + gain·ramp·(1 − a)`), and the focus turns to the heaviest sub-tasks (`min(1, 2F̂)`).
+* `separation` — speed by separation: full speed capped where `S_p(v)` + the margin still fits
+  in the sensed distance, the force-limited speed when the worker is near; the stated share.
+
+Their trade-offs over 30 paired shifts: docs/experiments/workshop-tradeoffs.md.
 
 Defaults and their sources: scenarios/workshop/config.py (descriptions ending in `[A]` are
 assumptions) and shared/reference/calibration-workshop.md. Env contract: docs/envs.md.
 
 ## Version history
+* v1 (issue 18): 3CC-r fatigue per body region with published constants and a failure rule;
+  safety as physics (SSM with speed-dependent stopping, ISO 13855 approach speeds, PFL body
+  limits, protective stops, real violations); sub-task allocation and the `focus` action;
+  trust acting on reliance and distance; preferences adapting; asymmetric peer effect; demand
+  at 0.9 of the manual line's capacity; rotation; multi-shift episodes; common random numbers.
 * v0: initial release.
 """
 
@@ -110,10 +158,9 @@ import numpy as np
 from gymnasium import spaces
 
 from cpss.kit.env import CPSSParallelEnv, aec_from_parallel
-from cpss.kit.render import figure_to_rgb
 from cpss.kit.scenario import Scenario
 from scenarios.workshop import dynamics as dyn
-from scenarios.workshop import heuristics
+from scenarios.workshop import heuristics, render
 from scenarios.workshop.config import WorkshopConfig
 from scenarios.workshop.world import WorkshopModel
 
@@ -334,63 +381,11 @@ class WorkshopScenario(Scenario):
 
     def render_text(self, model: WorkshopModel) -> str:
         """One line per station: jobs waiting, state, machine, worker, cobot."""
-        m = model
-        lines = [
-            f"workshop — minute {m.minute:.0f} of {m.day_minutes:.0f}"
-            f"{' (break)' if m.on_break else ''}; done {int(m.done.sum())}, WIP {m.wip}, "
-            f"order book {int(m.backlog.sum())}"
-        ]
-        for i in range(m.layout.n_stations):
-            state = "blocked" if m.blocked[i] else "busy" if m.busy[i] else "idle"
-            machine = "up" if m.up[i] else "DOWN"
-            cobot = f"cobot v={m.speed[i]:.2f} a={m.assist[i]:.2f}" if m.has_cobot[i] else "no cobot"
-            warn = " VIOLATION" if m.violation[i] else ""
-            lines.append(
-                f"station {i:>2} [{int(m.input_level[i]):>3}] {state:<7} {machine:<4} "
-                f"fatigue {m.combined_fatigue[i]:.2f} dist {m.distance[i]:.1f} m "
-                f"{cobot}{warn}"
-            )
-        return "\n".join(lines)
+        return render.text(model)
 
     def render_rgb(self, model: WorkshopModel) -> np.ndarray:
         """Stations coloured by worker fatigue, down machines crossed, jobs waiting before each."""
-        import matplotlib.pyplot as plt  # after cpss.kit.render selected the Agg backend
-
-        m = model
-        xy = m.layout.xy
-        fig, ax = plt.subplots(figsize=(7, 1.2 + 1.0 * m.n_cells), dpi=80)
-        for u, v in m.layout.graph.edges:
-            ax.plot(xy[[u, v], 0], xy[[u, v], 1], color="0.8", lw=2, zorder=1)
-        sc = ax.scatter(
-            xy[:, 0],
-            xy[:, 1],
-            c=m.combined_fatigue,
-            cmap="RdYlGn_r",
-            vmin=0,
-            vmax=1,
-            s=400,
-            marker="s",
-            edgecolors="k",
-            zorder=2,
-        )
-        down = ~m.up
-        ax.scatter(xy[down, 0], xy[down, 1], marker="x", s=250, c="k", zorder=3)
-        for i in range(m.layout.n_stations):
-            ax.annotate(
-                str(int(m.input_level[i])),
-                xy[i] + np.array([-0.45, 0.0]),
-                ha="center",
-                va="center",
-                fontsize=7,
-                zorder=3,
-            )
-        ax.set_xlim(-0.9, xy[:, 0].max() + 0.5)
-        ax.set_ylim(xy[:, 1].min() - 0.5, 0.5)
-        fig.colorbar(sc, ax=ax, label="fatigue")
-        ax.set_title(f"minute {m.minute:.0f}: done {int(m.done.sum())}, WIP {m.wip}")
-        ax.set_axis_off()
-        fig.tight_layout()
-        return figure_to_rgb(fig)
+        return render.rgb(model)
 
 
 def parallel_env(**kwargs: Any) -> CPSSParallelEnv:

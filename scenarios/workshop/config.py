@@ -31,7 +31,8 @@ class WorldSection(StrictModel):
     def _check(self) -> WorldSection:
         check_ticks(
             self.shifts * self.day_minutes / self.minutes_per_step,
-            f"world.shifts · day_minutes / minutes_per_step: {self.shifts} · {self.day_minutes} / {self.minutes_per_step:g}",
+            f"world.day_minutes / world.minutes_per_step: {self.day_minutes} / {self.minutes_per_step:g}"
+            + (f" × {self.shifts} shifts" if self.shifts > 1 else ""),
             f"use minutes_per_step >= {self.day_minutes / MAX_TICKS_PER_DAY:.4g}",
         )
         return self

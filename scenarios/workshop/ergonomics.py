@@ -116,6 +116,14 @@ def task_tables(
     return s, np.broadcast_to(loads, (s.shape[0], *loads.shape)), np.broadcast_to(cobot_factor, s.shape)
 
 
+def priorities(loads: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, K) heaviness (total load over regions) and quickness (``1 / cobot factor``), each scaled to its row maximum."""
+    heavy = loads.sum(axis=-1)
+    heavy = heavy / np.maximum(heavy.max(axis=-1, keepdims=True), 1e-12)
+    quick = 1.0 / factor
+    return heavy, quick / quick.max(axis=-1, keepdims=True)
+
+
 def allocate(
     assist: np.ndarray, focus: np.ndarray, share: np.ndarray, loads: np.ndarray, factor: np.ndarray
 ) -> np.ndarray:
@@ -136,10 +144,7 @@ def allocate(
     Returns:
         (S, K) share of each sub-task done by the cobot, in [0, 1].
     """
-    heavy = loads.sum(axis=-1)
-    heavy = heavy / np.maximum(heavy.max(axis=-1, keepdims=True), 1e-12)
-    quick = 1.0 / factor
-    quick = quick / quick.max(axis=-1, keepdims=True)
+    heavy, quick = priorities(loads, factor)
     f = np.asarray(focus, dtype=float)[:, None]
     order = np.argsort(-(f * heavy + (1.0 - f) * quick), axis=-1, kind="stable")
     s = np.take_along_axis(share, order, axis=-1)

@@ -59,7 +59,7 @@ def update(m: WorkshopModel) -> None:
     helping = m.helping >= 0
     # local fatigue: the worker's own sub-tasks (or the helped station's manual job), then rest
     own = erg.worker_loads(m.taken, m.share, m.loads)
-    helped = erg.worker_loads(np.zeros_like(m.share), m.share, m.loads)[np.maximum(m.helping, 0)]
+    helped = m.manual_loads[np.maximum(m.helping, 0)]
     load = np.where(helping[:, None], helped, own) * (1.0 + w.heat_load * m.heat)
     tick_s = 60.0 * dt
     work_s = tick_s * np.where(helping, 1.0, m.worker_duty)

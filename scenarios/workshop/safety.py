@@ -101,7 +101,10 @@ def poisson_count(u: np.ndarray, lam: np.ndarray, cap: int = 12) -> np.ndarray:
     cdf = term.copy()
     count = np.zeros(lam.shape, dtype=np.int64)
     for k in range(1, cap + 1):
-        count += u > cdf
+        above = u > cdf
+        if not above.any():
+            break
+        count += above
         term = term * lam / k
         cdf = cdf + term
     return count
@@ -139,10 +142,12 @@ def entries(
     """
     ssm = v > limit
     stops = np.where(ssm, n, 0)
+    lost = stops * (t_react + t_stop + stop_cost)
+    missed = np.asarray(u_miss) < 1.0 - (1.0 - miss) ** n
+    if not (ssm & missed).any():
+        return stops, np.zeros(stops.shape, dtype=np.int64), lost
     sp = protective_separation(v, t_react=t_react, t_stop=t_stop, intrusion=intrusion)
     v_h = np.where(distance <= NEAR_LIMIT, HUMAN_NEAR, HUMAN_FAR)
     hit = contact_speed(v, distance - intrusion, v_h, t_react=t_react, t_stop=t_stop)
-    missed = np.asarray(u_miss) < 1.0 - (1.0 - miss) ** n
     violations = (ssm & missed & (distance < sp) & (hit > limit)).astype(np.int64)
-    lost = stops * (t_react + t_stop + stop_cost)
     return stops, violations, lost

@@ -36,7 +36,7 @@ from cpss.kit.model import CPSSModel
 from cpss.kit.personalisation import FParams, PersonalisationFunction
 from scenarios.workshop import dynamics as dyn
 from scenarios.workshop import ergonomics as erg
-from scenarios.workshop import humans, metrics
+from scenarios.workshop import humans, line, metrics
 from scenarios.workshop import safety as sf
 from scenarios.workshop.config import WorkshopConfig
 from scenarios.workshop.entities import Cobot, Station, Technician, Worker
@@ -83,6 +83,7 @@ class WorkshopModel(CPSSModel):
         self.share, self.loads, self.factor = erg.task_tables(
             lay.task, np.asarray(fa.share), np.asarray(fa.loads), np.asarray(fa.cobot_factor)
         )
+        self.manual_loads = erg.worker_loads(np.zeros_like(self.share), self.share, self.loads)
         m = cfg.machines
         self.mtbf = np.inf if m.availability >= 1.0 else m.availability * m.mttr / (1 - m.availability)
         fr, size = self.streams["failures"], (n, m.max_failures)
@@ -237,8 +238,8 @@ class WorkshopModel(CPSSModel):
         self._context()
         self._team(people[0], people[1], people[2], z)
         self._work(u_safety, u_work)
-        self._flow()
-        self._repair()
+        line.flow(self)
+        line.repair(self)
         humans.update(self)
         self._read_sensors()
         self._account()
@@ -262,23 +263,12 @@ class WorkshopModel(CPSSModel):
                 humans.rotate(self)
         self.order_rate = self.base_rate * dyn.demand_factor(ts, self.peaks)
         arrivals = self.streams["arrivals"].poisson(self.order_rate * self.dt)
-        self._record_arrivals(arrivals, t0)
+        line.record_arrivals(self, arrivals, t0)
         self.backlog += arrivals
         self.temp = dyn.temperature(ts, self.shift_minutes, ctx.temperature, ctx.temperature_rise)
         self.heat = float(np.clip((self.temp - ctx.comfort_temperature) / 10.0, 0.0, 1.0))
         running = float((self.busy & self.up).mean())
         self.noise = float(np.clip(ctx.base_noise + ctx.machine_noise * running, 0.0, 1.0))
-
-    def _record_arrivals(self, arrivals: np.ndarray, t0: float) -> None:
-        need = int((self.n_jobs + arrivals).max(initial=0))
-        if need > self.arrival_time.shape[1]:
-            grown = np.zeros((self.n_cells, 2 * need))
-            grown[:, : self.arrival_time.shape[1]] = self.arrival_time
-            self.arrival_time = grown
-        rows = np.repeat(np.arange(self.n_cells), arrivals)
-        offset = np.arange(rows.size) - np.repeat(np.cumsum(arrivals) - arrivals, arrivals)
-        self.arrival_time[rows, self.n_jobs[rows] + offset] = t0
-        self.n_jobs += arrivals
 
     def _team(self, u_help: np.ndarray, u_side: np.ndarray, u_prox: np.ndarray, z: np.ndarray) -> None:
         lay, t = self.layout, self.config.team
@@ -383,45 +373,6 @@ class WorkshopModel(CPSSModel):
         self.repair_left[fail] = self.clock_repair[fail, k[fail]]
         self.n_fail[fail] += 1
         self.failures += int(fail.sum())
-
-    def _flow(self) -> None:
-        lay, cap = self.layout, self.config.floor.buffer_capacity
-        dn = np.maximum(lay.downstream, 0)
-        space = self.last | (self.buffer[dn] < cap)
-        move = self.blocked & space
-        np.add.at(self.buffer, dn[move & ~self.last], 1)
-        self.done_tick = np.bincount(lay.cell[move & self.last], minlength=self.n_cells)
-        cells = np.flatnonzero(self.done_tick)
-        finish = self.minute + self.dt
-        self.lead_sum += float((finish - self.arrival_time[cells, self.done[cells]]).sum())
-        self.done += self.done_tick
-        self.blocked[move] = False
-        avail = np.where(self.first, self.backlog[lay.cell] > 0, self.buffer > 0)
-        start = ~self.busy & ~self.blocked & self.up & avail
-        np.subtract.at(self.buffer, np.flatnonzero(start & ~self.first), 1)
-        rel = np.bincount(lay.cell[start & self.first], minlength=self.n_cells)
-        self.backlog -= rel
-        self.released += rel
-        self.busy[start] = True
-        self.progress[start] = np.where(self.completed[start], self.carry[start], 0.0)
-
-    def _repair(self) -> None:
-        waiting = ~self.up & (self.repairer < 0)
-        for kind in (0, 1):
-            free = np.flatnonzero((self.crew_station < 0) & (self.crew_kind == kind))
-            queue = np.flatnonzero(waiting & (self.fault_kind == kind))
-            queue = queue[np.argsort(self.down_since[queue], kind="stable")][: free.size]
-            self.crew_station[free[: queue.size]] = queue
-            self.repairer[queue] = free[: queue.size]
-        under = ~self.up & (self.repairer >= 0)
-        self.crew_busy_min += self.dt * float((self.crew_station[self.crew_kind == 0] >= 0).sum())
-        self.repair_left[under] -= self.dt
-        fixed = under & (self.repair_left <= 0)
-        self.crew_station[self.repairer[fixed]] = -1
-        self.repairer[fixed] = -1
-        self.up[fixed] = True
-        self.uptime_left[fixed] = self.clock_up[fixed, self.n_fail[fixed] % self.config.machines.max_failures]
-        self.repairs += int(fixed.sum())
 
     def _read_sensors(self) -> None:
         self.machine_reading = self.machine_sensor.read(self.up.astype(float))
