@@ -113,7 +113,7 @@ def _integers(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     bad = values.isna() | (values != np.round(values)) | (values.abs() > 2**31 - 1)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _fail(source, i, column, f"not an integer id ({raw.iloc[i]!r})")
+        raise _fail(source, i, column, f"not an integer id ('{raw.iloc[i]}')")
     return values.to_numpy().astype(np.int64)
 
 
@@ -123,7 +123,7 @@ def _times(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise _fail(source, i, column, f"not a time in minutes >= 0 ({raw.iloc[i]!r})")
+        raise _fail(source, i, column, f"not a time in minutes >= 0 ('{raw.iloc[i]}')")
     return values
 
 
@@ -139,7 +139,7 @@ def _names(frame: pd.DataFrame, column: str, source: str, known: Collection[str]
         unknown = ~np.isin(out, np.asarray(list(known), dtype=str))
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
-            raise _fail(source, i, column, f"unknown {what} {out[i]!r} (not on the floor plan)")
+            raise _fail(source, i, column, f"unknown {what} '{out[i]}' (not on the floor plan)")
     return out
 
 
@@ -171,19 +171,19 @@ def _pairs(
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
         if o[i]:
-            problem = f"overlapping {what}s: visitor {v[i]} enters {k[i]!r} while still in {k[i - 1]!r}"
+            problem = f"overlapping {what}s: visitor {v[i]} enters '{k[i]}' while still in '{k[i - 1]}'"
         else:
-            problem = f"visitor {v[i]} ends a {what} in {k[i]!r} that never started"
+            problem = f"visitor {v[i]} ends a {what} in '{k[i]}' that never started"
         raise _fail(source, int(r[i]), column, problem)
     last = np.r_[v[1:] != v[:-1], True]
     unclosed = last & o
     if unclosed.any():
         i = int(np.flatnonzero(unclosed)[0])
-        raise _fail(source, int(r[i]), column, f"visitor {v[i]}'s {what} in {k[i]!r} never ends")
+        raise _fail(source, int(r[i]), column, f"visitor {v[i]}'s {what} in '{k[i]}' never ends")
     mismatch = ~o & (k != np.roll(k, 1))
     if mismatch.any():
         i = int(np.flatnonzero(mismatch)[0])
-        raise _fail(source, int(r[i]), column, f"visitor {v[i]} ends a {what} in {k[i]!r} but is in {k[i - 1]!r}")
+        raise _fail(source, int(r[i]), column, f"visitor {v[i]} ends a {what} in '{k[i]}' but is in '{k[i - 1]}'")
     return r[o], r[~o]
 
 

@@ -63,8 +63,10 @@ def moment_names(log: VisitorLog, styles: list[str]) -> list[str]:
     if log.kind == "events":
         names += [f"mean log view minutes ({s})" for s in styles] if styles else ["mean log view minutes"]
         names += ["stops per exhibit", "same-room share of successive views", "views on the top 20% exhibits"]
+        names += ["views per room entered"]
     else:
         names += ["mean log room minutes", "rooms per visitor", "stays in the top 25% rooms"]
+    names += ["share of room entries that are returns"]
     return names
 
 
@@ -86,11 +88,14 @@ def moments(log: VisitorLog, styles: list[str], n_exhibits: int, n_rooms: int) -
         pairs = views["visitor"].to_numpy()[1:] == views["visitor"].to_numpy()[:-1]
         out.append(same.sum() / max(1, pairs.sum()))
         out.append(_top_share(views.groupby("exhibit").size().to_numpy(), 0.2, n_exhibits))
+        out.append(len(views) / max(1, len(log.stays)))
     else:
         stays = log.stays
         out.append(np.log(np.maximum((stays["leave"] - stays["enter"]).to_numpy(dtype=float), 0.25)).mean())
         out.append(stays.groupby("visitor")["room"].nunique().mean() / max(1, n_rooms))
         out.append(_top_share(stays.groupby("room").size().to_numpy(), 0.25, n_rooms))
+    distinct = log.stays.groupby("visitor")["room"].nunique().sum()
+    out.append(1.0 - distinct / max(1, len(log.stays)))
     return np.asarray(out, dtype=float)
 
 
@@ -242,7 +247,8 @@ def fit(
     lower = np.array([np.log(5.0), 0.05, *[np.log(0.05)] * len(dwell0), np.log(0.1), np.log(0.1)])
     upper = np.array([np.log(1000.0), 2.0, *[np.log(20.0)] * len(dwell0), np.log(10.0), np.log(10.0)])
     theta0 = np.clip(theta0, lower + 1e-6, upper - 1e-6)
-    scale = np.maximum(simulate(theta0, fit_seeds).std(axis=0, ddof=1), 1e-3)
+    pilot = simulate(theta0, [seed + i for i in range(max(days, 2))])  # day-to-day spread of each moment
+    scale = np.maximum(np.nan_to_num(pilot.std(axis=0, ddof=1)), 1e-3)
 
     cache: dict[bytes, np.ndarray] = {}
 
