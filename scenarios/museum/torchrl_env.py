@@ -8,11 +8,11 @@ tensordicts follow the layout of TorchRL's VMAS wrapper: ``batch_size=(B,)``, on
 
 | key | shape | spec |
 | --- | --- | --- |
-| `("guides", "observation")` | (B, K, D) float32 | `Bounded(0, 1)`: the PettingZoo museum observation |
+| `("guides", "observation")` | (B, K, D) float32 | `Unbounded`: the PettingZoo museum observation (flat or per-item) |
 | `("guides", "action_mask")` | (B, K, M + 1) bool | valid actions (0 = no recommendation, always valid) |
 | `("guides", "action")` | (B, K) int64 | `Categorical(M + 1)`, its mask updated every step |
 | `("guides", "reward")` | (B, K, 1) float32 | the museum reward (``rewards.cooperation`` mix) |
-| `"state"` | (B, S) float32 | `Bounded(0, 1)`: the global state for centralised critics |
+| `"state"` | (B, S) float32 | `Unbounded`: the global state for centralised critics |
 | `"done"`, `"terminated"`, `"truncated"` | (B, 1) bool | a day ends by truncation at closing time |
 
 ```python
@@ -31,9 +31,10 @@ the next ``B`` days for all of them, with the seeds of :meth:`BatchedMuseumEnv.r
 ``s + B``, ``s + 2B`` and so on. A masked action taken anyway is ignored and counted by the
 wrapped env (``env.base.infos()["invalid_action"]``), as in the PettingZoo env.
 
-More per-guide inputs (per-item features, say) are one entry of :data:`GROUP_FIELDS` each: a
-reader of the batched env giving ``(B, K, ...)`` tensors and their bounds; the specs are built
-from it.
+The observation and state specs take their sizes from the batched env, so they follow its
+layout (``guides.observation``: flat or per-item) and are ``Unbounded``, as in VMAS. More
+per-guide entries are one item of :data:`GROUP_FIELDS` each: a reader of the batched env giving
+``(B, K, ...)`` tensors, with bounds where they are known; the specs are built from it.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class GroupField:
 
 
 GROUP_FIELDS: dict[str, GroupField] = {
-    "observation": GroupField(BatchedMuseumEnv.observe, 0.0, 1.0),
+    "observation": GroupField(BatchedMuseumEnv.observe),
 }
 """The group's observation entries (besides ``action_mask``), read after every reset and step."""
 
@@ -113,7 +114,7 @@ class MuseumTorchRLEnv(EnvBase):
         self.full_observation_spec = Composite(
             {
                 GROUP: Composite(group, shape=(B, K), device=dev),
-                "state": Bounded(low=0.0, high=1.0, shape=(B, base.state_dim), dtype=torch.float32, device=dev),
+                "state": Unbounded(shape=(B, base.state_dim), dtype=torch.float32, device=dev),
             },
             shape=(B,),
             device=dev,
