@@ -42,6 +42,7 @@ LEARNERS: dict[str, str] = {
     "maddpg": "agents.maddpg:MADDPG",
     "mappo": "agents.mappo:MAPPO",
     "ippo": "agents.mappo:IPPO",
+    "item_mappo": "agents.item_ppo:ItemMAPPO",
 }
 """Registry name -> ``"module:Class"`` of the learner (imported lazily by :func:`get`)."""
 

@@ -291,7 +291,7 @@ def main() -> None:
     """Run the benchmarks and write bench/results.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and steps")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5,large,batched", help="comma-separated subset")
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,P6,large,batched", help="comma-separated subset")
     parser.add_argument("--device", default="cpu", help="torch device of the batched figure (cpu, cuda)")
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args()
@@ -313,6 +313,12 @@ def main() -> None:
         results["P4"]["performance_benchmark"] = p4_performance_benchmark()
     if "P5" in only:
         results["P5"] = p5(960 if args.quick else 4800)
+    if "P6" in only:
+        from training import run as training_run  # bench/training.py
+
+        results["P6"] = training_run(128 if args.quick else 256, 1 if args.quick else 2, args.device)
+        if "P5" in results:
+            results["P6"]["ratio_to_P5"] = results["P6"]["env_steps_per_s"] / results["P5"]["env_steps_per_s"]
     if "large" in only:
         results["museum_large_day"] = large_day()
     if "batched" in only:
@@ -336,6 +342,10 @@ def main() -> None:
             f"P5     {r['env_steps_per_s']:>10.1f}  steps/s  env share {r['env_share']:.0%}, "
             f"learner share {r['learner_share']:.0%}"
         )
+    if "P6" in results:
+        r = results["P6"]
+        ratio = f", x{r['ratio_to_P5']:.0f} P5" if "ratio_to_P5" in r else ""
+        print(f"P6     {r['env_steps_per_s']:>10.1f}  steps/s  item_mappo on {r['days']} batched days{ratio}")
     if "museum_large_day" in results:
         r = results["museum_large_day"]
         print(f"large  {r['wall_seconds']:>10.1f}  s/day    peak RSS {r['peak_rss_mib']:.0f} MiB")

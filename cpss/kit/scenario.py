@@ -80,6 +80,14 @@ class Scenario(abc.ABC):
         """
         return self.heuristic_policies[0]
 
+    def learner_hints(self) -> dict[str, Any]:
+        """Hyperparameter defaults that follow from this config's observation layout.
+
+        ``cpss train`` fills those a learner has and the user did not set (the museum's items
+        mode gives ``agents.item_ppo``'s row sizes and prior column). The base class gives none.
+        """
+        return {}
+
     # ---- world ---------------------------------------------------------------------
     @abc.abstractmethod
     def build_world(self, seed: int) -> CPSSModel:

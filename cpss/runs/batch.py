@@ -49,7 +49,19 @@ def heuristic_actor(policy: str, choices: tuple[str, ...]) -> Actor:
 
 
 def learner_actor(learner: Any) -> Actor:
-    """A PettingZoo learner (``act({agent: obs}, {agent: info})``) called once per day and tick."""
+    """A learner's actions on the batch: in one call (``act_tensor``), or per day and tick.
+
+    A PettingZoo learner without ``act_tensor`` is called as ``act({agent: obs}, {agent: info})``
+    once per day and tick.
+    """
+    if hasattr(learner, "act_tensor"):
+
+        def act_batch(env: Any, obs: torch.Tensor, infos: dict[str, torch.Tensor]) -> torch.Tensor:
+            b, k, d = obs.shape
+            mask = infos["action_mask"].reshape(b * k, -1).cpu().bool()
+            return learner.act_tensor(obs.reshape(b * k, d).cpu(), mask).view(b, k).to(obs.device)
+
+        return act_batch
 
     def act(env: Any, obs: torch.Tensor, infos: dict[str, torch.Tensor]) -> torch.Tensor:
         ids = env.possible_agents

@@ -242,6 +242,10 @@ def train(
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also log to TensorBoard")] = False,
     time_limit: Annotated[float | None, typer.Option("--time-limit", min=1.0, help="seconds of training")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads (1 is fastest here)")] = 1,
+    engine: Annotated[
+        str, typer.Option("--engine", help="per-agent (PettingZoo env) or batched (museum)")
+    ] = "per-agent",
+    days: Annotated[int, typer.Option("--days", min=1, help="--engine batched: days stepped together")] = 64,
     backend: Annotated[str, typer.Option("--backend", help="native or rllib (Ray RLlib, PPO)")] = "native",
     policies: Annotated[str, typer.Option("--policies", help="rllib: shared or per-agent")] = "shared",
     workers: Annotated[int, typer.Option("--workers", help="rllib: EnvRunner actors (0: sample in the driver)")] = 0,
@@ -255,6 +259,8 @@ def train(
     hyper = _hyperparams(hp)
     if algo is None and resume is None:
         raise ConfigError("--algo: required for a new run (see agents.available())")
+    if engine != "per-agent" and backend == "rllib":
+        raise ConfigError("--engine batched: only with --backend native")
     if backend not in ("native", "rllib"):
         raise ConfigError(f"--backend: must be native or rllib (got {backend!r})")
     if backend == "rllib" or is_rllib_run(resume):
@@ -297,6 +303,8 @@ def train(
         tensorboard=tensorboard,
         time_limit=time_limit,
         threads=threads,
+        engine=engine,
+        days=days,
         make_scenario=scenario_from_cli,
         progress=progress,
         console=console,

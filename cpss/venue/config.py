@@ -182,6 +182,10 @@ class GuidesSection(StrictModel):
     spread_temperature: float = Field(
         0.0, ge=0.0, le=10.0, description="crowd_coordinated: softmax temperature of the assignment (0: the best item)"
     )
+    observation: Literal["flat", "items"] = Field(
+        "flat",
+        description="learners' observation: the flat layout, or per-item rows (scenarios.museum.items)",
+    )
 
 
 class FSection(FTerms):

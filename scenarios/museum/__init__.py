@@ -112,6 +112,8 @@ from scenarios.museum.observations import action_mask_rows, museum_actions, muse
 OCC_SCALE = 4.0
 """Occupancy ratios are divided by this (and clipped) to fit observations into [0, 1]."""
 
+from scenarios.museum import items  # noqa: E402  (items reads OCC_SCALE's users: none; placed after it)
+
 
 class MuseumConfig(VenueConfig):
     """Configuration of the museum (sections as in :class:`cpss.venue.config.VenueConfig`)."""
@@ -142,6 +144,16 @@ class MuseumScenario(Scenario):
         """The config's heuristic guide policy (``guides.policy``)."""
         return self.config.guides.policy
 
+    def learner_hints(self) -> dict[str, Any]:
+        """In items mode: the item-row layout and the prior column (``crowd_aware``) of ``item_mappo``."""
+        if not self._items():
+            return {}
+        return {
+            "agent_dim": items.A_DIM,
+            "item_dim": items.I_DIM,
+            "prior_feature": items.ITEM_FEATURES.index("crowd_aware"),
+        }
+
     def build_world(self, seed: int) -> VenueModel:
         """A fresh museum day."""
         return VenueModel(self.config, seed=seed)
@@ -153,9 +165,14 @@ class MuseumScenario(Scenario):
     def _dims(self, m: VenueModel) -> tuple[int, int, int]:
         return m.floor.n_zones, len(m.floor.topics), m.floor.n_items
 
+    def _items(self) -> bool:
+        return self.config.guides.observation == "items"
+
     def observation_space(self, model: VenueModel) -> spaces.Box:
-        """Box(0, 1, (4N + T + M + 5,))."""
+        """Box(0, 1, (4N + T + M + 5,)), or Box(-1, 1, (A + M·I,)) in items mode."""
         n, t, m = self._dims(model)
+        if self._items():
+            return spaces.Box(-1.0, 1.0, shape=(items.A_DIM + m * items.I_DIM,), dtype=np.float32)
         return spaces.Box(0.0, 1.0, shape=(4 * n + t + m + 5,), dtype=np.float32)
 
     def action_space(self, model: VenueModel) -> spaces.Discrete:
@@ -166,6 +183,8 @@ class MuseumScenario(Scenario):
         """Box(0, 1) of the global state."""
         n, t, m = self._dims(model)
         k = self.n_agents()
+        if self._items():
+            return spaces.Box(0.0, 1.0, shape=(items.S_DIM,), dtype=np.float32)
         return spaces.Box(0.0, 1.0, shape=(n + k * (n + 4 + t + m) + 1 + 2 * n,), dtype=np.float32)
 
     def _visitor_block(self, model: VenueModel) -> tuple[np.ndarray, ...]:
@@ -188,7 +207,7 @@ class MuseumScenario(Scenario):
     def observe(self, model: VenueModel) -> np.ndarray:
         """(K, obs_dim) per the layout table in the module docstring (one compiled pass)."""
         p = model.pop
-        return museum_observations(
+        flat = museum_observations(
             model.guides.visitor,
             model.guides.estimate,
             (p.state, p.zone, p.entered, p.budget, p.walked, p.visited),
@@ -201,9 +220,12 @@ class MuseumScenario(Scenario):
             model.kernel_params,
             OCC_SCALE,
         )
+        return items.from_model(model, flat) if self._items() else flat
 
     def state(self, model: VenueModel) -> np.ndarray:
-        """True occupancy, every slot's visitor (with true interests), context."""
+        """True occupancy, every slot's visitor (with true interests), context (items mode: pooled)."""
+        if self._items():
+            return items.model_state(model)
         idle, live, zone, time_left, fatigue, deciding = self._visitor_block(model)
         occ = np.clip(model.occupancy / model.comfort / OCC_SCALE, 0.0, 1.0)
         slots = np.concatenate(

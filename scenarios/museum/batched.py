@@ -37,7 +37,7 @@ from cpss.kit.config import ConfigError
 from cpss.venue.config import POLICIES, VenueConfig
 from cpss.venue.equations import attention_torch
 from cpss.venue.users import Activity
-from scenarios.museum import OCC_SCALE
+from scenarios.museum import OCC_SCALE, items
 
 A = Activity
 
@@ -73,9 +73,13 @@ class BatchedMuseumEnv:
         w = self.world
         self.num_days, self.device = w.B, w.device
         self.possible_agents = [f"guide_{k}" for k in range(w.K)]
-        self.observation_dim = 4 * w.N + w.T + w.M + 5
+        self.observation_mode = config.guides.observation
         self.n_actions = w.M + 1
-        self.state_dim = w.N + w.K * (w.N + 4 + w.T + w.M) + 1 + 2 * w.N
+        if self.observation_mode == "items":
+            self.observation_dim, self.state_dim = items.A_DIM + w.M * items.I_DIM, items.S_DIM
+        else:
+            self.observation_dim = 4 * w.N + w.T + w.M + 5
+            self.state_dim = w.N + w.K * (w.N + 4 + w.T + w.M) + 1 + 2 * w.N
         self._next_seed = int(seed) + w.B
         self._invalid = torch.zeros(w.B, w.K, dtype=torch.long, device=w.device)
         self._fresh = True
@@ -143,8 +147,10 @@ class BatchedMuseumEnv:
         return torch.cat([day, w.zone_closed.expand(w.B, w.N), w.noise], dim=1)
 
     def observe(self) -> torch.Tensor:
-        """(B, K, D) float32 observations, laid out as in :mod:`scenarios.museum`."""
+        """(B, K, D) float32 observations, laid out as in :mod:`scenarios.museum` (or :mod:`~scenarios.museum.items`)."""
         w = self.world
+        if self.observation_mode == "items":
+            return self._item_observe()
         idle, live, zone, time_left, fatigue, deciding = self._visitor_block()
         sensed = (w.sensed / w.comfort / OCC_SCALE).clamp(0.0, 1.0)
         per_day = torch.cat([sensed, self._context()], dim=1).repeat_interleave(w.K, dim=0)
@@ -163,9 +169,42 @@ class BatchedMuseumEnv:
         )
         return obs.clamp(0.0, 1.0).to(torch.float32).view(w.B, w.K, self.observation_dim)
 
-    def state(self) -> torch.Tensor:
-        """(B, S) float32 global state per day, laid out as ``MuseumScenario.state``."""
+    def _item_observe(self) -> torch.Tensor:
+        """(B, K, A + M·I) per-item observations (:mod:`scenarios.museum.items`)."""
         w = self.world
+        idle, _, _, time_left, fatigue, deciding = self._visitor_block()
+        view, rows = decision_view(w), w.slot_rows()
+        user_zone = w.pop.zone[rows].clamp(min=0)
+        party = torch.where(idle, torch.ones_like(time_left), w.board.group_size[rows])
+        rows_items = items.item_rows(
+            mask=view.mask, match=view.match, novelty=view.novelty, walk=view.walk,
+            crowd_density=view.crowd_density, attraction=w.attraction, popularity=view.popularity,
+            load=w.board.load().repeat_interleave(w.K, dim=0), area=w.area, item_zone=w.item_zone,
+            user_zone=user_zone, party=party, guide=w.params.guide, f=w.params.f,
+        )  # fmt: skip
+        sensed = (w.sensed / w.comfort / OCC_SCALE).clamp(0.0, 1.0).repeat_interleave(w.K, dim=0)
+        agents = items.agent_rows(
+            time_left=time_left, fatigue=fatigue, deciding=deciding, idle=idle,
+            time_of_day=torch.full_like(time_left, min(1.0, w.minute / w.day_minutes)), party=party,
+            sensed_ratio=sensed, user_zone=user_zone, mask=view.mask,
+        )  # fmt: skip
+        return items.observations(agents, rows_items).view(w.B, w.K, self.observation_dim)
+
+    def state(self) -> torch.Tensor:
+        """(B, S) float32 global state per day, laid out as ``MuseumScenario.state`` (or pooled in items mode)."""
+        w = self.world
+        if self.observation_mode == "items":
+            idle = (w.guides.visitor < 0).view(w.B, w.K)
+            deciding = self._visitor_block()[5].view(w.B, w.K) > 0
+            return items.pooled_state(
+                occupancy_ratio=w.occupancy.to(w.dtype) / w.comfort,
+                time_of_day=torch.full((w.B,), min(1.0, w.minute / w.day_minutes), dtype=w.dtype, device=self.device),
+                present=w.present.view(w.B, w.V).to(w.dtype).mean(dim=1)
+                if w.V
+                else torch.zeros(w.B, device=self.device),
+                idle=idle,
+                deciding=deciding,
+            )
         idle, live, zone, time_left, fatigue, deciding = self._visitor_block()
         rows = w.slot_rows()
         slots = torch.cat(
