@@ -1,8 +1,9 @@
 """Tutorial 4: policy gradient with Gaussian actions, then DDPG, on the workshop's cobot control.
 
 Q-learning and DQN need a finite list of actions to take the argmax over. A cobot's setting is
-continuous: ``[speed, assistance]`` in ``[0, 1]^2`` (speed x v_max is the tool speed, assistance
-the share of each job the cobot takes over). Two answers from the seed lecture:
+continuous: ``[speed, assistance, focus]`` in ``[0, 1]^3`` (speed x v_max is the tool speed,
+assistance the share of each job the cobot offers to take over, focus which sub-tasks it takes
+first). Two answers from the seed lecture:
 
 1. **Policy gradient** (REINFORCE): the network outputs the mean (and a learned variance) of a
    Gaussian ``p(a | s)``; actions followed by a high return become more likely.

@@ -7,7 +7,7 @@ the shift and order book ``cx`` and the shop floor ``env``.
 | | |
 |---|---|
 | Import | `scenarios.make("workshop")`, `scenarios.workshop.parallel_env()`, `.env()` (AEC) |
-| Configs | `workshop-small` (one 6-station line, 6 workers, 1 technician + 1 engineer, 6 cobots, 8 h at 1 min/tick), `workshop-large` (24 stations in 4 cells, 24 workers, 6 technicians + 2 engineers, 24 cobots) |
+| Configs | `workshop-small` (one 6-station line, 6 workers, 1 technician + 1 engineer, 6 cobots, 8 h at 1 min/tick), `workshop-large` (24 stations in 4 cells, 24 workers, 4 technicians + 2 engineers, 24 cobots) |
 | Agents | `cobot_0` … `cobot_{K-1}`, one per station it stands at (`cobots.stations`; default one per station) |
 | Actions | `Box(0, 1, (3,), float32)`: `[speed, assistance, focus]`; speed × `cobots.v_max` is the TCP speed (m/s); assistance the share of the job's manual time the cobot offers to take over; focus which sub-tasks it takes first (0: those it does fastest, 1: the heaviest for the worker) |
 | Default action | `[v_reduced / v_max, fixed_assistance, fixed_focus]` (0.166, 0.3, 0): at the ISO 10218-1 reduced speed, below every body region's force limit: never a stop or a violation |
