@@ -108,6 +108,17 @@ def test_calibrate_writes_a_config_that_loads(sim_logs, tmp_path):
     assert "## Not fitted" in (out / "report.md").read_text()
 
 
+def test_calibrate_from_a_room_log_fits_the_dwell_scale_of_the_floor(sim_logs, tmp_path):
+    rooms = tmp_path / "rooms.csv"
+    read_log(sim_logs["sim1"]).stays.to_csv(rooms, index=False)
+    out = tmp_path / "cal"
+    args = ["calibrate", "museum", "--log", str(rooms), *TINY, "--days", "1", "--max-evals", "1", "--out", str(out)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    paths = {p["path"] for p in json.loads((out / "fit.json").read_text())["parameters"]}
+    assert "floor.dwell_median" in paths and not any(".share" in p or "group_sizes" in p for p in paths)
+
+
 ROUND_TRIP_BASE = {
     "world": {"day_minutes": 180, "last_entry_before_close": 60},
     "floor": {"layout_seed": 7, "rooms": 10, "exhibits": 30, "room_area": 30.0, "stars": 1},

@@ -46,6 +46,8 @@ class VisitorLog:
     stays: pd.DataFrame
     visits: pd.DataFrame
     views: pd.DataFrame | None
+    optional: frozenset[str] = frozenset()
+    """The optional columns of the event log that the file has (``style``, ``group``, ``guided``)."""
 
     @property
     def rooms(self) -> list[str]:
@@ -241,7 +243,8 @@ def events_log(frame: pd.DataFrame, source: str, rooms: Collection[str] | None =
         }
     )
     visits = _visits(stays, visitor, time, style, group, guided)
-    return VisitorLog("events", source, stays, visits, views)
+    optional = frozenset(c for c in ("style", "group", "guided") if c in frame.columns)
+    return VisitorLog("events", source, stays, visits, views, optional)
 
 
 def _column(frame: pd.DataFrame, name: str, default: object, kind: type) -> np.ndarray | None:

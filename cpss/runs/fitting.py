@@ -136,19 +136,19 @@ def direct_estimates(log: VisitorLog, base: VenueConfig) -> tuple[dict[str, Any]
                 params.append(
                     Parameter(f"visitors.styles.{name}.share", p, _binomial_se(p, n_groups), "share of groups")
                 )
-        sizes = visits.groupby("group").size().to_numpy()
-        probs = np.bincount(
-            np.minimum(sizes, len(base.visitors.group_sizes)) - 1, minlength=len(base.visitors.group_sizes)
-        )
-        probs = probs / max(1, probs.sum())
-        for k, p in enumerate(probs):
-            params.append(
-                Parameter(f"visitors.group_sizes[{k}]", float(p), _binomial_se(p, n_groups), "share of groups")
-            )
-        guided = float(leaders["guided"].mean())
-        params.append(Parameter("guides.device_share", guided, _binomial_se(guided, n_groups), "share of groups"))
-        overrides["visitors"].update(styles=styles, group_sizes=[float(p) for p in probs])
-        overrides["guides"] = {"device_share": guided}
+        overrides["visitors"]["styles"] = styles
+        if "group" in log.optional:
+            n_sizes = len(base.visitors.group_sizes)
+            sizes = visits.groupby("group").size().to_numpy()
+            probs = np.bincount(np.minimum(sizes, n_sizes) - 1, minlength=n_sizes) / max(1, sizes.size)
+            for k, p in enumerate(probs):
+                se = _binomial_se(p, n_groups)
+                params.append(Parameter(f"visitors.group_sizes[{k}]", float(p), se, "share of groups"))
+            overrides["visitors"]["group_sizes"] = [float(p) for p in probs]
+        if "guided" in log.optional:
+            guided = float(leaders["guided"].mean())
+            params.append(Parameter("guides.device_share", guided, _binomial_se(guided, n_groups), "share of groups"))
+            overrides["guides"] = {"device_share": guided}
     return overrides, params
 
 
@@ -235,7 +235,7 @@ def fit(
 
     def simulate(theta: np.ndarray, seeds: list[int]) -> np.ndarray:
         cfg = _apply(config, theta, styles, base)
-        rows = [moments(simulate_log(cfg, s), styles, n_exhibits, n_rooms) for s in seeds]
+        rows = [moments(_as_kind(simulate_log(cfg, s), log.kind), styles, n_exhibits, n_rooms) for s in seeds]
         count[0] += len(seeds)
         if on_eval is not None:
             on_eval(count[0])
@@ -295,6 +295,11 @@ def fit(
         simulated_days=count[0],
         fit_seeds=fit_seeds,
     )
+
+
+def _as_kind(log: VisitorLog, kind: str) -> VisitorLog:
+    """A simulated event log seen as the observed log's kind (a room log keeps only the stays)."""
+    return log if kind == log.kind else dataclasses.replace(log, kind=kind, views=None)
 
 
 def floor_of(config: VenueConfig, seed: int) -> tuple[list[str], int, int]:
