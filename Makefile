@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.installed-core
 DEV := $(VENV)/.installed-dev
 
-.PHONY: setup setup-dev demo test test-fast lint bench bandits docs clean
+.PHONY: setup setup-dev demo test test-fast lint bench results bandits docs clean
 
 setup: $(CORE)
 
@@ -50,6 +50,11 @@ lint: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python bench/run.py
+
+# Learned museum guides (item_mappo on the batched engine, 3 seeds x 15 min, 2 configs) against the
+# heuristics on 1 000 paired days: docs/results/learned.md (about 1 h 40 min on 2 cores).
+results: $(DEV)
+	$(BIN)/python bench/learned.py --minutes 15 --seeds 0 1 2 --eval-days 1000 --out runs/learned
 
 # Every bandit policy on ads-small over 20 seeds: regret curves with 95% bands (runs/bandits-ads-*).
 bandits: $(CORE)

@@ -1,0 +1,217 @@
+"""Learned museum guides against the heuristics on the batched engine: docs/results/learned.md.
+
+``make results`` runs it. For each museum config and training seed it trains ``item_mappo``
+with ``cpss train --engine batched --time-limit`` (two runs at a time on this 2-core machine),
+then plays every learner and the heuristics ``interest``, ``crowd_aware`` and
+``crowd_coordinated`` on the same ``--eval-days`` evaluation days (seeds from ``EVAL_SEED``;
+day ``s`` has the same visitors under every policy) and reports, per training seed, the paired
+differences learner − ``crowd_aware`` and learner − the best heuristic (by mean return) with
+95% t-intervals over days. It also plays the museum-small seed-0 learner on museum-busy and
+museum-large unchanged (transfer) and draws the learning curves against wall-clock.
+
+Usage::
+
+    python bench/learned.py --minutes 15 --seeds 0 1 2 --eval-days 1000 --out runs/learned
+    python bench/learned.py --evaluate-only --out runs/learned   # re-evaluate finished runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import agents  # noqa: E402
+import scenarios  # noqa: E402
+from cpss.kit.render import plt  # noqa: E402
+from cpss.kit.stats import mean_ci  # noqa: E402
+from scenarios.museum.batched import BatchedMuseumEnv  # noqa: E402
+
+CONFIGS = ("museum-small", "museum-busy")
+HEURISTICS = ("interest", "crowd_aware", "crowd_coordinated")
+METRICS = ("return", "mean_satisfaction", "crowded_minutes")
+EVAL_SEED = 100_000
+HYPER = {"prior_scale": 100, "ent_coef": 0.003, "actor_lr": 0.001}
+ITEMS = {"guides": {"observation": "items"}}
+DOCS = HERE.parent / "docs" / "results"
+
+
+def train_all(out: Path, minutes: float, seeds: list[int], days: int, parallel: int) -> None:
+    """Launch the training runs, ``parallel`` at a time (finished runs are kept)."""
+    running: list[subprocess.Popen] = []
+    for cfg in CONFIGS:
+        for seed in seeds:
+            folder = out / f"{cfg}-item_mappo-seed{seed}"
+            if (folder / "summary.json").is_file():
+                continue
+            cmd = [sys.executable, "-m", "cpss", "train", "museum", "--config", cfg]
+            cmd += ["--set", "guides.observation=items", "--algo", "item_mappo", "--engine", "batched"]
+            cmd += ["--days", str(days), "--seed", str(seed), "--steps", "1000000000"]
+            cmd += ["--time-limit", str(minutes * 60), "--out", str(folder)]
+            for key, value in HYPER.items():
+                cmd += ["--hp", f"{key}={value}"]
+            print(" ".join(cmd[2:]), flush=True)
+            running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            while len(running) >= parallel:
+                time.sleep(5)
+                running = [p for p in running if p.poll() is None]
+    for p in running:
+        p.wait()
+
+
+def play(cfg: str, policy: str | object, days: int, chunk: int = 250) -> pd.DataFrame:
+    """Per-day metrics of a heuristic (name) or a learner on ``days`` evaluation days of ``cfg``."""
+    rows = []
+    for start in range(0, days, chunk):
+        n = min(chunk, days - start)
+        env = BatchedMuseumEnv(cfg, num_days=n, seed=EVAL_SEED + start, **ITEMS)
+        obs, infos = env.reset(seed=EVAL_SEED + start)
+        ret = torch.zeros(n, env.world.K)
+        while env.world.running:
+            if isinstance(policy, str):
+                acts = env.heuristic_actions(policy)
+            else:
+                b, k, d = obs.shape
+                acts = policy.act_tensor(obs.view(b * k, d), infos["action_mask"].view(b * k, -1)).view(b, k)
+            obs, rewards, _, _, infos = env.step(acts)
+            ret += rewards
+        summary = env.summary()
+        rows.append(
+            pd.DataFrame(
+                {
+                    "seed": np.arange(EVAL_SEED + start, EVAL_SEED + start + n),
+                    "return": ret.mean(dim=1).numpy(),
+                    **{m: summary[m].numpy() for m in METRICS[1:]},
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def paired(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, list[float]]:
+    """Mean and 95% half-width of ``a - b`` per metric, day by day."""
+    return {m: [float(x) for x in mean_ci((a[m] - b[m]).to_numpy(dtype=float))] for m in METRICS}
+
+
+def learner_of(folder: Path, cfg: str) -> object:
+    """The trained learner of a run folder, on an items-mode env of ``cfg``."""
+    return agents.load(folder / "checkpoints" / "last.pt", scenarios.make("museum", config=cfg, **ITEMS))
+
+
+def evaluate_all(out: Path, eval_days: int, transfer_days: int) -> dict:
+    """Heuristics and learners on the same days; paired differences; transfer."""
+    report: dict = {"eval_days": eval_days, "configs": {}}
+    for cfg in CONFIGS:
+        heur = {h: play(cfg, h, eval_days) for h in HEURISTICS}
+        best = max(HEURISTICS, key=lambda h: heur[h]["return"].mean())
+        stats = {h: {m: [float(x) for x in mean_ci(f[m].to_numpy(float))] for m in METRICS} for h, f in heur.items()}
+        block = {"heuristics": stats, "best_heuristic": best, "learners": {}}
+        for folder in sorted(out.glob(f"{cfg}-item_mappo-seed*")):
+            if not (folder / "summary.json").is_file():
+                continue
+            frame = play(cfg, learner_of(folder, cfg), eval_days)
+            summary = json.loads((folder / "summary.json").read_text())
+            block["learners"][folder.name] = {
+                "mean": {m: float(frame[m].mean()) for m in METRICS},
+                "vs_crowd_aware": paired(frame, heur["crowd_aware"]),
+                "vs_best": paired(frame, heur[best]),
+                "train_seconds": summary["wall_seconds"],
+                "train_env_steps": summary["env_steps"],
+            }
+        report["configs"][cfg] = block
+    source = out / "museum-small-item_mappo-seed0"
+    if (source / "summary.json").is_file():
+        report["transfer"] = {}
+        for cfg in ("museum-busy", "museum-large"):
+            frame = play(cfg, learner_of(source, cfg), transfer_days, chunk=transfer_days)
+            base = play(cfg, "crowd_aware", transfer_days, chunk=transfer_days)
+            report["transfer"][cfg] = {"days": transfer_days, "vs_crowd_aware": paired(frame, base)}
+    return report
+
+
+def curves(out: Path, report: dict, path: Path) -> None:
+    """Training return per update against wall-clock, one panel per config, heuristics as lines."""
+    fig, axes = plt.subplots(1, len(CONFIGS), figsize=(11, 3.6), dpi=100)
+    for ax, cfg in zip(np.atleast_1d(axes), CONFIGS, strict=True):
+        for folder in sorted(out.glob(f"{cfg}-item_mappo-seed*")):
+            if (folder / "metrics.csv").is_file():
+                m = pd.read_csv(folder / "metrics.csv")
+                ax.plot(m["wall_s"] / 60, m["return"].rolling(5, min_periods=1).mean(), label=folder.name[-5:])
+        for h, stats in report["configs"].get(cfg, {}).get("heuristics", {}).items():
+            ax.axhline(stats["return"][0], ls="--", lw=1, color="0.5")
+            ax.annotate(h, (0, stats["return"][0]), fontsize=7, va="bottom")
+        ax.set(title=cfg, xlabel="training minutes (wall-clock)", ylabel="return per guide-day (mean of 5 updates)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _cell(pair: list[float]) -> str:
+    mean, half = pair
+    sign = "**" if mean - half > 0 else ""
+    return f"{sign}{mean:+.3f} ± {half:.3f}{sign}"
+
+
+def markdown(report: dict) -> str:
+    """The tables of docs/results/learned.md."""
+    lines = [f"Evaluation: {report['eval_days']} paired days per policy (seeds {EVAL_SEED}…).", ""]
+    for cfg, block in report["configs"].items():
+        lines += [f"### {cfg}", "", "| policy | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+        for h, stats in block["heuristics"].items():
+            lines.append(f"| {h} | " + " | ".join(f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" for m in METRICS) + " |")
+        for name, r in block["learners"].items():
+            lines.append(f"| {name} | " + " | ".join(f"{r['mean'][m]:.3f}" for m in METRICS) + " |")
+        lines += ["", "Paired differences (learner − heuristic, 95% CI over days; bold: CI above 0).", ""]
+        lines += [f"Best heuristic by return: `{block['best_heuristic']}`.", ""]
+        lines += ["| learner | vs | " + " | ".join(METRICS) + " | training |", "|---" * (len(METRICS) + 3) + "|"]
+        for name, r in block["learners"].items():
+            train = f"{r['train_seconds'] / 60:.1f} min, {r['train_env_steps']:,} env steps"
+            for label, key in (("crowd_aware", "vs_crowd_aware"), (block["best_heuristic"], "vs_best")):
+                lines.append(f"| {name} | {label} | " + " | ".join(_cell(r[key][m]) for m in METRICS) + f" | {train} |")
+        lines.append("")
+    for cfg, t in report.get("transfer", {}).items():
+        cells = " · ".join(f"{m} {_cell(t['vs_crowd_aware'][m])}" for m in METRICS)
+        lines.append(f"Transfer, museum-small seed 0 on {cfg} ({t['days']} days), vs crowd_aware: {cells}.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Train, evaluate, write ``OUT/report.json`` and docs/results/learned.md with its figure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--days", type=int, default=32, help="days per batched update")
+    parser.add_argument("--eval-days", type=int, default=1000)
+    parser.add_argument("--transfer-days", type=int, default=32)
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("runs/learned"))
+    parser.add_argument("--evaluate-only", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.evaluate_only:
+        train_all(args.out, args.minutes, args.seeds, args.days, args.parallel)
+    report = evaluate_all(args.out, args.eval_days, args.transfer_days)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    curves(args.out, report, DOCS / "learned-curves.png")
+    (DOCS / "learned.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (DOCS / "learned.md").write_text("# Learned guides vs heuristics (generated by bench/learned.py)\n\n" + text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
