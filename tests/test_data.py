@@ -66,6 +66,22 @@ def test_event_log_matches_the_day_and_its_schema(tmp_path: Path):
     pd.testing.assert_frame_equal(rooms.stays.reset_index(drop=True), log.stays.reset_index(drop=True))
 
 
+def test_a_day_cut_short_is_censored_at_its_last_minute():
+    model = VenueModel(TINY, seed=3)
+    rec = TrajectoryRecorder(model)
+    for _ in range(25):
+        model.step()
+    inside = int(((model.pop.state != 0) & (model.pop.state != 5)).sum())
+    frame = rec.table(model).to_pandas()
+    assert inside > 0 and (frame.loc[frame["time"] == model.minute, "event"] == "leave").sum() == inside
+    from cpss.data.readers import events_log
+
+    log = events_log(frame, "cut")  # every stay and view is closed
+    assert (log.visits["leave"] <= model.minute).all()
+    model.step()  # recording goes on after a table was taken
+    assert len(rec.table(model)) > len(frame) - inside
+
+
 # ---------------------------------------------------------------------- bad logs: one line naming row and column
 EVENTS_OK = (
     "visitor,time,event,room,exhibit\n1,0,arrive,Hall,\n1,0,enter_room,Hall,\n1,2,leave_room,Hall,\n1,2,leave,Hall,\n"

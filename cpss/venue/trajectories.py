@@ -122,17 +122,40 @@ class TrajectoryRecorder:
         self.zone = zone.copy()
         self.target = target.copy()
 
+    def _censor(self, model: Any) -> None:
+        """Events that end what is open now (a day cut short), appended to the recorder's chunks."""
+        p, minute = model.pop, model.minute
+        inside = np.flatnonzero((self.state != OUTSIDE) & (self.state != LEFT))
+        s = self.state[inside]
+        wait = inside[(s == QUEUING) & (p.queue_since[inside] < minute)]
+        self._emit(wait, p.queue_since[wait], "join_queue", self.zone[wait], self.target[wait])
+        self._emit(wait, minute, "leave_queue", self.zone[wait], self.target[wait])
+        view = inside[s == VIEWING]
+        end = np.minimum(self.view_start[view] + self.view_dwell[view], minute)
+        self._emit(view, end, "end_view", self.zone[view], self.target[view])
+        self._emit(inside, minute, "leave_room", self.zone[inside], None)
+        self._emit(inside, minute, "leave", self.zone[inside], None)
+
     # ------------------------------------------------------------------ the log
     def table(self, model: Any) -> pa.Table:
         """The day's events as an Arrow table in :data:`cpss.data.schema.EVENT_SCHEMA`, grouped by visitor.
 
-        Each visitor's events keep the order they happened in; visitors come in id order.
+        Each visitor's events keep the order they happened in; visitors come in id order. A day cut
+        short (the model still running) is censored at its last minute: the views, waits and stays
+        still open end there and the visitors inside get a ``leave`` event at that minute.
         """
-        if self._chunks:
-            who, time, code, room, item = (np.concatenate(parts) for parts in zip(*self._chunks, strict=True))
+        chunks = self._chunks
+        if model.running:
+            kept, self._chunks = self._chunks, []
+            self._censor(model)
+            chunks, self._chunks = kept + self._chunks, kept
+        if chunks:
+            who, time, code, room, item = (np.concatenate(parts) for parts in zip(*chunks, strict=True))
         else:
             who, time, room, item = (np.zeros(0, dtype=np.int64) for _ in range(4))
             time, code = time.astype(float), np.zeros(0, dtype=np.int32)
+        if model.running:  # a view that ended in the last tick may end after its minute: the log stops there
+            time = np.minimum(time, model.minute)
         order = np.argsort(who, kind="stable")
         who, time, code, room, item = who[order], time[order], code[order], room[order], item[order]
         p, fl = model.pop, model.floor
