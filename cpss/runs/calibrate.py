@@ -2,8 +2,9 @@
 
 The fit itself is :func:`cpss.runs.fitting.fit`. The run folder holds:
 
-* ``config.toml`` — the base config with the fitted values (it is read back and validated
-  before the folder is finished, so ``cpss simulate museum --config DIR/config.toml`` runs it);
+* ``config.toml`` — the base config with the fitted values, their standard errors in comments
+  at its top; it is read back and validated before the folder is finished, so
+  ``cpss simulate museum --config DIR/config.toml`` runs it;
 * ``fit.json`` — every fitted parameter with its standard error and method, the observed and
   fitted moments, the parameters left alone and why, the wall-clock and the simulated days;
 * ``report.md`` — the same as tables, plus the statistics of the log against a simulated day
@@ -128,7 +129,9 @@ def calibrate_command(
     fitted_log = simulate_log(result.config, root + 10_000, "fitted")
     stats = [summarize(lg, n_exhibits=n_exhibits, n_rooms=n_rooms) for lg in (observed, fitted_log)]
     rows = distances(stats[0], stats[1])
-    text = f"# {scenario} fitted by `cpss calibrate` to {log.name} (see fit.json and report.md)\n\n"
+    text = f"# {scenario} fitted by `cpss calibrate` to {log.name} (see fit.json and report.md)\n"
+    text += "# fitted value ± standard error (method):\n"
+    text += "".join(f"#   {p.path} = {p.value:.4g} ± {p.se:.2g} ({p.method})\n" for p in result.parameters) + "\n"
     text += toml_text(result.config.model_dump(mode="json"))
     with run_folder(out) as tmp:
         atomic_write_text(tmp / "config.toml", text)
