@@ -6,12 +6,13 @@ For envs whose observation is an *agent block* of ``agent_dim`` features followe
 every row with one network, so it knows what each action means, works for any ``M`` and any
 number of agents, and a checkpoint trained on one floor plan runs on another:
 
-* **score** ``s_j = beta · x_j[prior] + g([x_j, a])``: an MLP ``g`` over the item row and the
-  agent block, plus (optionally) a learned multiple ``beta`` of one prior column of the row,
-  a heuristic's score (a *residual policy*: with ``g`` initialised near zero and ``beta`` large,
-  the untrained policy is that heuristic, and PPO learns the correction; ``prior_feature = -1``
-  trains from scratch);
-* **none** ``s_0 = beta · c + h(a)``: a learned offset ``c`` and an MLP of the agent block;
+* **score** ``s_j = beta · (x_j[prior] + g([x_j, a]))``: one prior column of the row holding a
+  heuristic's score, corrected by an MLP ``g`` of the row and the agent block, at a learned
+  inverse temperature ``beta`` (a *residual policy*: with ``g`` initialised near zero and
+  ``beta`` large, the untrained policy is that heuristic, and PPO learns the correction in the
+  prior's units); with ``prior_feature = -1`` (from scratch) ``s_j = g([x_j, a])``;
+* **none** ``s_0 = beta · (c + h(a))`` (``h(a)`` alone from scratch): a learned offset ``c`` and
+  an MLP of the agent block;
 * actions are drawn from the masked softmax over ``[s_0, s_1 … s_M]`` (argmax when
   deterministic).
 
@@ -97,9 +98,10 @@ class ItemActor(nn.Module):
         paired = torch.cat([items_BMI, agent_BX[:, None, :].expand(-1, items_BMI.shape[1], -1)], dim=2)
         scores_BM = self.score(paired)[..., 0]
         none_in = agent_BX if self.agent_dim else torch.zeros(len(obs_BO), 1)
-        none_B = self.none(none_in)[:, 0] + self.beta * self.none_offset
-        if self.prior >= 0:
-            scores_BM = scores_BM + self.beta * items_BMI[..., self.prior]
+        none_B = self.none(none_in)[:, 0] + self.none_offset
+        if self.prior >= 0:  # the correction is in the prior's units; beta is the inverse temperature
+            scores_BM = scores_BM + items_BMI[..., self.prior]
+            return self.beta * torch.cat([none_B[:, None], scores_BM], dim=1)
         return torch.cat([none_B[:, None], scores_BM], dim=1)
 
     def distribution(self, obs_BO: torch.Tensor, mask_BA: torch.Tensor | None = None) -> Categorical:
