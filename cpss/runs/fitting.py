@@ -176,7 +176,8 @@ class Fit:
 
 def _theta_paths(styles: list[str]) -> list[str]:
     dwell = [f"visitors.styles.{s}.dwell_mult" for s in styles] if styles else ["floor.dwell_median"]
-    return ["visitors.budget_median", "visitors.budget_sigma", *dwell, "selectivity factor", "walk sensitivity factor"]
+    factors = ["visitors.styles.*.selectivity (factor)", "visitors.styles.*.walk_sensitivity (factor)"]
+    return ["visitors.budget_median", "visitors.budget_sigma", *dwell, *factors]
 
 
 def _apply(config: VenueConfig, theta: np.ndarray, styles: list[str], base: VenueConfig) -> VenueConfig:
