@@ -160,7 +160,8 @@ def test_item_mappo_learns_to_pick_the_best_item_on_the_batched_trainer():
 @pytest.mark.slow
 def test_train_batched_cli_and_transfer(tmp_path):
     run = tmp_path / "run"
-    sets = ["--set", "guides.observation=items", "--set", "visitors.count=60", "--set", "world.minutes=60"]
+    sets = ["--set", "guides.observation=items", "--set", "visitors.count=60", "--set", "world.day_minutes=60"]
+    sets += ["--set", "world.last_entry_before_close=10"]
     args = ["train", "museum", "--config", "museum-small", *sets, "--algo", "item_mappo", "--engine", "batched"]
     cli([*args, "--days", "4", "--steps", "300", "--seed", "3", "--out", str(run)], expect=0)
     assert (run / "checkpoints" / "last.pt").is_file()
