@@ -100,7 +100,9 @@ def calibrate_command(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     days: Annotated[int, typer.Option("--days", min=1, max=64, help="simulated days per trial")] = 4,
-    max_evals: Annotated[int, typer.Option("--max-evals", min=1, help="most trials of the fit")] = 60,
+    max_evals: Annotated[
+        int, typer.Option("--max-evals", min=1, help="most steps of the fit (each: 1 + one trial per parameter)")
+    ] = 30,
     seed: SeedOpt = None,
     out: OutOpt = None,
 ) -> None:

@@ -205,7 +205,7 @@ def fit(
     *,
     days: int = 4,
     seed: int = 0,
-    max_evals: int = 60,
+    max_evals: int = 30,
     error_days: int = 8,
     on_eval: Any = None,
 ) -> Fit:
@@ -216,7 +216,8 @@ def fit(
         base: The base config (floor, guides, everything not fitted).
         days: Simulated days per trial (the same seeds at every trial).
         seed: Root seed: trial days use ``seed .. seed + days - 1``, the error days the next ones.
-        max_evals: Most trials of the least-squares fit (each is ``days`` days).
+        max_evals: Most evaluations of the least-squares fit (``max_nfev``); each also takes a
+            finite-difference Jacobian, one more trial per fitted parameter. A trial is ``days`` days.
         error_days: Fresh days at the fit for the moments' covariance.
         on_eval: Called with the number of trials so far (progress bars).
     """
