@@ -10,8 +10,8 @@ guide ``mg``, the crowd of visitors ``cr^vis`` and the exhibition area ``ex``.
 | Agents | `guide_0` … `guide_{K-1}` (one slot each; rebound to the next waiting visitor with a device) |
 | Actions | `Discrete(n_exhibits + 1)`: 0 = no recommendation, `j + 1` = recommend exhibit `j` |
 | Mask | `infos[agent]["action_mask"]` (int8): exhibit `j` valid when the visitor stands at a decision point and `j` is open and unseen; 0 always valid |
-| Observation | `Box(0, 1, (4N + T + M + 5,), float32)`, layout below |
-| State | `Box(0, 1)`: true occupancy per room, every slot's visitor (zone, time left, fatigue, deciding, idle, true interests, visited), context |
+| Observation | `Box(0, 1, (4N + T + M + 5,), float32)`, layout below; with `guides.observation = "items"`, `Box(-1, 1, (10 + 13·M,))`: an agent block and one row per exhibit (`scenarios.museum.items`, docs/envs.md) |
+| State | `Box(0, 1)`: true occupancy per room, every slot's visitor (zone, time left, fatigue, deciding, idle, true interests, visited), context; in items mode a pooled 7-value summary |
 | Reward | `(1 - cooperation) · own visitor's satisfaction gain + cooperation · mean gain of all visitors present`, per tick |
 | Episode | one opening day; truncation at closing time (`terminations` are always False) |
 
@@ -86,6 +86,7 @@ made; docs/experiments/herding.md).
 Equations of `f` and the dynamics: docs/model.md. Env contract: docs/envs.md.
 
 ## Version history
+* v2: items-mode observations (`guides.observation`), for per-item policies (`item_mappo`).
 * v1: crowd physics of issue 14 (viewing zones, balking, skipping, peak-end crowding, walkers in
   the rooms they pass, occupancy noise in the crowd term); fish and grasshopper stop less
   (recalibrated); `museum-busy` config.
