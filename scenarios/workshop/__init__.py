@@ -133,8 +133,11 @@ mismatch, and a heatmap of jobs waiting per station.
 * `fatigue_adaptive` — fatigue-aware allocation: as `preference`, but once the wearable's
   fatigue estimate `F̂` passes `cobots.adaptive_onset` the share rises toward 1
   (`a + gain·ramp·(1 − a)`), and the focus turns to the heaviest sub-tasks (`min(1, 2F̂)`).
-* `separation` — speed by separation: full speed capped where `S_p(v)` + the margin still fits
-  in the sensed distance, the force-limited speed when the worker is near; the stated share.
+* `separation` — speed by separation with balanced assistance: up to the upper arm's
+  force-limited speed, capped where `S_p(v)` + the margin still fits in the sensed distance,
+  and at the chest's force-limited speed when the worker is near; the assistance share (quickest
+  sub-tasks first) that makes the job shortest at that speed, estimated from the observed cycle
+  time and skill.
 
 Their trade-offs over 30 paired shifts: docs/experiments/workshop-tradeoffs.md.
 

@@ -65,7 +65,9 @@ class MachinesSection(StrictModel):
     availability: float = Field(0.9, gt=0.0, le=1.0, description="target A (Nakajima 90%)")
     mttr: float = Field(30.0, gt=0.0, description="mean repair minutes (calibration §9.4)")
     repair_shape: int = Field(2, ge=1, le=20, description="Erlang shape of repair time (CV 0.71)")
-    response: float = Field(5.0, ge=0.0, le=120.0, description="minutes to reach and diagnose a failed machine [A]")
+    response: float = Field(
+        10.0, ge=0.0, le=120.0, description="minutes to reach, diagnose and sign off a failed machine [A]"
+    )
     max_failures: int = Field(64, ge=1, le=10_000, description="failure clocks drawn per station in advance")
     process_fault_share: float = Field(
         0.2, ge=0.0, le=1.0, description="faults an engineer clears instead of a technician [A]"

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scenarios.workshop import dynamics as dyn
+from scenarios.workshop import ergonomics as erg
 from scenarios.workshop import safety as sf
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ POLICIES = ("fixed", "preference", "fatigue_adaptive", "separation")
 """Names of the heuristic policies, in the order of the docs."""
 NEAR_M = 1.0
 """Sensed distance (m) under which a worker counts as in the shared zone."""
+SHARES = np.linspace(0.0, 0.8, 17)
+"""Assistance shares the balancing heuristic considers."""
 
 
 def _fatigue_estimate(m: WorkshopModel, st: np.ndarray) -> np.ndarray:
@@ -38,7 +42,8 @@ def separation_speed(m: WorkshopModel, st: np.ndarray, wanted: np.ndarray) -> np
     A worker sensed near (within ``NEAR_M`` plus the guard margin) caps the speed at the lower
     force-limited speed of the body regions that could be touched (chest), where contact is
     allowed; a worker farther away caps it where the protective separation plus the margin
-    still fits in the sensed distance (a walk-in then makes a protective stop, not a violation).
+    still fits in the sensed distance (a walk-in then makes a protective stop, not a violation),
+    but never below that force-limited speed.
     """
     c = m.config.cobots
     d = m.proximity_reading[st] - c.guard_margin
@@ -50,6 +55,27 @@ def separation_speed(m: WorkshopModel, st: np.ndarray, wanted: np.ndarray) -> np
     pfl = pfl_speed(m)
     cap = np.where(d < NEAR_M, pfl, np.maximum(fits, pfl))
     return np.minimum(wanted, cap)
+
+
+def balanced_share(m: WorkshopModel, st: np.ndarray, speed: np.ndarray) -> np.ndarray:
+    """The assistance share (quickest sub-tasks first) that makes a job shortest at ``speed``.
+
+    Estimates the worker's minutes per job from the station's cycle time and the worker's skill
+    (both observed; natural pace taken as 1) and the cobot's from its speed, and picks the share
+    in :data:`SHARES` minimising ``max(worker part, cobot part)`` (ties: the larger share).
+    """
+    c, w, lay = m.config.cobots, m.config.workers, m.layout
+    k, g = st.size, SHARES.size
+    human = lay.cycle[st] * dyn.time_multiplier(
+        m.experience[st, lay.task[st]], progress_ratio=w.learning_rate, plateau=w.plateau
+    )
+    cobot = lay.cycle[st] * c.time_ratio / np.maximum(dyn.speed_factor(speed, c.speed_half), 1e-6)
+    rows = np.repeat(st, g)
+    x = erg.allocate(np.tile(SHARES, k), np.zeros(k * g), m.share[rows], m.loads[rows], m.factor[rows])
+    h_frac, c_frac = erg.split_times(x, m.share[rows], m.factor[rows])
+    job = np.maximum(h_frac * np.repeat(human, g), c_frac * np.repeat(cobot, g)).reshape(k, g)
+    best = g - 1 - np.argmin(job[:, ::-1] * (1 + 1e-9), axis=1)
+    return SHARES[best]
 
 
 def actions(m: WorkshopModel, policy: str) -> np.ndarray:
@@ -75,8 +101,8 @@ def actions(m: WorkshopModel, policy: str) -> np.ndarray:
         near = m.proximity_reading[st] < NEAR_M + c.guard_margin
         speed = np.where(near, np.minimum(speed, pfl_speed(m)), speed)
     elif policy == "separation":
-        speed = separation_speed(m, st, np.ones(k))
-        assist, focus = m.stated_assist[st].copy(), np.zeros(k)
+        speed = separation_speed(m, st, np.full(k, m.limit_arm / c.v_max))
+        assist, focus = balanced_share(m, st, speed), np.zeros(k)
     else:
         raise ValueError(f"unknown heuristic policy {policy!r}; choose from {', '.join(POLICIES)}")
     return np.clip(np.stack([speed, assist, focus], axis=1), 0.0, 1.0).astype(np.float32)

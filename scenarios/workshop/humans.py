@@ -58,7 +58,7 @@ def update(m: WorkshopModel) -> None:
     w, fa = cfg.workers, cfg.fatigue
     helping = m.helping >= 0
     # local fatigue: the worker's own sub-tasks (or the helped station's manual job), then rest
-    own = erg.worker_loads(m.taken, m.share, m.loads)
+    own = m.own_load
     helped = m.manual_loads[np.maximum(m.helping, 0)]
     load = np.where(helping[:, None], helped, own) * (1.0 + w.heat_load * m.heat)
     tick_s = 60.0 * dt

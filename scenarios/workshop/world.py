@@ -117,6 +117,7 @@ class WorkshopModel(CPSSModel):
         self.pace, self.pace_excess = self.pace_nat.copy(), np.zeros(n)
         self.work_share, self.worker_duty, self.assist_eff = np.zeros(n), np.zeros(n), np.zeros(n)
         self.taken = np.zeros_like(self.share)
+        self.offered, self.own_load, self._setting = np.zeros_like(self.share), np.zeros((n, 3)), np.zeros(0)
         self.carry = np.zeros(n)
         self.waited_tool = np.zeros(n, dtype=bool)
         # --- personalisers: cobots at stations ---
@@ -301,10 +302,14 @@ class WorkshopModel(CPSSModel):
         self.waited_tool = waits
         # the cobot's offer, as far as the worker accepts it
         reliance = np.clip(self.trust / w.reliance_trust, 0.0, 1.0)
-        offered = erg.allocate(self.assist, self.focus, self.share, self.loads, self.factor)
-        self.taken = offered * np.where(self.has_cobot, reliance, 0.0)[:, None]
+        setting = np.concatenate([self.assist, self.focus])
+        if not np.array_equal(setting, self._setting):  # the allocation changes only with the setting
+            self._setting = setting
+            self.offered = erg.allocate(self.assist, self.focus, self.share, self.loads, self.factor)
+        self.taken = self.offered * np.where(self.has_cobot, reliance, 0.0)[:, None]
         h_frac, c_frac = erg.split_times(self.taken, self.share, self.factor)
-        load = erg.worker_loads(self.taken, self.share, self.loads) * (1.0 + w.heat_load * self.heat)
+        self.own_load = erg.worker_loads(self.taken, self.share, self.loads)
+        load = self.own_load * (1.0 + w.heat_load * self.heat)
         self.capacity = erg.capacity_factor(self.mf, load)
         failed = self.capacity < 1.0
         own = self.pace_nat * np.maximum(1.0 - w.mental_slowdown * self.mental, 0.1) * np.maximum(self.capacity, 0.05)
