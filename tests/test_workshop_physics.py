@@ -244,3 +244,20 @@ def test_common_random_numbers_survive_different_policies():
     np.testing.assert_array_equal(a.clock_up, b.clock_up)
     np.testing.assert_array_equal(a.clock_repair, b.clock_repair)
     assert a.done.sum() != b.done.sum() or a.stops != b.stops  # the policies did differ
+
+
+def test_assistance_trades_fatigue_for_cycle_time():
+    """More of the job to the slow cobot: less fatigue, fewer jobs (paired on one shift)."""
+
+    def shift(assist: float) -> dict:
+        ctx = {"order_load": 3.0, "breaks": [{"start": 120, "end": 130}], "peaks": []}
+        env = scenarios.make("workshop", world={"day_minutes": 240}, context=ctx)
+        env.reset(seed=2)
+        while env.agents:
+            env.step({a: np.array([0.166, assist, 0.0], dtype=np.float32) for a in env.agents})
+        return env.episode_summary()
+
+    manual, helped = shift(0.0), shift(0.6)
+    assert helped["physical_fatigue_mean"] < 0.5 * manual["physical_fatigue_mean"]
+    assert helped["failed_minutes"] < manual["failed_minutes"]
+    assert helped["throughput"] < manual["throughput"]
