@@ -255,7 +255,10 @@ def _column(frame: pd.DataFrame, name: str, default: object, kind: type) -> np.n
         return col.astype("string").fillna("").to_numpy(dtype=object).astype(str)
     if kind is int:
         return pd.to_numeric(col, errors="coerce").fillna(-1).to_numpy().astype(np.int64)
-    return col.fillna(False).astype(bool).to_numpy()
+    if col.dtype == bool:
+        return col.to_numpy()
+    words = col.astype("string").str.strip().str.lower().isin(["true", "yes"]).to_numpy(dtype=bool)
+    return words | (pd.to_numeric(col, errors="coerce").fillna(0).to_numpy() > 0)
 
 
 def _visits(
