@@ -50,43 +50,46 @@ def rollout(learner: ItemMAPPO, env: Any) -> dict[str, Any]:
     """Play ``env.num_days`` whole days; return decisions, values, rewards and advantages."""
     obs_BKD, infos = env.reset(seed=train_seed(learner))
     B, K, D = obs_BKD.shape
+    dev, env_dev = learner.device, obs_BKD.device
+    n_actions = infos["action_mask"].shape[-1]
     dec_obs, dec_mask, dec_act, dec_logp, dec_at = [], [], [], [], []
     values, rewards, critic_in = [], [], []
     t = 0
     while True:
-        obs_ND, mask_NA = obs_BKD.reshape(B * K, D).float(), infos["action_mask"].reshape(B * K, -1).bool()
-        state_NS = env.state().float().repeat_interleave(K, dim=0)
+        obs_ND = obs_BKD.reshape(B * K, D).float().to(dev)
+        mask_NA = infos["action_mask"].reshape(B * K, -1).bool().to(dev)
+        state_NS = env.state().float().to(dev).repeat_interleave(K, dim=0)
         value_in_NC = learner.value_input(obs_ND, state_NS)
         values.append(learner.critic(value_in_NC)[:, 0])
         critic_in.append(value_in_NC)
-        actions_N = torch.zeros(B * K, dtype=torch.long)
+        actions_N = torch.zeros(B * K, dtype=torch.long, device=dev)
         decide = torch.nonzero(mask_NA.sum(dim=1) > 1).flatten()
         if decide.numel():
             dist = learner.actor.distribution(obs_ND[decide], mask_NA[decide])
-            act = learner.actor.sample(dist, learner.torch_gen)
+            act = learner.actor.sample(dist, learner.torch_gen).to(dev)
             actions_N[decide] = act
             dec_obs.append(obs_ND[decide])
             dec_mask.append(mask_NA[decide])
             dec_act.append(act)
             dec_logp.append(learner.actor.log_prob(dist, act))
             dec_at.append(t * B * K + decide)
-        obs_BKD, rew_BK, _, trunc_BK, infos = env.step(actions_N.view(B, K))
-        rewards.append(rew_BK.reshape(-1).float())
+        obs_BKD, rew_BK, _, trunc_BK, infos = env.step(actions_N.view(B, K).to(env_dev))
+        rewards.append(rew_BK.reshape(-1).float().to(dev))
         t += 1
         if bool(trunc_BK.all()):
             break
-    state_NS = env.state().float().repeat_interleave(K, dim=0)
-    last = learner.critic(learner.value_input(obs_BKD.reshape(B * K, D).float(), state_NS))[:, 0]
+    state_NS = env.state().float().to(dev).repeat_interleave(K, dim=0)
+    last = learner.critic(learner.value_input(obs_BKD.reshape(B * K, D).float().to(dev), state_NS))[:, 0]
     values_TN, rewards_TN = torch.stack(values), torch.stack(rewards)
     adv_TN = gae(rewards_TN, values_TN, last, learner.config.gamma, learner.config.gae_lambda)
-    flat_at = torch.cat(dec_at) if dec_at else torch.zeros(0, dtype=torch.long)
+    flat_at = torch.cat(dec_at) if dec_at else torch.zeros(0, dtype=torch.long, device=dev)
     learner.episodes += B
     learner.env_steps += B * t
     return {
-        "obs": torch.cat(dec_obs) if dec_obs else torch.zeros(0, D),
-        "mask": torch.cat(dec_mask) if dec_mask else torch.zeros(0, learner.spec.action_space.n, dtype=torch.bool),
-        "action": torch.cat(dec_act) if dec_act else torch.zeros(0, dtype=torch.long),
-        "logp": torch.cat(dec_logp) if dec_logp else torch.zeros(0),
+        "obs": torch.cat(dec_obs) if dec_obs else torch.zeros(0, D, device=dev),
+        "mask": torch.cat(dec_mask) if dec_mask else torch.zeros(0, n_actions, dtype=torch.bool, device=dev),
+        "action": torch.cat(dec_act) if dec_act else torch.zeros(0, dtype=torch.long, device=dev),
+        "logp": torch.cat(dec_logp) if dec_logp else torch.zeros(0, device=dev),
         "adv": adv_TN.reshape(-1)[flat_at],
         "value_in": torch.cat(critic_in),
         "returns": (adv_TN + values_TN).reshape(-1),

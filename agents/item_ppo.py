@@ -55,8 +55,9 @@ class ItemMAPPOConfig(MAPPOConfig):
     """Initial ``beta``: the inverse temperature of the prior's softmax."""
     actor_lr: float = 3e-4
     ent_coef: float = 0.0
-    days_per_update: int = 32
-    """Batched training: days per rollout (the env's ``num_days`` is used if smaller)."""
+    device: str = "cpu"
+    """Torch device of the networks and of batched training (``cuda`` falls back to the CPU where
+    there is none, so a GPU-trained checkpoint evaluates anywhere)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -97,7 +98,7 @@ class ItemActor(nn.Module):
         agent_BX, items_BMI = self.split(obs_BO)
         paired = torch.cat([items_BMI, agent_BX[:, None, :].expand(-1, items_BMI.shape[1], -1)], dim=2)
         scores_BM = self.score(paired)[..., 0]
-        none_in = agent_BX if self.agent_dim else torch.zeros(len(obs_BO), 1)
+        none_in = agent_BX if self.agent_dim else obs_BO.new_zeros(len(obs_BO), 1)
         none_B = self.none(none_in)[:, 0] + self.none_offset
         if self.prior >= 0:  # the correction is in the prior's units; beta is the inverse temperature
             scores_BM = scores_BM + items_BMI[..., self.prior]
@@ -110,17 +111,17 @@ class ItemActor(nn.Module):
 
     def log_prob(self, dist: Categorical, actions_B: torch.Tensor) -> torch.Tensor:
         """Log-probability of each row's action."""
-        return dist.log_prob(actions_B.long())
+        return dist.log_prob(actions_B.long().to(dist.logits.device))
 
     def entropy(self, dist: Categorical) -> torch.Tensor:
         """Entropy of each row's distribution."""
         return dist.entropy()
 
     def sample(self, dist: Categorical, generator: torch.Generator, deterministic: bool = False) -> torch.Tensor:
-        """Draw with the learner's generator, or take the most likely action."""
+        """Draw with the learner's (CPU) generator, or take the most likely action; on the CPU."""
         if deterministic:
-            return dist.probs.argmax(-1)
-        return torch.multinomial(dist.probs, 1, generator=generator).squeeze(-1)
+            return dist.probs.argmax(-1).cpu()
+        return torch.multinomial(dist.probs.cpu(), 1, generator=generator).squeeze(-1)
 
 
 def pooled(actor: ItemActor, obs_BO: torch.Tensor) -> torch.Tensor:
@@ -159,19 +160,27 @@ class ItemMAPPO(MAPPO):
         cfg = self.config
         if not self.spec.discrete:
             raise ValueError("item_mappo: needs Discrete(M + 1) actions")
-        self.actor = ItemActor(cfg)
+        wanted = torch.device(cfg.device)
+        self.device = wanted if wanted.type == "cpu" or torch.cuda.is_available() else torch.device("cpu")
+        self.actor = ItemActor(cfg).to(self.device)
         self.state_dim = self._state_dim()
-        self.critic = mlp(cfg.agent_dim + 2 * cfg.item_dim + self.state_dim, 1, cfg.hidden, out_std=1.0)
+        self.critic = mlp(cfg.agent_dim + 2 * cfg.item_dim + self.state_dim, 1, cfg.hidden, out_std=1.0).to(self.device)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr, eps=1e-5)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, eps=1e-5)
 
+    def learn(self, total_steps: int, callback: Callback | None = None) -> list[dict[str, Any]]:
+        """Train on the PettingZoo env (:meth:`MAPPO.learn`; on the CPU only)."""
+        if self.device.type != "cpu":
+            raise ValueError("item_mappo: device cuda trains on a batched env only (learn_batched)")
+        return super().learn(total_steps, callback)
+
     def _actor_in(self, idx: list[int], observations: dict[str, Any]) -> torch.Tensor:
         """The agents' own observations (no agent id: the actor is the same for every guide)."""
-        return torch.as_tensor(joint_obs_NO(self.spec, observations)[idx])
+        return torch.as_tensor(joint_obs_NO(self.spec, observations)[idx]).to(self.device)
 
     def _value_in(self, idx: list[int], observations: dict[str, Any]) -> torch.Tensor:
         """Pooled own observation + ``env.state()`` (read at call time)."""
-        state_S = torch.as_tensor(np.asarray(self.env.state(), np.float32).reshape(-1))
+        state_S = torch.as_tensor(np.asarray(self.env.state(), np.float32).reshape(-1)).to(self.device)
         return self.value_input(self._actor_in(idx, observations), state_S.expand(len(idx), -1))
 
     def value_input(self, obs_BO: torch.Tensor, state_BS: torch.Tensor) -> torch.Tensor:
@@ -179,13 +188,31 @@ class ItemMAPPO(MAPPO):
         return torch.cat([pooled(self.actor, obs_BO), state_BS], dim=1)
 
     def act_tensor(self, obs_BO: torch.Tensor, mask_BA: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        """Actions ``[B]`` for a batch of observations and boolean masks (the batched engines' path)."""
+        """Actions ``[B]`` for a batch of observations and boolean masks (the batched engines' path).
+
+        The actions are on the observations' device.
+        """
         with torch.no_grad():
-            dist = self.actor.distribution(obs_BO.float(), mask_BA)
-            return self.actor.sample(dist, self.torch_gen, deterministic)
+            dist = self.actor.distribution(obs_BO.float().to(self.device), mask_BA.to(self.device))
+            return self.actor.sample(dist, self.torch_gen, deterministic).to(obs_BO.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        """As :meth:`MAPPO.state_dict`, with every tensor on the CPU (loadable without a GPU)."""
+        return _to_cpu(super().state_dict())
 
     def learn_batched(self, env: Any, total_steps: int, callback: Callback | None = None) -> list[dict[str, Any]]:
         """Train on a batched tensor env (:func:`agents.batched_ppo.learn_batched`)."""
         from agents.batched_ppo import learn_batched
 
         return learn_batched(self, env, total_steps, callback)
+
+
+def _to_cpu(value: Any) -> Any:
+    """``value`` with every tensor inside (dicts, lists, tuples) moved to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_cpu(v) for v in value)
+    return value

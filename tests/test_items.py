@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -26,6 +28,7 @@ from scenarios.museum import items
 from scenarios.museum.batched import BatchedMuseumEnv
 
 ITEMS = {"guides": {"observation": "items"}}
+DEVICE = os.environ.get("CPSS_TEST_DEVICE", "cpu")
 runner = CliRunner()
 
 
@@ -40,10 +43,10 @@ def cli(args: list[str], expect: int, match: str = "") -> str:
 
 
 def _env_on(models) -> BatchedMuseumEnv:
-    env = BatchedMuseumEnv(models[0].config, num_days=1)
-    env.world = from_models(models)
+    env = BatchedMuseumEnv(models[0].config, num_days=1, device=DEVICE)
+    env.world = from_models(models, device=DEVICE)
     env.num_days = env.world.B
-    env._invalid = torch.zeros(env.world.B, env.world.K, dtype=torch.long)
+    env._invalid = torch.zeros(env.world.B, env.world.K, dtype=torch.long, device=DEVICE)
     return env
 
 
@@ -58,8 +61,8 @@ def test_item_observations_agree_between_engines(days):
     numpy_obs = np.stack([scen.observe(m) for m in days])
     numpy_state = np.stack([scen.state(m) for m in days])
     env = _env_on(days)
-    np.testing.assert_allclose(env.observe().numpy(), numpy_obs, atol=1e-5)
-    np.testing.assert_allclose(env.state().numpy(), numpy_state, atol=1e-6)
+    np.testing.assert_allclose(env.observe().cpu().numpy(), numpy_obs, atol=1e-5)
+    np.testing.assert_allclose(env.state().cpu().numpy(), numpy_state, atol=1e-6)
     model = days[0]
     assert scen.observation_space(model).contains(numpy_obs[0, 0])
     assert scen.state_space(model).contains(numpy_state[0])
@@ -73,7 +76,7 @@ def test_item_observations_agree_between_engines(days):
 def test_untrained_actor_with_prior_is_crowd_aware(days):
     env = _env_on(days)
     pz = scenarios.make("museum", config="museum-small", **ITEMS)
-    learner = agents.make("item_mappo", pz, seed=0, **pz.scenario.learner_hints(), prior_scale=1e6)
+    learner = agents.make("item_mappo", pz, seed=0, **pz.scenario.learner_hints(), prior_scale=1e6, device=DEVICE)
     obs, mask = env.observe(), env.action_masks()
     b, k, d = obs.shape
     acts = learner.act_tensor(obs.view(b * k, d), mask.view(b * k, -1)).view(b, k)
@@ -144,7 +147,7 @@ class ChoiceSpec:
 
 def test_item_mappo_learns_to_pick_the_best_item_on_the_batched_trainer():
     env, spec = ChoiceDays(), ChoiceSpec()
-    hyper = {"hidden": (16,), "actor_lr": 1e-2, "update_epochs": 4, "num_minibatches": 2, "gamma": 0.0}
+    hyper = {"hidden": (16,), "actor_lr": 1e-2, "update_epochs": 4, "num_minibatches": 2, "gamma": 0.0, "device": DEVICE}
     learner = agents.make("item_mappo", spec, seed=0, agent_dim=1, item_dim=3, **hyper)
     history = learner.learn_batched(env, 30 * 32 * 8)
     obs, infos = env.reset(seed=99)  # fresh days, not seen in training
