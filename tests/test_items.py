@@ -147,7 +147,8 @@ class ChoiceSpec:
 
 def test_item_mappo_learns_to_pick_the_best_item_on_the_batched_trainer():
     env, spec = ChoiceDays(), ChoiceSpec()
-    hyper = {"hidden": (16,), "actor_lr": 1e-2, "update_epochs": 4, "num_minibatches": 2, "gamma": 0.0, "device": DEVICE}
+    hyper = {"hidden": (16,), "actor_lr": 1e-2, "update_epochs": 4, "num_minibatches": 2, "gamma": 0.0}
+    hyper["device"] = DEVICE
     learner = agents.make("item_mappo", spec, seed=0, agent_dim=1, item_dim=3, **hyper)
     history = learner.learn_batched(env, 30 * 32 * 8)
     obs, infos = env.reset(seed=99)  # fresh days, not seen in training
