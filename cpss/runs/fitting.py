@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -207,7 +208,7 @@ def fit(
     seed: int = 0,
     max_evals: int = 30,
     error_days: int = 8,
-    on_eval: Any = None,
+    on_eval: Callable[[int], None] | None = None,
 ) -> Fit:
     """Fit the museum to ``log`` (see the module docstring).
 
