@@ -98,7 +98,7 @@ the shift and order book ``cx`` and the shop floor ``env``.
 | 6 | `machine_up_line` | upstream machine as sensed (1 when there is none) |
 | 7 | `machine_down_line` | downstream machine as sensed (1 when there is none) |
 | 8 | `proximity` | sensed worker distance / 3 m (1: far or away) |
-| 9 | `fatigue_physical` | wearable estimate of physical fatigue |
+| 9 | `fatigue_physical` | wearable estimate of physical fatigue (the most fatigued body region's MF) |
 | 10 | `fatigue_mental` | wearable estimate of mental fatigue |
 | 11 | `stated_speed` | worker's stated preferred speed |
 | 12 | `stated_assistance` | worker's stated preferred assistance share |
@@ -186,7 +186,7 @@ OBS_FIELDS: tuple[tuple[str, str], ...] = (
     ("machine_up_line", "upstream machine as sensed (1 when there is none)"),
     ("machine_down_line", "downstream machine as sensed (1 when there is none)"),
     ("proximity", "sensed worker distance / 3 m (1: far or away)"),
-    ("fatigue_physical", "wearable estimate of physical fatigue"),
+    ("fatigue_physical", "wearable estimate of physical fatigue (the most fatigued body region's MF)"),
     ("fatigue_mental", "wearable estimate of mental fatigue"),
     ("stated_speed", "worker's stated preferred speed"),
     ("stated_assistance", "worker's stated preferred assistance share"),
