@@ -45,6 +45,9 @@ from agents.networks import masked_logits, mlp
 class ItemMAPPOConfig(MAPPOConfig):
     """Hyperparameters of :class:`ItemMAPPO` (the PPO ones as in :class:`MAPPOConfig`)."""
 
+    hidden: tuple[int, ...] = (32,)
+    """Hidden widths of the item scorer, the "none" head and the critic (small: they run per item)."""
+    update_epochs: int = 3
     agent_dim: int = 10
     """Features of the agent block that starts each observation."""
     item_dim: int = 13

@@ -176,11 +176,14 @@ class BatchedMuseumEnv:
         view, rows = decision_view(w), w.slot_rows()
         user_zone = w.pop.zone[rows].clamp(min=0)
         party = torch.where(idle, torch.ones_like(time_left), w.board.group_size[rows])
-        rows_items = items.item_rows(
-            mask=view.mask, match=view.match, novelty=view.novelty, walk=view.walk,
-            crowd_density=view.crowd_density, attraction=w.attraction, popularity=view.popularity,
-            load=w.board.load().repeat_interleave(w.K, dim=0), area=w.area, item_zone=w.item_zone,
-            user_zone=user_zone, party=party, guide=w.params.guide, f=w.params.f,
+        on = torch.nonzero(view.active).flatten()  # rows are filled only for slots that decide now
+        load = w.board.load().repeat_interleave(w.K, dim=0)
+        rows_items = torch.zeros(w.B * w.K, w.M, items.I_DIM, dtype=w.dtype, device=self.device)
+        rows_items[on] = items.item_rows(
+            mask=view.mask[on], match=view.match[on], novelty=view.novelty[on], walk=view.walk[on],
+            crowd_density=view.crowd_density[on], attraction=w.attraction, popularity=view.popularity[on],
+            load=load[on], area=w.area, item_zone=w.item_zone, user_zone=user_zone[on], party=party[on],
+            guide=w.params.guide, f=w.params.f,
         )  # fmt: skip
         sensed = (w.sensed / w.comfort / OCC_SCALE).clamp(0.0, 1.0).repeat_interleave(w.K, dim=0)
         agents = items.agent_rows(

@@ -3,7 +3,8 @@
 With ``guides.observation = "items"`` a guide observes, instead of the flat layout of
 :mod:`scenarios.museum`, a block of agent features followed by one row of item features per
 exhibit (``Box(-1, 1, (A + M·I,))``, :data:`AGENT_FEATURES` then ``M`` rows of
-:data:`ITEM_FEATURES`). Every row describes the exhibit *relative to the served visitor and the
+:data:`ITEM_FEATURES`). The rows are filled while the guide's visitor stands at a decision
+point and are zeros otherwise (there is nothing to choose; this also keeps a batch of days cheap). Every row describes the exhibit *relative to the served visitor and the
 crowd*, so a policy that scores rows with shared weights (``agents.item_ppo``) knows what it
 chooses, and runs unchanged on any floor plan (museum-small, museum-busy, museum-large).
 
@@ -227,6 +228,7 @@ def from_model(model, flat: np.ndarray) -> np.ndarray:
     party = torch.where(idle, torch.ones(len(x), dtype=torch.float64), tensor(np.asarray(view.party, dtype=float)))
     user_zone = tensor(np.asarray(view.user_zone, dtype=np.int64))
     k = len(x)
+    on = torch.from_numpy(np.asarray(view.active, dtype=bool))
     rows = item_rows(
         mask=tensor(view.mask), match=tensor(view.match), novelty=tensor(view.novelty), walk=tensor(view.walk),
         crowd_density=tensor(np.asarray(view.crowd_density, dtype=float)).expand(k, m),
@@ -236,6 +238,7 @@ def from_model(model, flat: np.ndarray) -> np.ndarray:
         item_zone=tensor(np.asarray(view.item_zone, dtype=np.int64)), user_zone=user_zone, party=party,
         guide=view.guide, f=view.f,
     )  # fmt: skip
+    rows = rows * on[:, None, None].to(rows.dtype)  # rows are filled only for slots that decide now
     agents = agent_rows(
         time_left=x[:, n], fatigue=x[:, n + 1], deciding=x[:, at], idle=idle, time_of_day=x[:, at + 1 + n],
         party=party, sensed_ratio=x[:, at + 1 : at + 1 + n], user_zone=user_zone, mask=tensor(view.mask),
