@@ -193,3 +193,38 @@ def write_comparison(
         curves, folder / "regret.png", f"{scenario.name}: mean cumulative regret, 95% CI over {len(seeds)} seeds"
     )
     return summary
+
+
+def bandits_command(
+    scen: Scenario, policies: list[str], seeds: int, pulls: int | None, out: Path | None, progress: Any, console: Any
+) -> None:
+    """The body of ``cpss bandits``: run every policy over ``seeds`` seeds, write the folder, print the table."""
+    from rich.table import Table
+
+    from cpss.runs.runio import default_out, run_folder
+
+    out = out or default_out("bandits", "ads")
+    with run_folder(out) as tmp:
+        with progress() as bar:
+            task = bar.add_task("ads bandits", total=len(policies) * seeds)
+            curves, runs = compare(
+                scen,
+                policies,
+                range(seeds),
+                pulls,
+                on_run=lambda p, s: bar.update(task, advance=1, description=f"ads / {p}"),
+            )
+        summary = write_comparison(tmp, scen, curves, runs, pulls=pulls)
+    table = Table(title=f"ads: {seeds} seeds, mean ± 95% CI at the last pull")
+    for col in ("policy", "cumulative regret", "revenue", "best-ad share"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for _, row in summary.iterrows():
+        table.add_row(
+            row["policy"],
+            *(
+                f"{row[m]:.{d}f} ± {row[m + '_ci95']:.{d}f}"
+                for m, d in (("cumulative_regret", 1), ("revenue", 1), ("best_ad_share", 3))
+            ),
+        )
+    console.print(table)
+    console.print(f"run folder: {out}")

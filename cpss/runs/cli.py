@@ -180,36 +180,10 @@ def bandits(
     out: OutOpt = None,
 ) -> None:
     """Every bandit policy on the ads scenario over many seeds: regret curves with 95% confidence bands."""
-    from cpss.runs.bandits import compare, write_comparison
-    from cpss.runs.runio import default_out, run_folder
+    from cpss.runs.bandits import bandits_command
 
     scen, _ = scenario_from_cli("ads", config, set_, None)
-    policies = policy or list(scen.learner_policies)
-    out = out or default_out("bandits", "ads")
-    with run_folder(out) as tmp:
-        with progress() as bar:
-            task = bar.add_task("ads bandits", total=len(policies) * seeds)
-            curves, runs = compare(
-                scen,
-                policies,
-                range(seeds),
-                pulls,
-                on_run=lambda p, s: bar.update(task, advance=1, description=f"ads / {p}"),
-            )
-        summary = write_comparison(tmp, scen, curves, runs, pulls=pulls)
-    table = Table(title=f"ads: {seeds} seeds, mean ± 95% CI at the last pull")
-    for col in ("policy", "cumulative regret", "revenue", "best-ad share"):
-        table.add_column(col, justify="left" if col == "policy" else "right")
-    for _, row in summary.iterrows():
-        table.add_row(
-            row["policy"],
-            *(
-                f"{row[m]:.{d}f} ± {row[m + '_ci95']:.{d}f}"
-                for m, d in (("cumulative_regret", 1), ("revenue", 1), ("best_ad_share", 3))
-            ),
-        )
-    console.print(table)
-    console.print(f"run folder: {out}")
+    bandits_command(scen, policy or list(scen.learner_policies), seeds, pulls, out, progress, console)
 
 
 def _hyperparams(items: list[str] | None) -> dict[str, Any]:
