@@ -261,3 +261,18 @@ def test_assistance_trades_fatigue_for_cycle_time():
     assert helped["physical_fatigue_mean"] < 0.5 * manual["physical_fatigue_mean"]
     assert helped["failed_minutes"] < manual["failed_minutes"]
     assert helped["throughput"] < manual["throughput"]
+
+
+@pytest.mark.parametrize(
+    "own, cobot, manual, minutes, joined",
+    [
+        (1.0, 0.5, 1.0, 1.0, 0.0),  # the cobot keeps up: the worker's part sets the pace
+        (1.0, 1.5, 1.0, 1.5, 0.0),  # the worker waits (rests) for the cobot
+        (1.0, 4.0, 1.0, 2.0 + (1 - 2.0 / 4.0) / (1 / 4.0 + 1.0), 0.4),  # waited as long as by hand: joins
+        (1.0, 1e12, 1.0, 3.0, 1.0),  # a cobot that does not move: the job ends by hand, never stalls
+        (1.0, 0.0, 0.0, 1.0, 0.0),  # no assistance
+    ],
+)
+def test_shared_job(own, cobot, manual, minutes, joined):
+    total, extra = erg.shared_job(np.array([own]), np.array([cobot]), np.array([manual]))
+    assert total[0] == pytest.approx(minutes, rel=1e-6) and extra[0] == pytest.approx(joined, rel=1e-6, abs=1e-9)

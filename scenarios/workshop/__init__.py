@@ -45,8 +45,10 @@ the shift and order book ``cx`` and the shop floor ``env``.
   `min(1, trust / workers.reliance_trust)`). Worker and cobot work in parallel: a job takes
   `max(H · (1 − a_eff), C(v) · Σ s_k·m_k·x_k / available)` minutes, with `H` the worker's
   minutes for a whole job (cycle time × Wright learning curve / pace) and `C(v)` the cobot's
-  (falls with speed, saturating), so assistance helps until the cobot becomes the bottleneck
-  and ergonomic focus costs cycle time.
+  (falls with speed, saturating); the worker rests while waiting, and joins the cobot on what
+  is left once the wait has lasted as long as the job by hand. Assistance helps until the
+  cobot becomes the bottleneck, ergonomic focus costs cycle time, and a crawling cobot never
+  stalls a job.
 * **Fatigue** (3CC-r per body region: shoulder, grip, trunk): each tick the worker works on
   their sub-tasks for their share of the minute at the time-weighted load of those sub-tasks
   (raised by heat), then rests; the exact update uses the published F and R per region

@@ -164,6 +164,25 @@ def split_times(x: np.ndarray, share: np.ndarray, factor: np.ndarray) -> tuple[n
     return (share * (1.0 - x)).sum(axis=-1), (share * factor * x).sum(axis=-1)
 
 
+def shared_job(own: np.ndarray, cobot: np.ndarray, manual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes per job, and minutes the worker spends on the cobot's sub-tasks.
+
+    Worker and cobot work on their parts in parallel (``own`` and ``cobot`` minutes; the
+    cobot's part would take the worker ``manual`` minutes), and a worker who finishes first
+    waits, resting. A worker who has waited as long as the whole job takes by hand
+    (``H = own + manual``) joins the cobot on what is left: the job takes ``max(own, cobot)``
+    while ``cobot ≤ H``, else ``H + (1 − H/cobot) / (1/cobot + 1/manual)``. Assistance thus
+    helps until the cobot becomes the bottleneck, and a cobot that barely moves never stalls a
+    job (at most ``H + manual`` minutes).
+    """
+    own, cobot, manual = (np.asarray(a, dtype=float) for a in (own, cobot, manual))
+    start = own + manual
+    late = cobot > start
+    rate = 1.0 / np.maximum(cobot, 1e-12) + 1.0 / np.maximum(manual, 1e-12)
+    joined = np.where(late, (1.0 - start / np.maximum(cobot, 1e-12)) / rate, 0.0)
+    return np.where(late, start + joined, np.maximum(own, cobot)), joined
+
+
 def worker_loads(x: np.ndarray, share: np.ndarray, loads: np.ndarray) -> np.ndarray:
     """(S, regions) mean load on each region while the worker works on the sub-tasks left to them.
 

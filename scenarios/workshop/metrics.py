@@ -149,6 +149,26 @@ def helps(m: Any) -> int:
     return int(m.helps)
 
 
+def account(m: Any) -> None:
+    """Add the tick to the running counters the reporters read (called once a tick by the model)."""
+    dt = m.dt
+    fat = m.combined_fatigue
+    m.violations += int(m.violations_tick.sum())
+    m.stops += int(m.stops_tick.sum())
+    m.fatigue_sum += float(fat.mean()) * dt
+    m.phys_sum += float(m.phys.mean()) * dt
+    m.failed_min += dt * float(((m.capacity < 1.0) & (m.work_share > 0)).sum())
+    m.elapsed += dt
+    m.peak_fatigue = max(m.peak_fatigue, float(fat.max(initial=0.0)))
+    m.mismatch_sum += float(m.mismatch.sum()) * dt
+    m.collab_minutes += float(m.collaborating.sum()) * dt
+    m.helps += int((m.helping >= 0).sum())
+    m.starved_min += dt * float((m.present & ~m.busy & ~m.blocked).sum())
+    m.blocked_min += dt * float(m.blocked.sum())
+    m.up_min += dt * float(m.up.sum())
+    m.buffer_history.append(m.input_level.copy())
+
+
 MODEL_REPORTERS = {
     "minute": minute,
     "throughput": throughput,

@@ -243,7 +243,7 @@ class WorkshopModel(CPSSModel):
         line.repair(self)
         humans.update(self)
         self._read_sensors()
-        self._account()
+        metrics.account(self)
         self.minute += self.dt
         self.datacollector.collect(self)
         if self.closed:
@@ -348,11 +348,16 @@ class WorkshopModel(CPSSModel):
         avail = np.clip(1.0 - lost / (60.0 * dt), 0.0, 1.0)
         cobot = lay.cycle * c.time_ratio / np.maximum(dyn.speed_factor(self.speed, c.speed_half), 1e-6)
         cobot_part = np.where(c_frac > 0, c_frac * cobot / np.maximum(avail, 1e-3), 0.0)
-        minutes = np.maximum(h_frac * human, cobot_part)
-        self.assist_eff = 1.0 - h_frac
+        minutes, joined = erg.shared_job(h_frac * human, cobot_part, (1.0 - h_frac) * human)
+        # the worker's share of the job done by hand, and the mean load over their working time
+        hand = h_frac + (1.0 - h_frac) * joined / np.maximum((1.0 - h_frac) * human, 1e-12)
+        cobot_loads = erg.worker_loads(1.0 - self.taken, self.share, self.loads)
+        mix = (joined / np.maximum(minutes, 1e-12))[:, None]
+        self.own_load = (1.0 - mix) * self.own_load + mix * cobot_loads
+        self.assist_eff = 1.0 - hand
         pause = np.where(failed, fa.micro_pause / 60.0, 0.0)
         self.work_share = able * np.where(waits, max(0.0, 1.0 - t.tool_wait / dt), 1.0) * (1.0 - pause)
-        self.worker_duty = self.work_share * np.clip(h_frac * human / np.maximum(minutes, 1e-9), 0.0, 1.0)
+        self.worker_duty = self.work_share * np.clip((h_frac * human + joined) / np.maximum(minutes, 1e-9), 0.0, 1.0)
         self.progress += np.minimum(dt / np.maximum(minutes, 1e-9), 1.0) * self.work_share
         finished = able & (self.progress >= 1.0)
         self.cobot_error = finished & (c_frac > 0) & (u_work[3] < c.error_rate)
@@ -367,7 +372,7 @@ class WorkshopModel(CPSSModel):
         self.busy[self.completed] = False
         self.blocked[self.completed] = True
         idx = np.flatnonzero(self.completed)
-        self.experience[idx, lay.task[idx]] += h_frac[idx]
+        self.experience[idx, lay.task[idx]] += hand[idx]
         # operation-dependent wear on the clocks drawn in advance
         self.uptime_left -= dt * self.work_share
         fail = self.up & (self.uptime_left <= 0)
@@ -383,21 +388,3 @@ class WorkshopModel(CPSSModel):
         self.machine_reading = self.machine_sensor.read(self.up.astype(float))
         self.proximity_reading = self.proximity_sensor.read(self.distance)
         self.wearable_reading = self.wearable.read(np.concatenate([self.phys, self.mental]))
-
-    def _account(self) -> None:
-        dt = self.dt
-        fat = self.combined_fatigue
-        self.violations += int(self.violations_tick.sum())
-        self.stops += int(self.stops_tick.sum())
-        self.fatigue_sum += float(fat.mean()) * dt
-        self.phys_sum += float(self.phys.mean()) * dt
-        self.failed_min += dt * float(((self.capacity < 1.0) & (self.work_share > 0)).sum())
-        self.elapsed += dt
-        self.peak_fatigue = max(self.peak_fatigue, float(fat.max(initial=0.0)))
-        self.mismatch_sum += float(self.mismatch.sum()) * dt
-        self.collab_minutes += float(self.collaborating.sum()) * dt
-        self.helps += int((self.helping >= 0).sum())
-        self.starved_min += dt * float((self.present & ~self.busy & ~self.blocked).sum())
-        self.blocked_min += dt * float(self.blocked.sum())
-        self.up_min += dt * float(self.up.sum())
-        self.buffer_history.append(self.input_level.copy())
