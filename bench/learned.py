@@ -46,10 +46,10 @@ ITEMS = {"guides": {"observation": "items"}}
 DOCS = HERE.parent / "docs" / "results"
 
 
-def train_all(out: Path, minutes: float, seeds: list[int], days: int, parallel: int) -> None:
+def train_all(out: Path, configs: list[str], minutes: float, seeds: list[int], days: int, parallel: int) -> None:
     """Launch the training runs, ``parallel`` at a time (finished runs are kept)."""
     running: list[subprocess.Popen] = []
-    for cfg in CONFIGS:
+    for cfg in configs:
         for seed in seeds:
             folder = out / f"{cfg}-item_mappo-seed{seed}"
             if (folder / "summary.json").is_file():
@@ -108,10 +108,10 @@ def learner_of(folder: Path, cfg: str) -> object:
     return agents.load(folder / "checkpoints" / "last.pt", scenarios.make("museum", config=cfg, **ITEMS))
 
 
-def evaluate_all(out: Path, eval_days: int, transfer_days: int) -> dict:
+def evaluate_all(out: Path, configs: list[str], eval_days: int, transfer_days: int) -> dict:
     """Heuristics and learners on the same days; paired differences; transfer."""
     report: dict = {"eval_days": eval_days, "configs": {}}
-    for cfg in CONFIGS:
+    for cfg in configs:
         heur = {h: play(cfg, h, eval_days) for h in HEURISTICS}
         best = max(HEURISTICS, key=lambda h: heur[h]["return"].mean())
         stats = {h: {m: [float(x) for x in mean_ci(f[m].to_numpy(float))] for m in METRICS} for h, f in heur.items()}
@@ -141,8 +141,9 @@ def evaluate_all(out: Path, eval_days: int, transfer_days: int) -> dict:
 
 def curves(out: Path, report: dict, path: Path) -> None:
     """Training return per update against wall-clock, one panel per config, heuristics as lines."""
-    fig, axes = plt.subplots(1, len(CONFIGS), figsize=(11, 3.6), dpi=100)
-    for ax, cfg in zip(np.atleast_1d(axes), CONFIGS, strict=True):
+    configs = list(report["configs"])
+    fig, axes = plt.subplots(1, len(configs), figsize=(5.5 * len(configs), 3.6), dpi=100, squeeze=False)
+    for ax, cfg in zip(axes[0], configs, strict=True):
         for folder in sorted(out.glob(f"{cfg}-item_mappo-seed*")):
             if (folder / "metrics.csv").is_file():
                 m = pd.read_csv(folder / "metrics.csv")
@@ -190,6 +191,7 @@ def markdown(report: dict) -> str:
 def main() -> None:
     """Train, evaluate, write ``OUT/report.json`` and docs/results/learned.md with its figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--days", type=int, default=32, help="days per batched update")
@@ -202,8 +204,8 @@ def main() -> None:
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.evaluate_only:
-        train_all(args.out, args.minutes, args.seeds, args.days, args.parallel)
-    report = evaluate_all(args.out, args.eval_days, args.transfer_days)
+        train_all(args.out, args.configs, args.minutes, args.seeds, args.days, args.parallel)
+    report = evaluate_all(args.out, args.configs, args.eval_days, args.transfer_days)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     DOCS.mkdir(parents=True, exist_ok=True)
     curves(args.out, report, DOCS / "learned-curves.png")
