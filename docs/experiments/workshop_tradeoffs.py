@@ -58,6 +58,7 @@ CHOICES = (
     ("speed 0.7 (1.05 m/s)", {"fixed_speed": 0.7}),
     ("assist 0 (manual)", {"fixed_assistance": 0.0}),
     ("assist 0.5", {"fixed_assistance": 0.5}),
+    ("ergonomic focus 1 (assist 0.3)", {"fixed_focus": 1.0}),
     ("assist 0.5, ergonomic focus 1", {"fixed_assistance": 0.5, "fixed_focus": 1.0}),
 )
 
