@@ -117,7 +117,7 @@ def evaluate_all(out: Path, configs: list[str], eval_days: int, transfer_days: i
         heur = {h: play(cfg, h, eval_days) for h in HEURISTICS}
         best = max(HEURISTICS, key=lambda h: heur[h]["return"].mean())
         stats = {h: {m: [float(x) for x in mean_ci(f[m].to_numpy(float))] for m in METRICS} for h, f in heur.items()}
-        block = {"heuristics": stats, "best_heuristic": best, "learners": {}}
+        block = {"heuristics": stats, "best_heuristic": best, "eval_days": eval_days, "learners": {}}
         for folder in sorted(out.glob(f"{cfg}-item_mappo-seed*")):
             if not (folder / "summary.json").is_file():
                 continue
@@ -132,7 +132,7 @@ def evaluate_all(out: Path, configs: list[str], eval_days: int, transfer_days: i
             }
         report["configs"][cfg] = block
     source = out / "museum-small-item_mappo-seed0"
-    if (source / "summary.json").is_file():
+    if transfer_days and (source / "summary.json").is_file():
         report["transfer"] = {}
         for cfg in ("museum-busy", "museum-large"):
             frame = play(cfg, learner_of(source, cfg), transfer_days, chunk=transfer_days)
@@ -169,9 +169,10 @@ def _cell(pair: list[float]) -> str:
 
 def markdown(report: dict) -> str:
     """The tables of docs/results/learned.md."""
-    lines = [f"Evaluation: {report['eval_days']} paired days per policy (seeds {EVAL_SEED}…).", ""]
+    lines = []
     for cfg, block in report["configs"].items():
-        lines += [f"### {cfg}", "", "| policy | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+        lines += [f"### {cfg}", "", f"{block['eval_days']} paired evaluation days per policy (seeds {EVAL_SEED}…).", ""]
+        lines += ["| policy | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
         for h, stats in block["heuristics"].items():
             lines.append(f"| {h} | " + " | ".join(f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" for m in METRICS) + " |")
         for name, r in block["learners"].items():
@@ -198,7 +199,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--days", type=int, default=None, help="days per batched update (default: DAYS)")
     parser.add_argument("--eval-days", type=int, default=1000)
-    parser.add_argument("--transfer-days", type=int, default=32)
+    parser.add_argument("--transfer-days", type=int, default=32, help="0: no transfer run")
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/learned"))
     parser.add_argument("--evaluate-only", action="store_true")
@@ -208,7 +209,12 @@ def main() -> None:
     if not args.evaluate_only:
         train_all(args.out, args.configs, args.minutes, args.seeds, args.days, args.parallel)
     report = evaluate_all(args.out, args.configs, args.eval_days, args.transfer_days)
-    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    previous = args.out / "report.json"
+    if previous.is_file():  # configs evaluated earlier (and their transfer) are kept
+        old = json.loads(previous.read_text())
+        report["configs"] = {**old.get("configs", {}), **report["configs"]}
+        report.setdefault("transfer", old.get("transfer", {}))
+    previous.write_text(json.dumps(report, indent=2) + "\n")
     DOCS.mkdir(parents=True, exist_ok=True)
     curves(args.out, report, DOCS / "learned-curves.png")
     (DOCS / "learned.json").write_text(json.dumps(report, indent=2) + "\n")
