@@ -316,7 +316,7 @@ def main() -> None:
     if "P6" in only:
         from training import run as training_run  # bench/training.py
 
-        results["P6"] = training_run(128 if args.quick else 256, 1 if args.quick else 2, args.device)
+        results["P6"] = training_run(256 if args.quick else 1024, 1, args.device)
         if "P5" in results:
             results["P6"]["ratio_to_P5"] = results["P6"]["env_steps_per_s"] / results["P5"]["env_steps_per_s"]
     if "large" in only:

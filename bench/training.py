@@ -5,7 +5,7 @@ stepped together (``cpss train museum --engine batched``); the figure is joint e
 x ticks) per second of wall-clock over whole updates: rollouts, GAE and PPO epochs. ``bench/run.py``
 reports it as P6 beside P5 (per-agent MAPPO on the PettingZoo env) measured in the same run.
 
-Usage: ``python bench/training.py [--days 256] [--updates 2] [--device cuda]``.
+Usage: ``python bench/training.py [--days 1024] [--updates 1] [--device cuda]``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from scenarios.museum.batched import BatchedMuseumEnv  # noqa: E402
 ITEMS = {"guides": {"observation": "items"}}
 
 
-def run(days: int = 256, updates: int = 2, device: str = "cpu") -> dict:
+def run(days: int = 1024, updates: int = 1, device: str = "cpu") -> dict:
     """Env steps/s of ``updates`` batched updates on ``days`` museum-small days (learner included)."""
     pz = scenarios.make("museum", config="museum-small", **ITEMS)
     learner = agents.make("item_mappo", pz, seed=0, **pz.scenario.learner_hints())
@@ -50,8 +50,8 @@ def run(days: int = 256, updates: int = 2, device: str = "cpu") -> dict:
 def main() -> None:
     """Command line: print the figure, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=256)
-    parser.add_argument("--updates", type=int, default=2)
+    parser.add_argument("--days", type=int, default=1024)
+    parser.add_argument("--updates", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
