@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from agents.base import Callback
+from agents.mappo import clipped_surrogate
 
 if TYPE_CHECKING:
     from agents.item_ppo import ItemMAPPO
@@ -127,11 +128,7 @@ def update(learner: ItemMAPPO, batch: dict[str, Any]) -> dict[str, float]:
                 dist = learner.actor.distribution(batch["obs"][mb], batch["mask"][mb])
                 logp_B = learner.actor.log_prob(dist, batch["action"][mb])
                 entropy_B = learner.actor.entropy(dist)
-                adv_B = batch["adv"][mb]
-                adv_B = (adv_B - adv_B.mean()) / (adv_B.std(unbiased=False) + 1e-8)
-                ratio_B = (logp_B - batch["logp"][mb]).exp()
-                clipped_B = ratio_B.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
-                policy_loss = -torch.min(ratio_B * adv_B, clipped_B * adv_B).mean()
+                policy_loss = clipped_surrogate(logp_B, batch["logp"][mb], batch["adv"][mb], cfg.clip_coef)
                 learner.actor_opt.zero_grad()
                 (policy_loss - cfg.ent_coef * entropy_B.mean()).backward()
                 nn.utils.clip_grad_norm_(learner.actor.parameters(), cfg.max_grad_norm)

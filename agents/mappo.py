@@ -69,6 +69,14 @@ class MAPPOConfig:
             raise ValueError("MAPPOConfig: gamma and gae_lambda must lie in [0, 1]")
 
 
+def clipped_surrogate(logp_B: torch.Tensor, old_logp_B: torch.Tensor, adv_B: torch.Tensor, clip: float) -> torch.Tensor:
+    """PPO's clipped-surrogate loss (Schulman et al. 2017) with per-minibatch advantage normalisation."""
+    adv_B = (adv_B - adv_B.mean()) / (adv_B.std(unbiased=False) + 1e-8)
+    ratio_B = (logp_B - old_logp_B).exp()
+    clipped_B = ratio_B.clamp(1 - clip, 1 + clip)
+    return -torch.min(ratio_B * adv_B, clipped_B * adv_B).mean()
+
+
 class MAPPO(Learner):
     """Multi-agent PPO: shared actor + one-hot agent id, centralised value on ``env.state()``.
 
@@ -245,11 +253,7 @@ class MAPPO(Learner):
                 dist = self.actor.distribution(batch["actor_in"][mb], batch["mask"][mb])
                 logp_B = self.actor.log_prob(dist, batch["action"][mb])
                 entropy_B = self.actor.entropy(dist)
-                adv_B = batch["adv"][mb]
-                adv_B = (adv_B - adv_B.mean()) / (adv_B.std(unbiased=False) + 1e-8)
-                ratio_B = (logp_B - batch["logp"][mb]).exp()
-                clipped_B = ratio_B.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
-                policy_loss = -torch.min(ratio_B * adv_B, clipped_B * adv_B).mean()
+                policy_loss = clipped_surrogate(logp_B, batch["logp"][mb], batch["adv"][mb], cfg.clip_coef)
                 actor_loss = policy_loss - cfg.ent_coef * entropy_B.mean()
                 self.actor_opt.zero_grad()
                 actor_loss.backward()
