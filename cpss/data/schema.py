@@ -21,13 +21,12 @@ The **room log** has one row per stay in a room: ``visitor`` (int), ``room`` (st
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from cpss.kit.atomic import atomic_write
 
 EVENTS = (
     "arrive",
@@ -83,21 +82,5 @@ ROOM_COLUMNS = ("visitor", "room", "enter", "leave")
 
 
 def write_parquet(table: pa.Table, path: str | Path) -> None:
-    """Write ``table`` to ``path`` as Parquet through a temporary file, ``fsync`` and a rename.
-
-    A crash leaves the old file or the new one, never a torn one (as
-    :func:`cpss.runs.runio.atomic_write_text` does for text).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``table`` to ``path`` as Parquet, atomically (:func:`cpss.kit.atomic.atomic_write`)."""
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
