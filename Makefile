@@ -51,10 +51,12 @@ lint: $(DEV)
 bench: $(DEV)
 	$(BIN)/python bench/run.py
 
-# Learned museum guides (item_mappo on the batched engine, 3 seeds x 15 min, 2 configs) against the
-# heuristics on 1 000 paired days: docs/results/learned.md (about 1 h 40 min on 2 cores).
+# Learned museum guides (item_mappo on the batched engine, 3 seeds x 15 min, 2 configs) and learned
+# workshop cobots (MAPPO, 3 seeds x 15 min) against the heuristics on 1 000 paired days / shifts:
+# docs/results/learned.md and learned-workshop.md (about 1 h 40 min + 1 h 10 min on 2 cores).
 results: $(DEV)
 	$(BIN)/python bench/learned.py --minutes 15 --seeds 0 1 2 --eval-days 1000 --out runs/learned
+	$(BIN)/python bench/learned_workshop.py --minutes 15 --seeds 0 1 2 --eval-shifts 1000 --out runs/learned-workshop
 
 # Every bandit policy on ads-small over 20 seeds: regret curves with 95% bands (runs/bandits-ads-*).
 bandits: $(CORE)

@@ -171,6 +171,32 @@ def test_a_fast_cobot_stops_and_a_force_limited_one_does_not():
     assert fast["protective_stops"] > 20 and fast["mean_trust"] < slow["mean_trust"]
 
 
+def test_the_safety_rated_speed_limit_caps_every_setting_and_prevents_violations():
+    def shift(limit) -> tuple[dict, float]:
+        cobots = {} if limit is None else {"speed_limit": limit}
+        env = scenarios.make("workshop", world={"day_minutes": 120}, context={"breaks": [], "peaks": []}, cobots=cobots)
+        env.reset(seed=3)
+        while env.agents:
+            env.step({a: np.array([1.0, 0.3, 0.0], dtype=np.float32) for a in env.agents})
+        return env.episode_summary(), float(env.unwrapped.model.speed.max())
+
+    free, free_speed = shift(None)
+    pfl, pfl_speed = shift("pfl")
+    assert free_speed == 1.0 and free["safety_violations"] > 0
+    assert pfl["safety_violations"] == 0 and pfl["protective_stops"] == 0
+    env = scenarios.make("workshop")
+    env.reset(seed=0)
+    m = env.unwrapped.model
+    assert pfl_speed == pytest.approx(min(m.limit_arm, m.limit_chest) / m.config.cobots.v_max)
+    assert shift(0.75)[1] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bad", [0.0, 2.0, "fast", True])
+def test_a_bad_speed_limit_is_refused(bad):
+    with pytest.raises(ValueError, match="speed_limit"):
+        WorkshopConfig.model_validate({"cobots": {"speed_limit": bad}})
+
+
 # ---------------------------------------------------------------- team, demand, trust, rotation, shifts
 
 

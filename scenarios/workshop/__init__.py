@@ -67,6 +67,8 @@ the shift and order book ``cx`` and the shop floor ``env``.
   (`cobots.miss_rate`) that starts inside the protective separation
   `S_p = v_h(T_r + T_s) + v·T_r + v·T_s/2 + C` (v_h 2.0 m/s within 0.5 m, else 1.6 m/s) ends in a
   contact at the computed contact speed: above the region's limit it is a **real violation**.
+  `cobots.speed_limit` is the controller's safety-rated speed limit: `"pfl"` clips every
+  speed setting to the lowest force-limited speed, which rules out stops and violations.
 * **Workers** (one per station): skill per task type on a Wright curve (85%) with a plateau,
   improving with the manual share of each job; true and stated preferences for cobot speed
   and share, drifting toward the setting experienced while nothing goes wrong

@@ -9,6 +9,8 @@ default that is a modelling assumption rather than a published figure.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from cpss.kit.config import FTerms, SensorConfig, StrictModel
@@ -259,6 +261,14 @@ class CobotsSection(StrictModel):
     stations: list[int] | None = Field(None, description="where they stand; None: spread evenly")
     v_max: float = Field(1.5, gt=0.0, le=5.0, description="TCP m/s at speed 1 (UR 1.5 m/s)")
     v_reduced: float = Field(0.25, ge=0.0, description="ISO 10218-1 reduced speed, m/s")
+    speed_limit: float | Literal["pfl"] | None = Field(
+        None,
+        description=(
+            "safety-rated speed limit the controller enforces on every setting, m/s; "
+            "'pfl': the lowest body region's force-limited speed (no contact can exceed its limit); "
+            "None: v_max"
+        ),
+    )
     t_react: float = Field(0.1, ge=0.0, description="robot reaction time, s (SSM configuration, §9.3)")
     t_stop_min: float = Field(0.15, ge=0.0, description="stopping time at rest speed, s (UR3/UR5 category-0 data)")
     t_stop_max: float = Field(0.5, ge=0.0, description="stopping time at v_max, s (UR5 at 1.5 m/s, §3.2)")
@@ -297,6 +307,8 @@ class CobotsSection(StrictModel):
             raise ValueError("v_reduced must be <= v_max")
         if self.t_stop_max < self.t_stop_min:
             raise ValueError("t_stop_max must be >= t_stop_min")
+        if isinstance(self.speed_limit, float | int) and not 0.0 < self.speed_limit <= self.v_max:
+            raise ValueError("speed_limit must be in (0, v_max] m/s, 'pfl' or unset")
         return self
 
 

@@ -135,6 +135,8 @@ class WorkshopModel(CPSSModel):
         self.focus = np.where(self.has_cobot, c.fixed_focus, 0.0)
         self.limit_arm = sf.pfl_speed_limit(robot_mass=c.robot_mass, payload=c.payload, **ARM)
         self.limit_chest = sf.pfl_speed_limit(robot_mass=c.robot_mass, payload=c.payload, **CHEST)
+        self.speed_cap = self._speed_cap()
+        self.speed = np.minimum(self.speed, self.speed_cap)
         self.stop = np.zeros(n, dtype=bool)
         self.stops_tick = np.zeros(n, dtype=np.int64)
         self.violations_tick = np.zeros(n, dtype=np.int64)
@@ -221,12 +223,20 @@ class WorkshopModel(CPSSModel):
         return self.minute - self.shift * self.shift_minutes
 
     def set_cobot_actions(self, speed: np.ndarray, assist: np.ndarray, focus: np.ndarray | None = None) -> None:
-        """Speed, assistance share and ergonomic focus, in [0, 1], of every cobot (K,) from the next tick on."""
+        """Speed (capped at the safety-rated limit), assistance share and ergonomic focus, in [0, 1], per cobot (K,)."""
         st = self.cobot_station
-        self.speed[st] = np.clip(speed, 0.0, 1.0)
+        self.speed[st] = np.clip(speed, 0.0, self.speed_cap)
         self.assist[st] = np.clip(assist, 0.0, 1.0)
         if focus is not None:
             self.focus[st] = np.clip(focus, 0.0, 1.0)
+
+    def _speed_cap(self) -> float:
+        """Highest speed setting (fraction of ``v_max``) the controller's safety-rated limit allows."""
+        c = self.config.cobots
+        if c.speed_limit is None:
+            return 1.0
+        limit = min(self.limit_arm, self.limit_chest) if c.speed_limit == "pfl" else float(c.speed_limit)
+        return float(min(1.0, limit / c.v_max))
 
     # ------------------------------------------------------------------ the tick
     def step(self) -> None:
