@@ -107,13 +107,13 @@ def play_all(policies: dict[str, tuple[str, bool]], shifts: int, parallel: int, 
     jobs = [
         (name, (src, lim, seeds[i : i + CHUNK])) for name, (src, lim) in todo.items() for i in range(0, shifts, CHUNK)
     ]
-    with ProcessPoolExecutor(max_workers=parallel) as pool:
-        parts = list(pool.map(_play_chunk, [job for _, job in jobs]))
     rows: dict[str, list[dict]] = {name: [] for name in todo}
-    for (name, _), part in zip(jobs, parts, strict=True):
-        rows[name] += part
-    for name, found in rows.items():
-        pd.DataFrame(found).sort_values("seed", ignore_index=True).to_csv(files[name], index=False)
+    with ProcessPoolExecutor(max_workers=parallel) as pool:
+        for (name, _), part in zip(jobs, pool.map(_play_chunk, [job for _, job in jobs]), strict=True):
+            rows[name] += part
+            if len(rows[name]) == shifts:  # a policy is kept as soon as all its shifts are in
+                pd.DataFrame(rows[name]).sort_values("seed", ignore_index=True).to_csv(files[name], index=False)
+                print(f"evaluated {name} on {shifts} shifts", flush=True)
     return {name: pd.read_csv(files[name]) for name in policies}
 
 
