@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import agents  # noqa: E402
 import scenarios  # noqa: E402
+from bench.trained import launch, write_page  # noqa: E402
 from cpss.kit.render import plt  # noqa: E402
 from cpss.kit.stats import mean_ci  # noqa: E402
 from scenarios.museum.batched import BatchedMuseumEnv  # noqa: E402
@@ -50,25 +49,16 @@ DOCS = HERE.parent / "docs" / "results"
 
 def train_all(out: Path, configs: list[str], minutes: float, seeds: list[int], days: int | None, parallel: int) -> None:
     """Launch the training runs, ``parallel`` at a time (finished runs are kept)."""
-    running: list[subprocess.Popen] = []
+    runs = []
     for cfg in configs:
         for seed in seeds:
-            folder = out / f"{cfg}-item_mappo-seed{seed}"
-            if (folder / "summary.json").is_file():
-                continue
-            cmd = [sys.executable, "-m", "cpss", "train", "museum", "--config", cfg]
-            cmd += ["--set", "guides.observation=items", "--algo", "item_mappo", "--engine", "batched"]
-            cmd += ["--days", str(days or DAYS[cfg]), "--seed", str(seed), "--steps", "1000000000"]
-            cmd += ["--time-limit", str(minutes * 60), "--out", str(folder)]
-            for key, value in HYPER.items():
-                cmd += ["--hp", f"{key}={value}"]
-            print(" ".join(cmd[2:]), flush=True)
-            running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            while len(running) >= parallel:
-                time.sleep(5)
-                running = [p for p in running if p.poll() is None]
-    for p in running:
-        p.wait()
+            args = ["train", "museum", "--config", cfg]
+            args += ["--set", "guides.observation=items", "--algo", "item_mappo", "--engine", "batched"]
+            args += ["--days", str(days or DAYS[cfg]), "--seed", str(seed), "--steps", "1000000000"]
+            args += ["--time-limit", str(minutes * 60)]
+            args += [x for key, value in HYPER.items() for x in ("--hp", f"{key}={value}")]
+            runs.append((out / f"{cfg}-item_mappo-seed{seed}", args))
+    launch(runs, parallel)
 
 
 def play(cfg: str, policy: str | object, days: int, chunk: int = 250) -> pd.DataFrame:
@@ -212,12 +202,7 @@ entrance (docs/metrics.md). Lower `crowded_minutes` is better: a bold positive v
 
 def write_docs(out: Path, report: dict) -> str:
     """Write docs/results/learned.md, its figure and its JSON from ``report``; return the tables."""
-    DOCS.mkdir(parents=True, exist_ok=True)
-    curves(out, report, DOCS / "learned-curves.png")
-    (DOCS / "learned.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    (DOCS / "learned.md").write_text(INTRO + text)
-    return text
+    return write_page(DOCS, "learned", INTRO, markdown(report), report, lambda p: curves(out, report, p))
 
 
 def main() -> None:

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -34,6 +32,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench.trained import launch, write_page  # noqa: E402
 from cpss.kit.render import plt  # noqa: E402
 from cpss.kit.stats import mean_ci  # noqa: E402
 
@@ -59,21 +58,9 @@ DOCS = HERE.parent / "docs" / "results"
 
 def train_all(out: Path, minutes: float, seeds: list[int], parallel: int) -> None:
     """Launch the training runs, ``parallel`` at a time (finished runs are kept)."""
-    running: list[subprocess.Popen] = []
-    for seed in seeds:
-        folder = out / f"{CONFIG}-mappo-seed{seed}"
-        if (folder / "summary.json").is_file():
-            continue
-        cmd = [sys.executable, "-m", "cpss", "train", "workshop", "--config", CONFIG, "--algo", "mappo"]
-        cmd += ["--set", "cobots.speed_limit=pfl", "--seed", str(seed), "--steps", "1000000000"]
-        cmd += ["--time-limit", str(minutes * 60), "--out", str(folder)]
-        print(" ".join(cmd[2:]), flush=True)
-        running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        while len(running) >= parallel:
-            time.sleep(5)
-            running = [p for p in running if p.poll() is None]
-    for p in running:
-        p.wait()
+    args = ["train", "workshop", "--config", CONFIG, "--algo", "mappo", "--set", "cobots.speed_limit=pfl"]
+    args += ["--steps", "1000000000", "--time-limit", str(minutes * 60)]
+    launch([(out / f"{CONFIG}-mappo-seed{seed}", [*args, "--seed", str(seed)]) for seed in seeds], parallel)
 
 
 def _play_chunk(job: tuple[str, bool, list[int]]) -> list[dict]:
@@ -217,12 +204,7 @@ Lower is better for violations, stops, fatigue, failed minutes and comfort misma
 
 def write_docs(out: Path, report: dict) -> str:
     """Write docs/results/learned-workshop.md, its figure and its JSON; return the tables."""
-    DOCS.mkdir(parents=True, exist_ok=True)
-    curves(out, report, DOCS / "learned-workshop-curves.png")
-    (DOCS / "learned-workshop.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    (DOCS / "learned-workshop.md").write_text(INTRO + text)
-    return text
+    return write_page(DOCS, "learned-workshop", INTRO, markdown(report), report, lambda p: curves(out, report, p))
 
 
 def main() -> None:

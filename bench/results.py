@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import agents  # noqa: E402
 import scenarios  # noqa: E402
+from bench.trained import launch  # noqa: E402
 from cpss.kit.stats import mean_ci  # noqa: E402
 from cpss.runs.training import evaluate_policies, locate_checkpoint, make_env  # noqa: E402
 
@@ -39,39 +38,14 @@ EVAL_SEED = 100_000
 
 
 def train_all(out: Path, minutes: float, seeds: list[int], parallel: int) -> None:
-    """Launch the training runs, ``parallel`` at a time."""
-    jobs = [(s, c, a, seed) for s, c, a in EXPERIMENTS for seed in seeds]
-    running: list[subprocess.Popen] = []
-    for scen, cfg, algo, seed in jobs:
-        folder = out / f"{scen}-{algo}-seed{seed}"
-        if (folder / "summary.json").is_file():
-            continue
-        cmd = [
-            sys.executable,
-            "-m",
-            "cpss",
-            "train",
-            scen,
-            "--config",
-            cfg,
-            "--algo",
-            algo,
-            "--seed",
-            str(seed),
-            "--steps",
-            "100000000",
-            "--time-limit",
-            str(minutes * 60),
-            "--out",
-            str(folder),
-        ]
-        print(" ".join(cmd[2:]), flush=True)
-        running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        while len(running) >= parallel:
-            time.sleep(5)
-            running = [p for p in running if p.poll() is None]
-    for p in running:
-        p.wait()
+    """Launch the training runs, ``parallel`` at a time (finished runs are kept)."""
+    runs = []
+    for scen, cfg, algo in EXPERIMENTS:
+        for seed in seeds:
+            args = ["train", scen, "--config", cfg, "--algo", algo, "--seed", str(seed)]
+            args += ["--steps", "100000000", "--time-limit", str(minutes * 60)]
+            runs.append((out / f"{scen}-{algo}-seed{seed}", args))
+    launch(runs, parallel)
 
 
 def evaluate_all(out: Path, eval_days: int) -> dict:
