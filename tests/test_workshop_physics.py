@@ -187,7 +187,7 @@ def test_the_safety_rated_speed_limit_caps_every_setting_and_prevents_violations
     env = scenarios.make("workshop")
     env.reset(seed=0)
     m = env.unwrapped.model
-    assert pfl_speed == pytest.approx(min(m.limit_arm, m.limit_chest) / m.config.cobots.v_max)
+    assert pfl_speed == pytest.approx(min(m.limit_arm, m.limit_chest) / m.config.cobots.v_max) == m.pfl_speed
     assert shift(0.75)[1] == pytest.approx(0.5)
 
 

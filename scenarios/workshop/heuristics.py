@@ -31,11 +31,6 @@ def _fatigue_estimate(m: WorkshopModel, st: np.ndarray) -> np.ndarray:
     return np.clip(np.maximum(m.wearable_reading[st], m.wearable_reading[n + st]), 0.0, 1.0)
 
 
-def pfl_speed(m: WorkshopModel) -> float:
-    """Highest action speed at which a contact with any exposed body region stays within its limit."""
-    return float(min(m.limit_chest, m.limit_arm) / m.config.cobots.v_max)
-
-
 def separation_speed(m: WorkshopModel, st: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """``wanted`` speed, capped so that no sensed entry can cause a violation.
 
@@ -52,7 +47,7 @@ def separation_speed(m: WorkshopModel, st: np.ndarray, wanted: np.ndarray) -> np
     t_stop = sf.stopping_time(v, t_min=c.t_stop_min, t_max=c.t_stop_max, v_max=c.v_max)
     sp = sf.protective_separation(v, t_react=c.t_react, t_stop=t_stop, intrusion=c.intrusion)
     fits = np.where(sp[None, :] <= d[:, None], grid[None, :], 0.0).max(axis=1)
-    pfl = pfl_speed(m)
+    pfl = m.pfl_speed
     cap = np.where(d < NEAR_M, pfl, np.maximum(fits, pfl))
     return np.minimum(wanted, cap)
 
@@ -99,7 +94,7 @@ def actions(m: WorkshopModel, policy: str) -> np.ndarray:
             assist = assist + c.adaptive_gain * ramp * (1.0 - assist)
             focus = np.clip(2.0 * est, 0.0, 1.0)
         near = m.proximity_reading[st] < NEAR_M + c.guard_margin
-        speed = np.where(near, np.minimum(speed, pfl_speed(m)), speed)
+        speed = np.where(near, np.minimum(speed, m.pfl_speed), speed)
     elif policy == "separation":
         speed = separation_speed(m, st, np.full(k, m.limit_arm / c.v_max))
         assist, focus = balanced_share(m, st, speed), np.zeros(k)

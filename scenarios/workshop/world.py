@@ -135,6 +135,8 @@ class WorkshopModel(CPSSModel):
         self.focus = np.where(self.has_cobot, c.fixed_focus, 0.0)
         self.limit_arm = sf.pfl_speed_limit(robot_mass=c.robot_mass, payload=c.payload, **ARM)
         self.limit_chest = sf.pfl_speed_limit(robot_mass=c.robot_mass, payload=c.payload, **CHEST)
+        self.pfl_speed = float(min(self.limit_arm, self.limit_chest) / c.v_max)
+        """Highest speed setting at which a contact with any exposed body region stays within its limit."""
         self.speed_cap = self._speed_cap()
         self.speed = np.minimum(self.speed, self.speed_cap)
         self.stop = np.zeros(n, dtype=bool)
@@ -235,8 +237,9 @@ class WorkshopModel(CPSSModel):
         c = self.config.cobots
         if c.speed_limit is None:
             return 1.0
-        limit = min(self.limit_arm, self.limit_chest) if c.speed_limit == "pfl" else float(c.speed_limit)
-        return float(min(1.0, limit / c.v_max))
+        if c.speed_limit == "pfl":
+            return self.pfl_speed
+        return float(min(1.0, c.speed_limit / c.v_max))
 
     # ------------------------------------------------------------------ the tick
     def step(self) -> None:
