@@ -5,8 +5,11 @@ It also holds :func:`release`, which drops Mesa's class-level reference to a mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mesa
 import networkx as nx
+import numpy as np
 from mesa.discrete_space import Network
 
 from cpss.kit.config import ConfigError
@@ -50,6 +53,19 @@ class CPSSModel(DayClock, mesa.Model):
         self.dt = float(minutes_per_step)
         self.day_minutes = float(day_minutes)
         self.minute = 0.0
+        self._buffers: dict[str, tuple[np.ndarray, ...]] = {}
+
+    def buffers(self, key: str, make: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+        """The output arrays a compiled kernel fills every tick, made by ``make`` on first use.
+
+        numba hands a returned array back to Python in about a microsecond (a dozen of them are
+        a tenth of a small world's tick); a filled array costs nothing. Read what a kernel
+        filled before it runs again: the arrays are the same every tick.
+        """
+        out = self._buffers.get(key)
+        if out is None:
+            out = self._buffers[key] = make()
+        return out
 
     def make_space(self, graph: nx.Graph) -> Network:
         """Build the Mesa network space (node ids must be 0..N-1) as ``self.grid``."""

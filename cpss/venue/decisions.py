@@ -102,7 +102,9 @@ class DecisionsMixin:
 
     def _decide(self) -> None:
         p, g, fl = self.pop, self.guides, self.floor
-        first, follower = kn.deciders(p.state, p.leader)
+        buf = self.buffers("choice", lambda: kn.choice_buffers(p.size))
+        n_first, n_follow = kn.deciders(p.state, p.leader, buf[:2])
+        first, follower = buf[0][:n_first], buf[1][:n_follow]
         trip = self.trip_arrays()
         # Guides recommend to the users they serve (external actions or the heuristic).
         if g.size:
@@ -156,11 +158,13 @@ class DecisionsMixin:
         p, fl = self.pop, self.floor
         uniforms = self.rng.random(users.size)
         gumbels = self.rng.gumbel(size=(users.size, 3))
-        stage, best, n_wander = kn.own_choice_stage(
+        out = self.buffers("choice", lambda: kn.choice_buffers(p.size))[2:]
+        n_wander = kn.own_choice_stage(
             users, uniforms, gumbels, p.zone, p.style, p.interest, p.satiation, p.visited, p.entered, p.walked,
             self.consider, self._consider_walk, self._consider_here, self._consider_feat, self._item_part, self._open,
-            self.style_table, self.kernel_params, self.minute,
+            self.style_table, self.kernel_params, self.minute, out,
         )  # fmt: skip
+        stage, best = out[0][: users.size], out[1][: users.size]
         wander = self.rng.random(n_wander)
         kn.apply_own_choice(
             users, stage, best, wander, self.neighbours, self.degree, fl.entrance, self.trip_arrays(), fl.item_zone,

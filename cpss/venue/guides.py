@@ -19,7 +19,7 @@ import numpy as np
 from cpss.kit.jit import record
 from cpss.kit.personalisation import FParams
 from cpss.venue.equations import crowd_aware_score, estimate_step, interest_score
-from cpss.venue.kernels.guides import coordinated_picks
+from cpss.venue.kernels.guides import coordinated_picks, party_counts
 from cpss.venue.params import GuideParams
 
 
@@ -139,7 +139,7 @@ class OccupancyBoard:
         """Record this tick's fresh ``reading`` (N,) and the guided parties; return the late reading."""
         slot = self.pushed % (self.delay + 1)
         self.readings[slot] = reading
-        self.parties[slot] = guided_parties(visitor, zone, self.group_size, self.readings.shape[1])
+        party_counts(visitor, zone, self.group_size, self.parties[slot])
         self.pushed += 1
         return self.late(self.readings)
 
@@ -158,14 +158,6 @@ class OccupancyBoard:
 def group_sizes(leader: np.ndarray) -> np.ndarray:
     """(V,) number of users whose leader is each user (the group size at a leader, 0 elsewhere)."""
     return np.bincount(leader, minlength=leader.size).astype(float)
-
-
-def guided_parties(visitor: np.ndarray, zone: np.ndarray, group_size: np.ndarray, n_zones: int) -> np.ndarray:
-    """(N,) members of guided groups per room, counted at their leader's room (served slots only)."""
-    served = visitor[visitor >= 0]
-    rooms = zone[served]
-    inside = rooms >= 0
-    return np.bincount(rooms[inside], weights=group_size[served][inside], minlength=n_zones).astype(float)
 
 
 Policy = Callable[[DecisionView, np.random.Generator], np.ndarray]

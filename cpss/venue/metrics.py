@@ -21,7 +21,7 @@ import numpy as np
 from mesa import DataCollector
 
 from cpss.kit.stats import gini
-from cpss.venue.kernels.stats import GROUP_BUCKETS, day_stats, fairness_groups, group_means
+from cpss.venue.kernels.stats import GROUP_BUCKETS, STAT_NAMES, day_stats, fairness_groups, group_means
 
 
 def _sat(m: Any) -> np.ndarray:
@@ -32,13 +32,14 @@ def _stats(m: Any) -> list[float]:
     """The population figures of :data:`cpss.venue.kernels.stats.STAT_NAMES` (one kernel call)."""
     p = m.pop
     keep = getattr(m, "_sorted_sat", None)
-    if keep is None:  # satisfactions seen so far and the sorted list (see cpss.venue.kernels.stats)
-        keep = (np.zeros(p.size), np.zeros(p.size, dtype=bool), np.zeros(0), np.zeros(0, dtype=np.int64))
-    shadow, inside, vals, ids = keep
+    if keep is None:  # satisfactions seen so far, the sorted list's length, two list buffers, the figures
+        lists = [(np.zeros(p.size), np.zeros(p.size, dtype=np.int64)) for _ in range(2)]
+        keep = (np.zeros(p.size), np.zeros(p.size, dtype=bool), 0, *lists, np.zeros(len(STAT_NAMES)))
+    shadow, inside, n_sorted, (vals, ids), spare, figures = keep
     counts = (p.n_viewed, p.top_seen, p.top_items.shape[1], m.guides.visitor, m.occupancy, m.comfort)
-    out, vals, ids = day_stats(p.state, p.satisfaction, counts, shadow, inside, vals, ids)
-    m._sorted_sat = (shadow, inside, vals, ids)
-    return out.tolist()
+    n = day_stats(p.state, p.satisfaction, counts, shadow, inside, vals[:n_sorted], ids[:n_sorted], (figures, *spare))
+    m._sorted_sat = (shadow, inside, n, spare, (vals, ids), figures)  # the new list is in `spare`: swap
+    return figures.tolist()
 
 
 def _row(m: Any) -> list[float | int]:

@@ -270,11 +270,13 @@ class VenueModel(DecisionsMixin, CPSSModel):
 
     def _refresh_crowd(self) -> None:
         p, fl = self.pop, self.floor
-        (self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, self.crowd_noise,
-         ratio_max, crowded, held) = kf.crowd_fields(
+        crowd = self.buffers("crowd", lambda: kf.crowd_buffers(self._n_zones, fl.n_items, p.size))
+        items = self.buffers("items", lambda: kf.item_buffers(fl.n_items))
+        ratio_max, crowded, held = kf.crowd_fields(
             (p.state, p.zone, p.target_item, p.congested_min, p.arrival), self.area, self.comfort, self.base_noise,
-            fl.n_items, self.kernel_params, (self.minute, self.dt),
+            self.kernel_params, (self.minute, self.dt), crowd,
         )  # fmt: skip
+        self.occupancy, self.viewers, self.queue_len, self._arrived, self.density, self.noise, self.crowd_noise = crowd
         self.zone_closed = active(self.closures, self._n_zones, self.minute)
         self.zone_event = active(self.events, self._n_zones, self.minute)
         self.sensed = self.board.push(self.sensors.read(self.occupancy), self.guides.visitor, self.pop.zone)
@@ -283,10 +285,11 @@ class VenueModel(DecisionsMixin, CPSSModel):
         self.entry_queue_minutes += self.dt * float(held)
         self.occupancy_history.append(self.occupancy.copy())
         # Item-level part of f (crowd, context, attraction), shared by every user this tick.
-        self._open, self._wait, self.view_density, self._item_part = kf.item_fields(
+        kf.item_fields(
             self.zone_closed, self.zone_fields(), self.viewers, self.queue_len,
-            (fl.item_zone, fl.item_capacity, fl.item_dwell, fl.item_attraction), self.kernel_params,
+            (fl.item_zone, fl.item_capacity, fl.item_dwell, fl.item_attraction), self.kernel_params, items,
         )  # fmt: skip
+        self._open, self._wait, self.view_density, self._item_part = items
 
     def zone_fields(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(density, occupancy noise, ambient noise, event) per zone: the zone inputs of ``f`` (crowd, then context)."""
@@ -322,12 +325,11 @@ class VenueModel(DecisionsMixin, CPSSModel):
     def _queue(self) -> None:
         p, fl = self.pop, self.floor
         patience = self.params.crowd.queue_patience
-        q, items, since, free = kc.queue_candidates(
-            p.state, p.queue_since, p.target_item, fl.item_capacity, self.minute, patience
-        )
-        if q.size == 0:
+        buf = self.buffers("queue", lambda: kc.queue_buffers(p.size, fl.n_items))
+        n = kc.queue_candidates(p.state, p.queue_since, p.target_item, fl.item_capacity, self.minute, patience, buf)
+        if n == 0:
             return
-        ok = crowd.admit(self.rng, q, items, free, since)
+        ok = crowd.admit(self.rng, buf[0][:n], buf[1][:n], buf[3], buf[2][:n])
         if ok.size == 0:
             return
         normals = self.rng.standard_normal(ok.size)

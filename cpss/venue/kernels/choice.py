@@ -50,10 +50,12 @@ def start_leaving(v: int, entrance: int, trip: tuple, dist_min: np.ndarray) -> N
 
 
 @jit
-def deciders(state: np.ndarray, leader: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Users at a decision point: (those who choose first, companions who may follow a leader)."""
-    first = np.empty(state.size, np.int64)
-    follow = np.empty(state.size, np.int64)
+def deciders(state: np.ndarray, leader: np.ndarray, out: tuple) -> tuple[int, int]:
+    """Users at a decision point: fills ``out`` = (those who choose first, companions who may follow a leader).
+
+    ``out`` holds two (V,) arrays (:func:`choice_buffers`); returns how many of each.
+    """
+    first, follow = out
     nf = nc = 0
     for v in range(state.size):
         if state[v] == DECIDING:
@@ -64,7 +66,12 @@ def deciders(state: np.ndarray, leader: np.ndarray) -> tuple[np.ndarray, np.ndar
             else:
                 first[nf] = v
                 nf += 1
-    return first[:nf], follow[:nc]
+    return nf, nc
+
+
+def choice_buffers(n_users: int) -> tuple[np.ndarray, ...]:
+    """Output arrays of :func:`deciders` (first, follow) and :func:`own_choice_stage` (stage, item), (V,) each."""
+    return tuple(np.zeros(n_users, np.int64) for _ in range(4))
 
 
 @jit
@@ -124,8 +131,11 @@ def own_choice_stage(
     styles: StyleTable,
     params: np.ndarray,
     minute: float,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The two-stage logit of ``_own_choice``: (stage 0/1/2 = item/wander/leave, item, wanderers).
+    out: tuple,
+) -> int:
+    """The two-stage logit of ``_own_choice``: fills ``out`` = (stage 0/1/2 = item/wander/leave, item).
+
+    Returns how many users wander.
 
     ``consider`` (zones x K) are the items in view from each zone (-1 = padding), ``walk_part``
     the weighted walking part of ``f`` to each, ``here`` whether it is in that zone and
@@ -133,11 +143,11 @@ def own_choice_stage(
     contiguous rows; each is still summed topic by topic); ``item_part`` the item-level part of
     ``f`` per item this tick. The equations are :func:`~cpss.venue.equations.choice_utility`,
     :func:`~cpss.venue.equations.stop_value` and :func:`~cpss.venue.equations.leave_value`.
+    ``out`` holds two arrays of at least ``users.size`` (:func:`choice_buffers`).
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     n, n_cand, n_topics = users.size, consider.shape[1], cand_feat.shape[1]
-    stage = np.empty(n, np.int64)
-    best = np.empty(n, np.int64)
+    stage, best = out
     vals = np.empty(n_cand)
     cum = np.empty(n_cand)
     match, exposure = np.empty(n_cand), np.empty(n_cand)
@@ -188,7 +198,7 @@ def own_choice_stage(
         stage[i] = s
         if s == 1:
             n_wander += 1
-    return stage, best, n_wander
+    return n_wander
 
 
 @jit

@@ -21,19 +21,21 @@ def item_fields(
     queue: np.ndarray,
     items: tuple,
     params: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(open items, expected queueing minutes, viewing-zone density, item-level part of ``f``) for this tick.
+    out: tuple,
+) -> None:
+    """Fill ``out`` = (open items, expected queueing minutes, viewing-zone density, item part of ``f``) this tick.
 
     ``zone_fields`` = (density, occupancy noise, ambient noise, event) per zone; ``items`` =
     (zone, capacity, median dwell, attraction) per item. :func:`~cpss.venue.equations.expected_wait`,
     :func:`~cpss.venue.equations.view_density` and :func:`~cpss.kit.personalisation.item_part`.
+    The outputs are the caller's arrays (:func:`item_buffers`): a returned array costs numba
+    about a microsecond to hand back, a written one nothing.
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     zone_density, crowd_noise, ambient, event = zone_fields
     item_zone, capacity, dwell, attraction = items
-    m = item_zone.size
-    is_open, wait, view, part = np.empty(m, np.bool_), np.empty(m), np.empty(m), np.empty(m)
-    for j in range(m):
+    is_open, wait, view, part = out
+    for j in range(item_zone.size):
         z = item_zone[j]
         is_open[j] = zone_closed[z] == 0
         wait[j] = expected_wait(queue[j], viewers[j], capacity[j], dwell[j])
@@ -42,7 +44,17 @@ def item_fields(
             viewers[j], zone_density[z], view[j], wait[j], crowd_noise[z], ambient[z], event[z], attraction[j],
             prm.w, prm.f,
         )  # fmt: skip
-    return is_open, wait, view, part
+
+
+def item_buffers(n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The output arrays of :func:`item_fields` for ``n_items`` items."""
+    return np.zeros(n_items, np.bool_), np.zeros(n_items), np.zeros(n_items), np.zeros(n_items)
+
+
+def crowd_buffers(n_zones: int, n_items: int, n_users: int) -> tuple[np.ndarray, ...]:
+    """The output arrays of :func:`crowd_fields`: occupancy, viewers, queue, arrived, density, noise, crowd noise."""
+    occ, viewers, queue = np.zeros(n_zones, np.int64), np.zeros(n_items, np.int64), np.zeros(n_items, np.int64)
+    return occ, viewers, queue, np.zeros(n_users, np.bool_), np.zeros(n_zones), np.zeros(n_zones), np.zeros(n_zones)
 
 
 @jit
@@ -51,27 +63,28 @@ def crowd_fields(
     area: np.ndarray,
     comfort: np.ndarray,
     base_noise: np.ndarray,
-    n_items: int,
     params: np.ndarray,
     clock: tuple,
+    out: tuple,
 ) -> tuple:
     """The per-tick crowd fields, congested minutes for users in rooms denser than ``rho_star``, and the entry queue.
 
     ``pop`` = (state, zone, target_item, congested_min, arrival); ``clock`` = (minute, dt);
     :func:`~cpss.venue.equations.density`, :func:`~cpss.venue.equations.zone_noise` and
-    :func:`~cpss.venue.equations.occupancy_noise`. Returns (occupancy per zone, viewers per item,
-    queue length per item, users who have arrived, density per zone, noise heard per zone, the
-    part of it occupancy makes, highest occupancy / comfortable capacity, users in congestion,
-    users held outside a full entrance after their arrival time).
+    :func:`~cpss.venue.equations.occupancy_noise`. Fills ``out`` (:func:`crowd_buffers`) =
+    (occupancy per zone, viewers per item, queue length per item, users who have arrived, density
+    per zone, noise heard per zone, the part of it occupancy makes) and returns (highest occupancy
+    / comfortable capacity, users in congestion, users held outside a full entrance after their
+    arrival time).
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, zone, target_item, congested_min, arrival = pop
     minute, dt = clock
     n_zones = area.size
-    occ = np.zeros(n_zones, np.int64)
-    viewers = np.zeros(n_items, np.int64)
-    queue = np.zeros(n_items, np.int64)
-    arrived = np.empty(state.size, np.bool_)
+    occ, viewers, queue, arrived, dens, noise, crowd_noise = out
+    occ[:] = 0
+    viewers[:] = 0
+    queue[:] = 0
     for v in range(state.size):
         s = state[v]
         arrived[v] = s != OUTSIDE
@@ -81,7 +94,6 @@ def crowd_fields(
                 viewers[target_item[v]] += 1
             elif s == QUEUING:
                 queue[target_item[v]] += 1
-    dens, noise, crowd_noise = np.empty(n_zones), np.empty(n_zones), np.empty(n_zones)
     top = 0.0
     for z in range(n_zones):
         dens[z] = density(occ[z], area[z])
@@ -95,4 +107,4 @@ def crowd_fields(
             crowded += 1
         elif state[v] == OUTSIDE and arrival[v] <= minute:
             held += 1
-    return occ, viewers, queue, arrived, dens, noise, crowd_noise, top, crowded, held
+    return top, crowded, held

@@ -286,3 +286,17 @@ def offers(recs: np.ndarray, active: np.ndarray, mask: np.ndarray, out: np.ndarr
         out[k] = r if r >= 0 and active[k] and mask[k, r] else -1
         n += out[k] >= 0
     return n
+
+
+@jit
+def party_counts(visitor: np.ndarray, zone: np.ndarray, group_size: np.ndarray, out: np.ndarray) -> None:
+    """``out`` (N,) = members of guided groups per room, counted at their leader's room (served slots only).
+
+    ``visitor`` is each guide slot's user (-1: idle), ``zone`` each user's room (-1: outside),
+    ``group_size`` each user's group size (read at the leader the slot serves).
+    """
+    out[:] = 0.0
+    for k in range(visitor.size):
+        v = visitor[k]
+        if v >= 0 and zone[v] >= 0:
+            out[zone[v]] += group_size[v]

@@ -269,25 +269,32 @@ def queue_candidates(
     item_capacity: np.ndarray,
     minute: float,
     patience: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Queuers who gave up choose again.
+    out: tuple,
+) -> int:
+    """Queuers who gave up choose again; the others stay.
 
-    Returns (queuers who stay, the item each waits for, since when, free viewing places per item).
+    Fills ``out`` (:func:`queue_buffers`) = (queuers who stay, the item each waits for, since
+    when, free viewing places per item) and returns how many stay (the first three are valid
+    up to that count).
     """
-    q = np.empty(state.size, np.int64)
-    viewers = np.zeros(item_capacity.size, np.int64)
+    q, items, since, free = out
     n = 0
+    free[:] = item_capacity
     for v in range(state.size):
         if state[v] == QUEUING:
             if minute - queue_since[v] > patience:
                 state[v] = DECIDING
             else:
-                q[n] = v
+                q[n], items[n], since[n] = v, target_item[v], queue_since[v]
                 n += 1
         elif state[v] == VIEWING:
-            viewers[target_item[v]] += 1
-    q = q[:n]
-    return q, target_item[q], queue_since[q], item_capacity - viewers
+            free[target_item[v]] -= 1
+    return n
+
+
+def queue_buffers(n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The output arrays of :func:`queue_candidates`."""
+    return np.zeros(n_users, np.int64), np.zeros(n_users, np.int64), np.zeros(n_users), np.zeros(n_items, np.int64)
 
 
 @jit

@@ -27,7 +27,8 @@ def day_stats(
     inside: np.ndarray,
     vals: np.ndarray,
     ids: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    out: tuple,
+) -> int:
     """Per-tick figures over the users who entered (see :data:`STAT_NAMES`), and the new sorted lists.
 
     ``counts`` = (items viewed per user, top items seen per user, k of the top-k, each guide's
@@ -67,7 +68,7 @@ def day_stats(
     changed = changed[:n_changed]
     changed = changed[np.argsort(sat[changed])]
     m = ids.size - n_drop + n_changed
-    out_vals, out_ids = np.empty(m), np.empty(m, np.int64)
+    figures, out_vals, out_ids = out
     total = clipped = weighted = 0.0
     i = j = 0
     for o in range(m):  # merge the kept entries with the changed ones, and sum as we go
@@ -84,20 +85,20 @@ def day_stats(
         x = x if x > 0.0 else 0.0
         clipped += x
         weighted += (2 * (o + 1) - m - 1) * x
-    out = np.zeros(len(STAT_NAMES))
-    out[0], out[1], out[2] = n_arrived, n_present, n_left
+    figures[:] = 0.0
+    figures[0], figures[1], figures[2] = n_arrived, n_present, n_left
     if m:
         half = m // 2
-        out[3] = total / m
-        out[4] = out_vals[half] if m % 2 else 0.5 * (out_vals[half - 1] + out_vals[half])
-        out[5] = 0.0 if clipped == 0 else weighted / (m * clipped)
-        out[6] = n_items / m
-        out[7] = n_seen / (m * n_top)
+        figures[3] = total / m
+        figures[4] = out_vals[half] if m % 2 else 0.5 * (out_vals[half - 1] + out_vals[half])
+        figures[5] = 0.0 if clipped == 0 else weighted / (m * clipped)
+        figures[6] = n_items / m
+        figures[7] = n_seen / (m * n_top)
     for k in range(visitor.size):
-        out[8] += visitor[k] >= 0
+        figures[8] += visitor[k] >= 0
     for z in range(occupancy.size):
-        out[9] = max(out[9], occupancy[z] / comfort[z])
-    return out, out_vals, out_ids
+        figures[9] = max(figures[9], occupancy[z] / comfort[z])
+    return m
 
 
 GROUP_BUCKETS = ("1", "2", "3plus")
