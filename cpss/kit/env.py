@@ -139,9 +139,15 @@ class CPSSParallelEnv(ParallelEnv):
             slot_actions = [default] * len(self.possible_agents)
         else:
             slot_actions = [self.scenario.default_action() for _ in self.possible_agents]
+        index, discrete = self._index, self._discrete
         for agent, action in actions.items():
-            k = self._check_agent(agent)
-            slot_actions[k] = self._checked(agent, action)
+            k = index.get(agent)
+            if k is None:
+                k = self._check_agent(agent)  # raises
+            if type(action) is int and discrete is not None and discrete[0] <= action < discrete[0] + discrete[1]:
+                slot_actions[k] = action  # the common case, checked inline
+            else:
+                slot_actions[k] = self._checked(agent, action)
         invalid = self.scenario.apply_actions(self.model, slot_actions)
         self._invalid += invalid
         self.model.step()

@@ -125,24 +125,25 @@ class DecisionsMixin:
             self._external = None
             if n_offers:
                 uniforms = self.rng.random(n_offers)
-                n_ok, first = kg.accept_offers(
+                n_ok, n_first = kg.accept_offers(
                     g.recommendation, g.visitor, uniforms, (p.interest, p.satiation, p.trust, p.entered, p.walked),
                     (fl.item_features, fl.item_zone, fl.dist_min, fl.item_attraction),
                     (self.viewers, self.density, self.view_density, self._wait, self.crowd_noise, self.base_noise,
                      self.zone_event), self.kernel_params,
                     self.minute, (g.offered, g.accepted), first, trip,
                 )  # fmt: skip
+                first = first[:n_first]
                 self.offers += n_offers
                 self.accepts += n_ok
         self._own_choice(first)
         # Companions follow their leader's current target with probability `cohesion`.
         if follower.size:
             uniforms = self.rng.random(follower.size)
-            own = kn.follow_leaders(
+            n_own = kn.follow_leaders(
                 follower, uniforms, self.kernel_params, p.leader, p.visited, self._open, fl.entrance, trip,
                 fl.item_zone, fl.dist_min,
             )  # fmt: skip
-            self._own_choice(own)
+            self._own_choice(follower[:n_own])
 
     def _own_choice(self, users: np.ndarray) -> None:
         """Logit choice over the unseen open items in view, then stop vs 'wander' vs 'leave'.

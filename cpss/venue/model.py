@@ -299,7 +299,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
         p = self.pop
         if self.closed:
             return
-        cand = kc.arrivals(p.state, p.arrival, self.minute)
+        buf = self.buffers("arrivals", lambda: (np.zeros(p.size, dtype=np.int64),))[0]
+        cand = buf[: kc.arrivals(p.state, p.arrival, self.minute, buf)]
         if cand.size == 0:
             return
         ent = self.floor.entrance
@@ -313,8 +314,9 @@ class VenueModel(DecisionsMixin, CPSSModel):
         p, trip, fl = self.pop, self.trip_arrays(), self.floor
         exits = (fl.entrance, p.slot, self.guides.visitor, self.occupancy, self.capacity)
         route = (self.density, self.next_hop, fl.dist_min)
-        out, nd, nm, free = kc.walk_step(trip, p.walked, self.dt, exits, route, self.kernel_params)
-        done, moving, bins, here = out[:nd], out[nd : nd + nm], out[nd + nm : nd + 2 * nm], out[nd + 2 * nm :]
+        buf = self.buffers("walk", lambda: kc.walk_buffers(p.size, self.capacity, self.occupancy))
+        nd, nm, nh = kc.walk_step(trip, p.walked, self.dt, exits, route, self.kernel_params, buf)
+        done, moving, bins, here, free = buf[0][:nd], buf[1][:nm], buf[2][:nm], buf[3][:nh], buf[4]
         for v in done.tolist():  # the kernel did what _exit does to the arrays
             self.handles.pop(v).remove()
         ok = crowd.admit(self.rng, moving, bins, free)
@@ -342,7 +344,8 @@ class VenueModel(DecisionsMixin, CPSSModel):
 
     def _view(self) -> None:
         p, fl = self.pop, self.floor
-        done = kv.views_done(p.state, p.dwell_left, self.dt)
+        buf = self.buffers("views", lambda: (np.zeros(p.size, dtype=np.int64),))[0]
+        done = buf[: kv.views_done(p.state, p.dwell_left, self.dt, buf)]
         if done.size == 0:
             return
         pop = (p.state, p.zone, p.target_item, p.interest, p.satiation, p.trust, p.guided, p.trip_wait, p.trip_walk)
@@ -378,10 +381,11 @@ class VenueModel(DecisionsMixin, CPSSModel):
 
     def _bind_guides(self) -> None:
         g, p = self.guides, self.pop
-        out, n_free = kc.free_guides(g.visitor, p.state, p.has_device, p.slot, p.leaving, p.entered)
-        if out.size == n_free:  # nobody waits (or no guide is free)
+        buf = self.buffers("bind", lambda: (np.zeros(g.size, dtype=np.int64), np.zeros(g.size, dtype=np.int64)))
+        n_free, n_wait = kc.free_guides(g.visitor, p.state, p.has_device, p.slot, p.leaving, p.entered, buf)
+        if n_wait == 0:  # nobody waits (or no guide is free)
             return
-        free, waiting = out[:n_free], out[n_free:]
+        free, waiting = buf[0][:n_free], buf[1][:n_wait]
         k = free[: waiting.size]
         g.visitor[k] = waiting
         p.slot[waiting] = k

@@ -259,7 +259,9 @@ class MuseumScenario(Scenario):
     def apply_actions(self, model: VenueModel, actions: list[Any]) -> np.ndarray:
         """Recommendations for the next decisions; invalid ones become 0 and are flagged."""
         acts = np.asarray(actions, dtype=np.int64)
-        recs, invalid = museum_actions(acts, model.decision_mask()[1], model.guides.visitor)
+        k = model.guides.size
+        recs, invalid = model.buffers("actions", lambda: (np.zeros(k, dtype=np.int64), np.zeros(k, dtype=bool)))
+        museum_actions(acts, model.decision_mask()[1], model.guides.visitor, recs, invalid)
         model.set_recommendations(recs)
         return invalid
 
@@ -309,7 +311,7 @@ def _load_step_kernels() -> None:
     cost of a step. ``reset`` already loads the observation and mask kernels.
     """
     nobody = np.zeros(0, dtype=np.int64)
-    museum_actions(nobody, np.zeros((0, 0), dtype=bool), nobody)
+    museum_actions(nobody, np.zeros((0, 0), dtype=bool), nobody, nobody.copy(), np.zeros(0, dtype=bool))
     museum_rewards(nobody, np.zeros(0, dtype=np.int8), np.zeros(0), 0.0)
 
 

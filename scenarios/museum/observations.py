@@ -155,17 +155,17 @@ def museum_rewards(visitor: np.ndarray, state: np.ndarray, gain: np.ndarray, coo
 
 
 @jit
-def museum_actions(acts: np.ndarray, mask: np.ndarray, visitor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(recommendation per guide, -1 for none; invalid actions) from actions 0 = none, j + 1 = item j.
+def museum_actions(acts: np.ndarray, mask: np.ndarray, visitor: np.ndarray, recs: np.ndarray, invalid: np.ndarray):
+    """Fill ``recs`` (recommendation per guide, -1 for none) and ``invalid`` from actions 0 = none, j + 1 = item j.
 
     An action is valid if it is 0 or its item is in the guide's mask; idle guides recommend
     nothing and are never flagged. Negative actions index from the end, as numpy does.
     """
     n_cols = mask.shape[1] + 1
-    if acts.size != mask.shape[0]:
+    if acts.size != mask.shape[0] or recs.size != acts.size or invalid.size != acts.size:
         raise ValueError("one action per guide")
-    recs = np.full(acts.size, -1, np.int64)
-    invalid = np.zeros(acts.size, np.bool_)
+    recs[:] = -1
+    invalid[:] = False
     for k in range(acts.size):
         a = acts[k] if acts[k] >= 0 else acts[k] + n_cols
         if a < 0 or a >= n_cols:
@@ -176,7 +176,6 @@ def museum_actions(acts: np.ndarray, mask: np.ndarray, visitor: np.ndarray) -> t
                 recs[k] = acts[k] - 1
             else:
                 invalid[k] = True
-    return recs, invalid
 
 
 @jit

@@ -86,14 +86,14 @@ def follow_leaders(
     trip: tuple,
     item_zone: np.ndarray,
     dist_min: np.ndarray,
-) -> np.ndarray:
+) -> int:
     """Companions follow their leader (to its item or out) when they draw :func:`~cpss.venue.equations.follows`.
 
-    Returns the companions who choose on their own.
+    Moves the companions who choose on their own to the front of ``rest``, in order, and
+    returns how many they are.
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, target_item, leaving = trip[0], trip[2], trip[8]
-    own = np.empty(rest.size, np.int64)
     n = 0
     for i in range(rest.size):
         v = rest[i]
@@ -105,9 +105,9 @@ def follow_leaders(
         elif can and item >= 0 and not visited[v, item] and is_open[item]:
             start_trip(v, item_zone[item], item, trip, dist_min)
         else:
-            own[n] = v
+            rest[n] = v  # in place: n <= i
             n += 1
-    return own[:n]
+    return n
 
 
 @jit

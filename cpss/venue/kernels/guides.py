@@ -156,7 +156,7 @@ def accept_offers(
     counts: tuple,
     first: np.ndarray,
     trip: tuple,
-) -> tuple[int, np.ndarray]:
+) -> tuple[int, int]:
     """Users accept a recommendation with probability ``f.acceptance`` of its expected utility.
 
     The utility is ``expected_utility`` of the (user, item) pair, guided; accepted users walk
@@ -164,8 +164,8 @@ def accept_offers(
     (features, item_zone, dist_min, attraction); ``fields`` = this tick's (viewers, density,
     viewing-zone density, expected wait, occupancy noise, ambient noise, event); acceptance is
     :func:`~cpss.kit.personalisation.acceptance`; ``counts`` = (offered, accepted) per guide. One
-    uniform per recommending guide, in guide order. Returns the number accepted and ``first``
-    without the users who accepted.
+    uniform per recommending guide, in guide order. Moves the users of ``first`` who still
+    decide (did not accept) to its front, in order; returns the number accepted and their count.
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     interest, satiation, trust, entered, walked = pop
@@ -197,13 +197,13 @@ def accept_offers(
             start_trip(v, z, j, trip, dist_min)
             trip[7][v] = True
         i += 1
-    keep = np.empty(first.size, np.int64)
     n = 0
-    for v in first:
+    for r in range(first.size):  # in place: n <= r
+        v = first[r]
         if state[v] == DECIDING:
-            keep[n] = v
+            first[n] = v
             n += 1
-    return n_ok, keep[:n]
+    return n_ok, n
 
 
 @jit

@@ -71,15 +71,14 @@ def admit_order(
 
 
 @jit
-def arrivals(state: np.ndarray, arrival: np.ndarray, minute: float) -> np.ndarray:
-    """Users outside whose arrival time has come."""
-    out = np.empty(state.size, np.int64)
+def arrivals(state: np.ndarray, arrival: np.ndarray, minute: float, out: np.ndarray) -> int:
+    """Fills ``out`` (V,) with the users outside whose arrival time has come; returns how many."""
     n = 0
     for v in range(state.size):
         if state[v] == OUTSIDE and arrival[v] <= minute:
             out[n] = v
             n += 1
-    return out[:n]
+    return n
 
 
 @jit
@@ -134,8 +133,8 @@ def path_room(zone: int, target: int, walk_left: float, next_hop: np.ndarray, di
 
 @jit
 def walk_step(
-    trip: tuple, walked: np.ndarray, dt: float, exits: tuple, route: tuple, params: np.ndarray
-) -> tuple[np.ndarray, int, int, np.ndarray]:
+    trip: tuple, walked: np.ndarray, dt: float, exits: tuple, route: tuple, params: np.ndarray, out: tuple
+) -> tuple[int, int, int]:
     """Walkers advance through the rooms on their way; those at the exit leave (as ``exit_users``).
 
     ``exits`` = (entrance, guide slot per user, user per guide, occupancy per zone, hard
@@ -143,22 +142,16 @@ def walk_step(
     walking minutes). A walker occupies the room it has reached (:func:`path_room`); one that
     reaches a new room asks to enter it. One that arrives at a room that :func:`balks` at does
     not ask: it decides again where it stands. Users leaving for the exit stay counted where
-    they are until they exit. Returns ``(out, nd, nm, free)``: ``out`` holds, one after the
-    other, the ``nd`` users who left, the ``nm`` walkers that change room, the room each of
-    those wants and the arrivals in place; ``free`` are the free places per zone (one array, not
-    four, because every array a kernel returns costs a boxing).
+    they are until they exit. Fills ``out`` (:func:`walk_buffers`) = (users who left, walkers
+    that change room, the room each of those wants, arrivals in place, free places per zone)
+    and returns how many left, change room and arrived in place.
     """
     prm = params[0]  # the VenueParams record (cpss.kit.jit.record)
     state, zone, target_zone, walk_left, leaving = trip[0], trip[1], trip[3], trip[4], trip[8]
     entrance, slot, visitor, occupancy, capacity = exits
     dens, next_hop, dist_min = route
     n = state.size
-    done, moving, want, here = (
-        np.empty(n, np.int64),
-        np.empty(n, np.int64),
-        np.empty(n, np.int64),
-        np.empty(n, np.int64),
-    )
+    done, moving, want, here, free = out
     nd = nm = nh = 0
     for v in range(n):
         if state[v] != WALKING:
@@ -183,12 +176,15 @@ def walk_step(
             moving[nm], want[nm] = v, x
             nm += 1
     exit_users(done[:nd], state, zone, slot, occupancy, visitor)
-    out = np.empty(nd + 2 * nm + nh, np.int64)
-    out[:nd] = done[:nd]
-    out[nd : nd + nm] = moving[:nm]
-    out[nd + nm : nd + 2 * nm] = want[:nm]
-    out[nd + 2 * nm :] = here[:nh]
-    return out, nd, nm, capacity - occupancy
+    for z in range(free.size):
+        free[z] = capacity[z] - occupancy[z]
+    return nd, nm, nh
+
+
+def walk_buffers(n_users: int, capacity: np.ndarray, occupancy: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The output arrays of :func:`walk_step`: four (V,) user lists and the (N,) free places."""
+    free = np.zeros(capacity.size, np.result_type(capacity, occupancy))
+    return (*(np.zeros(n_users, np.int64) for _ in range(4)), free)
 
 
 @jit
@@ -326,19 +322,20 @@ def free_guides(
     slot: np.ndarray,
     leaving: np.ndarray,
     entered: np.ndarray,
-) -> tuple[np.ndarray, int]:
+    out: tuple,
+) -> tuple[int, int]:
     """Idle guides, and as many present users with a device and no guide, earliest entry first.
 
-    Returns ``(out, n_free)``: the idle guides are ``out[:n_free]``, the waiting users the rest.
+    Fills ``out`` = (idle guides, waiting users), two (K,) arrays, and returns how many of each.
     """
-    free = np.empty(visitor.size, np.int64)
+    free, first = out
     n = 0
     for k in range(visitor.size):
         if visitor[k] < 0:
             free[n] = k
             n += 1
     if n == 0:
-        return free[:0], 0
+        return 0, 0
     wait = np.empty(state.size, np.int64)
     m = 0
     for v in range(state.size):
@@ -347,7 +344,5 @@ def free_guides(
             m += 1
     wait = wait[:m]
     wait = wait[np.argsort(entered[wait], kind="mergesort")][:n]
-    out = np.empty(n + wait.size, np.int64)
-    out[:n] = free[:n]
-    out[n:] = wait
-    return out, n
+    first[: wait.size] = wait
+    return n, wait.size

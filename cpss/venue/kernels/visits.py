@@ -65,9 +65,8 @@ def start_views(
 
 
 @jit
-def views_done(state: np.ndarray, dwell_left: np.ndarray, dt: float) -> np.ndarray:
-    """Viewers' dwell time runs down; returns those who finish now."""
-    out = np.empty(state.size, np.int64)
+def views_done(state: np.ndarray, dwell_left: np.ndarray, dt: float, out: np.ndarray) -> int:
+    """Viewers' dwell time runs down; fills ``out`` (V,) with those who finish now and returns how many."""
     n = 0
     for v in range(state.size):
         if state[v] == VIEWING:
@@ -75,7 +74,7 @@ def views_done(state: np.ndarray, dwell_left: np.ndarray, dt: float) -> np.ndarr
             if dwell_left[v] <= 0:
                 out[n] = v
                 n += 1
-    return out[:n]
+    return n
 
 
 @jit
