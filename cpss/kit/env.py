@@ -145,7 +145,7 @@ class CPSSParallelEnv(ParallelEnv):
             if k is None:
                 k = self._check_agent(agent)  # raises
             if type(action) is int and discrete is not None and discrete[0] <= action < discrete[0] + discrete[1]:
-                slot_actions[k] = action  # the common case, checked inline
+                slot_actions[k] = action  # the common case, checked inline without space.contains
             else:
                 slot_actions[k] = self._checked(agent, action)
         invalid = self.scenario.apply_actions(self.model, slot_actions)
@@ -167,10 +167,7 @@ class CPSSParallelEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def _checked(self, agent: str, action: Any) -> Any:
-        if type(action) is int and self._discrete is not None:  # the common case, without space.contains
-            start, n = self._discrete
-            if start <= action < start + n:
-                return action
+        """``action`` validated against the action space (``step`` accepts an in-range int before calling this)."""
         space = self._act_space
         if isinstance(action, bool | np.bool_) or (isinstance(action, np.ndarray) and action.dtype == bool):
             raise ValueError(f"{agent}: action {action!r} is a bool; give a number")

@@ -328,7 +328,7 @@ def free_guides(
 
     Fills ``out`` = (idle guides, waiting users), two (K,) arrays, and returns how many of each.
     """
-    free, first = out
+    free, waiting = out
     n = 0
     for k in range(visitor.size):
         if visitor[k] < 0:
@@ -344,5 +344,5 @@ def free_guides(
             m += 1
     wait = wait[:m]
     wait = wait[np.argsort(entered[wait], kind="mergesort")][:n]
-    first[: wait.size] = wait
+    waiting[: wait.size] = wait
     return n, wait.size
